@@ -1,0 +1,13 @@
+//! GRIB2: framing ([`fields`]), metadata ([`Field::meta`]) and value
+//! decoding ([`Field::decode_f64`], [`Field::decode_f32`]).
+
+mod frame;
+mod meta;
+mod section;
+mod tables;
+mod unpack;
+
+pub use frame::{fields, messages, Field, Message, MessageIter, Sections};
+pub use meta::FieldMeta;
+pub use section::Section;
+pub use unpack::DecodeOptions;

@@ -1,0 +1,2 @@
+//! Parameter and level tables generated from ecCodes' definitions.
+//! (Placeholder: being written.)

@@ -1,0 +1,29 @@
+//! `gik-core`: the sans-IO heart of gik.
+//!
+//! It frames GRIB2 messages in a byte buffer, reads their metadata with the
+//! names ecCodes and kerchunk users know (`shortName`, `cfVarName`,
+//! `typeOfLevel`, …) and decodes their values bit-identically to ecCodes, in
+//! pure Rust (no C), natively and in WebAssembly.
+//!
+//! ```no_run
+//! let bytes = std::fs::read("sample.grib2").unwrap();
+//! for field in gik_core::grib::fields(&bytes) {
+//!     let field = field?;
+//!     let meta = field.meta()?;
+//!     let values = field.decode_f32()?; // NaN where the bitmap marks a point missing
+//!     println!("{} {} {} {}", meta.short_name, meta.level, meta.step_range, values.len());
+//! }
+//! # Ok::<(), gik_core::Error>(())
+//! ```
+//!
+//! # Features
+//!
+//! | feature | default | what it adds |
+//! |---|---|---|
+//! | (none yet) | | the defaults build for `wasm32-unknown-unknown` |
+
+pub mod grib;
+
+mod error;
+
+pub use error::{Error, Result, UnpackError};

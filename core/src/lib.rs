@@ -23,6 +23,7 @@
 //! | (none yet) | | the defaults build for `wasm32-unknown-unknown` |
 
 pub mod grib;
+pub mod npy;
 
 mod error;
 

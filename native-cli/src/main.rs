@@ -1,1 +1,46 @@
-fn main() {}
+//! `gik`: ECMWF open-data GRIB2 → kerchunk references → AIFS input states.
+
+mod cmd;
+mod error;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+pub use error::{CliError, Result};
+
+/// gik turns GRIB2 forecasts into kerchunk references and AIFS input states.
+#[derive(Debug, Parser)]
+#[command(name = "gik", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// List the fields of a GRIB2 file: offset, length, shortName, level, step, member, grid, packing.
+    Inspect(cmd::inspect::Args),
+    /// Decode values of one or all fields to float32 little-endian or .npy.
+    Decode(cmd::decode::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect(args) => cmd::inspect::run(&args),
+        Command::Decode(args) => cmd::decode::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("gik: error: {e}");
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                eprintln!("  caused by: {s}");
+                source = s.source();
+            }
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

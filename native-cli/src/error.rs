@@ -1,0 +1,50 @@
+//! The one public error type of the `gik` command line.
+
+use std::path::PathBuf;
+
+/// Result alias for the CLI.
+pub type Result<T, E = CliError> = std::result::Result<T, E>;
+
+/// What can stop a `gik` command.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CliError {
+    /// Reading or writing a local file failed.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The GRIB data could not be read or decoded.
+    #[error("{path}: {source}")]
+    Grib {
+        path: String,
+        #[source]
+        source: gik_core::Error,
+    },
+    /// The command line asks for something impossible.
+    #[error("{0}")]
+    Usage(String),
+}
+
+impl CliError {
+    /// Exit status: 2 for usage errors, 1 for everything else.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
+        let path = path.into();
+        move |source| Self::Io { path, source }
+    }
+
+    pub(crate) fn grib(path: impl std::fmt::Display) -> impl FnOnce(gik_core::Error) -> Self {
+        let path = path.to_string();
+        move |source| Self::Grib { path, source }
+    }
+}

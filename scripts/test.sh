@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The one command that checks everything. Installs what it needs on a fresh
+# machine (rustup components and the wasm32 target, a Python venv with the
+# pinned reference tools), then runs fmt, clippy -D warnings, all tests,
+# the wasm32 build of the core and the cross-language tests.
+# .ci/run calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export GIK_SHARED="${GIK_SHARED:-$ROOT/../shared}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: rustfmt, clippy, wasm32 target"
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+step "python venv with pinned reference tools (.venv)"
+if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+if ! cmp -s tests/requirements.txt .venv/.gik-requirements 2>/dev/null; then
+  .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+  cp tests/requirements.txt .venv/.gik-requirements
+fi
+export GIK_PYTHON="$ROOT/.venv/bin/python"
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test"
+cargo test --workspace
+
+step "gik-core and gik-wasm build for wasm32-unknown-unknown"
+cargo build -p gik-core -p gik-wasm --target wasm32-unknown-unknown
+
+step "gik-core links no C"
+if cargo tree -p gik-core -e normal,build --prefix none | grep -E '(-sys|^cc) v' ; then
+  echo "gik-core depends on a crate that builds or links C (above)" >&2; exit 1
+fi
+
+step "cross-language tests (tests/python)"
+shopt -s nullglob
+for t in tests/python/test_*.py; do
+  echo "--- $t"
+  "$GIK_PYTHON" "$t"
+done
+
+step "all checks passed"

@@ -23,7 +23,9 @@
 //! | (none yet) | | the defaults build for `wasm32-unknown-unknown` |
 
 pub mod grib;
+pub mod index;
 pub mod npy;
+pub mod pickle;
 
 mod error;
 

@@ -23,6 +23,9 @@ pub enum CliError {
         #[source]
         source: gik_core::Error,
     },
+    /// Scanning GRIB files or their indexes failed.
+    #[error(transparent)]
+    Scan(crate::scan_engine::ScanError),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),

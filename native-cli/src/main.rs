@@ -3,6 +3,9 @@
 mod cmd;
 mod error;
 mod output;
+mod refs_out;
+mod scan_engine;
+mod store;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -23,6 +26,8 @@ enum Command {
     Inspect(cmd::inspect::Args),
     /// Decode values of one or all fields to float32 little-endian or .npy.
     Decode(cmd::decode::Args),
+    /// Scan GRIB2 files (or their .index) into kerchunk references.
+    Scan(cmd::scan::Args),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +35,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Decode(args) => cmd::decode::run(&args),
+        Command::Scan(args) => cmd::scan::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

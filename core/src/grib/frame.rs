@@ -170,8 +170,34 @@ fn parse_message(buf: &[u8], start: usize) -> std::result::Result<Message<'_>, (
     }
 }
 
+/// The outcome of walking a message's sections.
+enum Walk<'a> {
+    /// Every field, complete (or, in header mode, with sections 6–7 possibly cut short).
+    Done(Vec<Sections<'a>>),
+    /// Header mode: the first `needed` bytes of the message are required to go on.
+    NeedMore(usize),
+}
+
 fn parse_sections(bytes: &[u8], offset: u64) -> Result<Vec<Sections<'_>>> {
-    let end = bytes.len() - 4;
+    match walk_sections(bytes, bytes.len(), offset, false)? {
+        Walk::Done(fields) => Ok(fields),
+        // Unreachable in full mode (every length was checked), but never panic.
+        Walk::NeedMore(needed) => Err(Error::Truncated {
+            offset,
+            what: "the message",
+            needed: needed as u64,
+            available: bytes.len() as u64,
+        }),
+    }
+}
+
+/// Walks the sections of the message starting at `bytes[0]` whose section 0
+/// says it is `total` bytes long. In full mode `bytes` is the whole message.
+/// In header mode `bytes` may be a prefix: sections 1–5 must be complete, but
+/// of sections 6 and 7 only the first octets are needed (the bitmap indicator),
+/// so a scan never reads data sections.
+fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> Result<Walk<'_>> {
+    let end = total - 4;
     let mut pos = 16;
     let mut fields = Vec::new();
     let mut s1 = None;
@@ -181,11 +207,14 @@ fn parse_sections(bytes: &[u8], offset: u64) -> Result<Vec<Sections<'_>>> {
     let mut s5 = None;
     let mut s6: Option<Option<Section<'_>>> = None;
     let mut last_bitmap: Option<Section<'_>> = None;
-    let mut expected_after: u8 = 0; // number of the last section read
+    let mut after: u8 = 0; // number of the last section read
     let invalid = |section: u8, reason: String| Error::InvalidSection { offset, section, reason };
     while pos < end {
         if end - pos < 5 {
-            return Err(invalid(expected_after, format!("{} stray bytes before `7777`", end - pos)));
+            return Err(invalid(after, format!("{} stray bytes before `7777`", end - pos)));
+        }
+        if bytes.len() < pos + 5 {
+            return Ok(Walk::NeedMore(pos + 5));
         }
         let len = u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) as usize;
         let num = bytes[pos + 4];
@@ -200,8 +229,7 @@ fn parse_sections(bytes: &[u8], offset: u64) -> Result<Vec<Sections<'_>>> {
                 available: end as u64,
             });
         }
-        let sec = Section::new(&bytes[pos..pos + len], offset);
-        let allowed = match expected_after {
+        let allowed = match after {
             0 => num == 1,
             1 => num == 2 || num == 3,
             2 => num == 3,
@@ -213,8 +241,19 @@ fn parse_sections(bytes: &[u8], offset: u64) -> Result<Vec<Sections<'_>>> {
             _ => false,
         };
         if !allowed {
-            return Err(invalid(num, format!("section {num} cannot follow section {expected_after}")));
+            return Err(invalid(num, format!("section {num} cannot follow section {after}")));
         }
+        // Header mode needs sections 6 and 7 only up to the bitmap indicator.
+        let needed_now = match num {
+            6 if header_mode => len.min(6),
+            7 if header_mode => 5,
+            _ => len,
+        };
+        if bytes.len() < pos + needed_now {
+            return Ok(Walk::NeedMore(pos + needed_now));
+        }
+        let available = bytes.len().min(pos + len);
+        let sec = Section::new(&bytes[pos..available], offset);
         match num {
             1 => s1 = Some(sec),
             2 => s2 = Some(sec),
@@ -252,13 +291,78 @@ fn parse_sections(bytes: &[u8], offset: u64) -> Result<Vec<Sections<'_>>> {
             }
             _ => {}
         }
-        expected_after = num;
+        after = num;
         pos += len;
     }
-    if expected_after != 7 {
-        return Err(invalid(expected_after, "the message ends before a complete field (sections 3–7)".into()));
+    if after != 7 {
+        return Err(invalid(after, "the message ends before a complete field (sections 3–7)".into()));
     }
-    Ok(fields)
+    Ok(Walk::Done(fields))
+}
+
+/// What [`scan_headers`] found at the start of a buffer.
+#[derive(Debug)]
+pub enum HeaderScan<'a> {
+    /// The message's fields, described from their headers (sections 6 and 7
+    /// hold only their first octets: enough for metadata, not for decoding).
+    Found {
+        /// Total length of the message (section 0).
+        length: u64,
+        /// One per field of the message.
+        fields: Vec<Field<'a>>,
+    },
+    /// The first `needed` bytes of the message are required to go on.
+    NeedMore {
+        /// Bytes needed from the start of the message.
+        needed: u64,
+    },
+}
+
+/// Reads the headers of the message that starts at `prefix[0]` (found at byte
+/// `offset` of its file) from a prefix of it: sections 0–5 and the first
+/// octets of 6, never the data. Used to scan files or verify an index with a
+/// few hundred bytes per message.
+///
+/// # Errors
+/// Not a GRIB message at this offset, GRIB edition 1, or a malformed header.
+pub fn scan_headers(prefix: &[u8], offset: u64) -> Result<HeaderScan<'_>> {
+    if prefix.len() < 16 {
+        return Ok(HeaderScan::NeedMore { needed: 16 });
+    }
+    if &prefix[..4] != b"GRIB" {
+        return Err(Error::NotGrib { offset, reason: "expected `GRIB` at this offset" });
+    }
+    let edition = prefix[7];
+    if edition != 2 {
+        return Err(if edition == 1 {
+            Error::UnsupportedEdition { offset, edition }
+        } else {
+            Error::NotGrib { offset, reason: "`GRIB` is not followed by edition 1 or 2" }
+        });
+    }
+    let discipline = prefix[6];
+    let total = u64::from_be_bytes(prefix[8..16].try_into().unwrap_or([0; 8]));
+    if total < 20 || total > usize::MAX as u64 / 2 {
+        return Err(Error::InvalidSection { offset, section: 0, reason: format!("total length {total} is implausible") });
+    }
+    let bytes = &prefix[..prefix.len().min(total as usize)];
+    match walk_sections(bytes, total as usize, offset, true)? {
+        Walk::NeedMore(needed) => Ok(HeaderScan::NeedMore { needed: needed as u64 }),
+        Walk::Done(secs) => Ok(HeaderScan::Found {
+            length: total,
+            fields: secs
+                .into_iter()
+                .enumerate()
+                .map(|(i, sections)| Field {
+                    msg_offset: offset,
+                    msg_length: total,
+                    index_in_message: i,
+                    discipline,
+                    sections,
+                })
+                .collect(),
+        }),
+    }
 }
 
 #[cfg(test)]
@@ -335,5 +439,27 @@ mod tests {
         two.extend(b"7777");
         let msg = messages(&two).next().unwrap().unwrap();
         assert_eq!(msg.fields.len(), 2);
+    }
+
+    #[test]
+    fn header_scan_asks_for_more_then_finds_fields_without_data() {
+        let m = minimal_message();
+        // Up to the middle of section 5: more is needed.
+        let cut = 16 + 21 + 14 + 9 + 8;
+        match scan_headers(&m[..cut], 100).unwrap() {
+            HeaderScan::NeedMore { needed } => assert_eq!(needed, (16 + 21 + 14 + 9 + 11) as u64),
+            other => panic!("{other:?}"),
+        }
+        // Sections 0-5 plus the first 6 octets of section 6 are enough.
+        let cut = 16 + 21 + 14 + 9 + 11 + 6 + 5;
+        match scan_headers(&m[..cut], 100).unwrap() {
+            HeaderScan::Found { length, fields } => {
+                assert_eq!(length, m.len() as u64);
+                assert_eq!(fields.len(), 1);
+                assert_eq!(fields[0].msg_offset, 100);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(scan_headers(b"GRIX\0\0\0\x02\0\0\0\0\0\0\0\x40", 7), Err(Error::NotGrib { offset: 7, .. })));
     }
 }

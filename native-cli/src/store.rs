@@ -1,0 +1,288 @@
+//! Where bytes come from: local files (positional reads) and object stores
+//! (S3, GCS, Azure, HTTP via `object_store`), behind one small type with
+//! `len`, `read` (a byte range) and `read_all`.
+//!
+//! S3 is anonymous unless credentials are in the environment
+//! (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, …), and the bucket's region
+//! is found automatically when `AWS_REGION` is not set. `AWS_ENDPOINT_URL`
+//! points at another S3 server (MinIO, moto). Retries with exponential
+//! backoff on 5xx and timeouts come from `object_store`'s retry policy.
+
+use bytes::Bytes;
+use object_store::path::Path as ObjPath;
+use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
+use std::collections::HashMap;
+use std::ops::Range;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A failed read, naming what and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The location is not a path or a supported URL.
+    #[error("{location}: {reason}")]
+    BadLocation { location: String, reason: String },
+    /// The object or file does not exist.
+    #[error("{location}: not found")]
+    NotFound { location: String },
+    /// A local file could not be read.
+    #[error("{location}: {source}")]
+    Io {
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// An object store request failed (after retries).
+    #[error("{location}: bytes {}-{}: {source}", range.start, range.end)]
+    Fetch {
+        location: String,
+        range: Range<u64>,
+        #[source]
+        source: object_store::Error,
+    },
+    /// Fewer bytes came back than were asked for.
+    #[error("{location}: asked for bytes {}-{}, got {got}", range.start, range.end)]
+    Short { location: String, range: Range<u64>, got: u64 },
+}
+
+enum Inner {
+    Local(Arc<std::fs::File>),
+    Object { store: Arc<dyn ObjectStore>, path: ObjPath },
+}
+
+/// One readable object: a local file or a remote object.
+#[derive(Clone)]
+pub struct Source {
+    /// The location as it goes into references (absolute path or URL).
+    pub url: String,
+    inner: Arc<Inner>,
+    size: Option<u64>,
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Source").field("url", &self.url).finish()
+    }
+}
+
+/// Opens stores once per bucket/origin and reuses them.
+#[derive(Default)]
+pub struct Stores {
+    cache: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+}
+
+impl std::fmt::Debug for Stores {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Stores")
+    }
+}
+
+fn client_options() -> ClientOptions {
+    ClientOptions::new().with_timeout(Duration::from_secs(60)).with_connect_timeout(Duration::from_secs(10))
+}
+
+fn retry() -> RetryConfig {
+    RetryConfig { max_retries: 8, retry_timeout: Duration::from_secs(120), ..RetryConfig::default() }
+}
+
+fn env_has(key: &str) -> bool {
+    std::env::var_os(key).is_some_and(|v| !v.is_empty())
+}
+
+/// Is `location` a URL with a scheme we read (rather than a local path)?
+#[must_use]
+pub fn is_url(location: &str) -> bool {
+    ["s3://", "gs://", "az://", "abfs://", "abfss://", "http://", "https://", "file://"]
+        .iter()
+        .any(|p| location.starts_with(p))
+}
+
+impl Stores {
+    async fn store_for(&self, url: &url::Url) -> Result<Arc<dyn ObjectStore>, StoreError> {
+        let key = format!("{}://{}", url.scheme(), url.authority());
+        if let Some(s) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+            return Ok(s);
+        }
+        let bad = |reason: String| StoreError::BadLocation { location: url.to_string(), reason };
+        let store: Arc<dyn ObjectStore> = match url.scheme() {
+            "s3" => {
+                let bucket = url.host_str().ok_or_else(|| bad("no bucket".into()))?;
+                let mut b = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_client_options(client_options())
+                    .with_retry(retry());
+                if !env_has("AWS_ACCESS_KEY_ID") {
+                    b = b.with_skip_signature(true);
+                }
+                let endpoint = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
+                if let Some(ep) = &endpoint {
+                    b = b.with_endpoint(ep).with_allow_http(ep.starts_with("http://"));
+                }
+                if !env_has("AWS_REGION") && !env_has("AWS_DEFAULT_REGION") && endpoint.is_none() {
+                    if let Ok(region) = object_store::aws::resolve_bucket_region(bucket, &client_options()).await {
+                        b = b.with_region(region);
+                    }
+                }
+                Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
+            }
+            "gs" => {
+                let bucket = url.host_str().ok_or_else(|| bad("no bucket".into()))?;
+                let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_client_options(client_options())
+                    .with_retry(retry());
+                if !env_has("GOOGLE_APPLICATION_CREDENTIALS") && !env_has("GOOGLE_SERVICE_ACCOUNT") {
+                    b = b.with_skip_signature(true);
+                }
+                Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
+            }
+            "az" | "abfs" | "abfss" => {
+                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
+                    .with_url(url.as_str())
+                    .with_client_options(client_options())
+                    .with_retry(retry());
+                if !env_has("AZURE_STORAGE_ACCOUNT_KEY") && !env_has("AZURE_STORAGE_SAS_KEY") {
+                    b = b.with_skip_signature(true);
+                }
+                Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
+            }
+            "http" | "https" => {
+                let origin = format!("{}://{}", url.scheme(), url.authority());
+                let mut opts = client_options();
+                if url.scheme() == "http" {
+                    opts = opts.with_allow_http(true);
+                }
+                Arc::new(
+                    object_store::http::HttpBuilder::new()
+                        .with_url(origin)
+                        .with_client_options(opts)
+                        .with_retry(retry())
+                        .build()
+                        .map_err(|e| bad(e.to_string()))?,
+                )
+            }
+            other => return Err(bad(format!("unsupported scheme `{other}://`"))),
+        };
+        if let Ok(mut c) = self.cache.lock() {
+            c.insert(key, store.clone());
+        }
+        Ok(store)
+    }
+
+    /// Opens a location: a local path, `file://`, `s3://`, `gs://`, `az://` or `http(s)://`.
+    pub async fn open(&self, location: &str) -> Result<Source, StoreError> {
+        if !is_url(location) || location.starts_with("file://") {
+            let path = location.strip_prefix("file://").unwrap_or(location);
+            let abs = std::path::absolute(PathBuf::from(path))
+                .map_err(|source| StoreError::Io { location: location.to_string(), source })?;
+            let file = std::fs::File::open(&abs).map_err(|source| {
+                if source.kind() == std::io::ErrorKind::NotFound {
+                    StoreError::NotFound { location: location.to_string() }
+                } else {
+                    StoreError::Io { location: location.to_string(), source }
+                }
+            })?;
+            let meta = file.metadata().map_err(|source| StoreError::Io { location: location.to_string(), source })?;
+            if meta.is_dir() {
+                return Err(StoreError::BadLocation { location: location.to_string(), reason: "is a directory".into() });
+            }
+            return Ok(Source {
+                url: abs.to_string_lossy().into_owned(),
+                inner: Arc::new(Inner::Local(Arc::new(file))),
+                size: Some(meta.len()),
+            });
+        }
+        let url = url::Url::parse(location)
+            .map_err(|e| StoreError::BadLocation { location: location.to_string(), reason: e.to_string() })?;
+        let store = self.store_for(&url).await?;
+        let path = match url.scheme() {
+            // Azure URLs carry the container in the authority or the path; let object_store decide.
+            "az" | "abfs" | "abfss" => object_store::path::Path::from_url_path(url.path()).map_err(|e| {
+                StoreError::BadLocation { location: location.to_string(), reason: e.to_string() }
+            })?,
+            _ => ObjPath::from_url_path(url.path())
+                .map_err(|e| StoreError::BadLocation { location: location.to_string(), reason: e.to_string() })?,
+        };
+        Ok(Source { url: location.to_string(), inner: Arc::new(Inner::Object { store, path }), size: None })
+    }
+}
+
+impl Source {
+    /// The object's size in bytes.
+    pub async fn len(&mut self) -> Result<u64, StoreError> {
+        if let Some(s) = self.size {
+            return Ok(s);
+        }
+        let size = match &*self.inner {
+            Inner::Local(f) => f.metadata().map_err(|source| StoreError::Io { location: self.url.clone(), source })?.len(),
+            Inner::Object { store, path } => store.head(path).await.map_err(|e| self.object_error(e, 0..0))?.size,
+        };
+        self.size = Some(size);
+        Ok(size)
+    }
+
+    fn object_error(&self, e: object_store::Error, range: Range<u64>) -> StoreError {
+        match e {
+            object_store::Error::NotFound { .. } => StoreError::NotFound { location: self.url.clone() },
+            source => StoreError::Fetch { location: self.url.clone(), range, source },
+        }
+    }
+
+    /// Reads `range` exactly (an error if fewer bytes exist).
+    pub async fn read(&self, range: Range<u64>) -> Result<Bytes, StoreError> {
+        let want = range.end.saturating_sub(range.start);
+        let bytes = match &*self.inner {
+            Inner::Local(f) => {
+                let f = f.clone();
+                let r = range.clone();
+                let location = self.url.clone();
+                tokio::task::spawn_blocking(move || read_at(&f, r, &location))
+                    .await
+                    .map_err(|e| StoreError::Io { location: self.url.clone(), source: std::io::Error::other(e) })??
+            }
+            Inner::Object { store, path } => {
+                store.get_range(path, range.clone()).await.map_err(|e| self.object_error(e, range.clone()))?
+            }
+        };
+        if (bytes.len() as u64) < want {
+            return Err(StoreError::Short { location: self.url.clone(), range, got: bytes.len() as u64 });
+        }
+        Ok(bytes)
+    }
+
+    /// Reads the whole object.
+    pub async fn read_all(&mut self) -> Result<Bytes, StoreError> {
+        match &*self.inner {
+            Inner::Local(_) => {
+                let n = self.len().await?;
+                self.read(0..n).await
+            }
+            Inner::Object { store, path } => {
+                let r = store.get(path).await.map_err(|e| self.object_error(e, 0..0))?;
+                r.bytes().await.map_err(|e| self.object_error(e, 0..0))
+            }
+        }
+    }
+}
+
+fn read_at(f: &std::fs::File, range: Range<u64>, location: &str) -> Result<Bytes, StoreError> {
+    use std::os::unix::fs::FileExt;
+    // Never allocate beyond the file, whatever range a (possibly stale) reference asks for.
+    let size = f.metadata().map_err(|source| StoreError::Io { location: location.to_string(), source })?.len();
+    let end = range.end.min(size);
+    let len = usize::try_from(end.saturating_sub(range.start)).unwrap_or(0);
+    let mut buf = vec![0u8; len];
+    let mut done = 0;
+    while done < len {
+        match f.read_at(&mut buf[done..], range.start + done as u64) {
+            Ok(0) => break,
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(source) => return Err(StoreError::Io { location: location.to_string(), source }),
+        }
+    }
+    buf.truncate(done);
+    Ok(Bytes::from(buf))
+}

@@ -26,6 +26,8 @@ pub mod grib;
 pub mod index;
 pub mod npy;
 pub mod pickle;
+pub mod plan;
+pub mod refs;
 
 mod error;
 

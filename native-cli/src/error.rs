@@ -26,6 +26,30 @@ pub enum CliError {
     /// Scanning GRIB files or their indexes failed.
     #[error(transparent)]
     Scan(crate::scan_engine::ScanError),
+    /// Reading or writing references failed.
+    #[error("{location}: {source}")]
+    Refs {
+        location: String,
+        #[source]
+        source: gik_core::refs::RefsError,
+    },
+    /// A remote or local read failed.
+    #[error(transparent)]
+    Store(crate::store::StoreError),
+    /// The selection cannot be planned (missing inputs, dates, members).
+    #[error(transparent)]
+    Plan(gik_core::plan::PlanError),
+    /// One field of one member could not be read or decoded.
+    #[error("member {member}, field {field}: {source}")]
+    Field {
+        member: i64,
+        field: String,
+        #[source]
+        source: Box<CliError>,
+    },
+    /// Ctrl-C: stopped, partial outputs removed.
+    #[error("interrupted; no partial output was left")]
+    Interrupted,
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -37,6 +61,7 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) => 2,
+            Self::Interrupted => 130,
             _ => 1,
         }
     }

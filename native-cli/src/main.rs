@@ -3,6 +3,7 @@
 mod cmd;
 mod error;
 mod output;
+mod refs_in;
 mod refs_out;
 mod scan_engine;
 mod store;
@@ -28,6 +29,8 @@ enum Command {
     Decode(cmd::decode::Args),
     /// Scan GRIB2 files (or their .index) into kerchunk references.
     Scan(cmd::scan::Args),
+    /// Extract AIFS input states (one pickle per member) from references.
+    Extract(cmd::extract::Args),
 }
 
 fn main() -> ExitCode {
@@ -36,6 +39,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Decode(args) => cmd::decode::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
+        Command::Extract(args) => cmd::extract::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

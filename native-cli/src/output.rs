@@ -25,20 +25,34 @@ impl AtomicFile {
         let name = target
             .file_name()
             .ok_or_else(|| CliError::Usage(format!("{}: not a file path", target.display())))?;
-        let tmp = dir.join(format!(".{}.gik-tmp-{}", name.to_string_lossy(), std::process::id()));
+        let tmp = dir.join(format!(
+            ".{}.gik-tmp-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
         let file = File::create(&tmp).map_err(CliError::io(&tmp))?;
-        Ok(Self { tmp, target: target.to_path_buf(), writer: Some(BufWriter::with_capacity(1 << 20, file)) })
+        Ok(Self {
+            tmp,
+            target: target.to_path_buf(),
+            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+        })
     }
 
     /// Flushes, syncs and renames the file into place.
     pub fn commit(mut self) -> Result<()> {
         if let Some(w) = self.writer.take() {
-            let file = w.into_inner().map_err(|e| CliError::Io { path: self.tmp.clone(), source: e.into_error() })?;
+            let file = w.into_inner().map_err(|e| CliError::Io {
+                path: self.tmp.clone(),
+                source: e.into_error(),
+            })?;
             file.sync_all().map_err(CliError::io(&self.tmp))?;
         }
         std::fs::rename(&self.tmp, &self.target).map_err(|e| {
             let _ = std::fs::remove_file(&self.tmp);
-            CliError::Io { path: self.target.clone(), source: e }
+            CliError::Io {
+                path: self.target.clone(),
+                source: e,
+            }
         })
     }
 }

@@ -1,9 +1,108 @@
-//! Writing references to disk atomically (filled in when the core's refs module lands).
-use crate::cmd::scan::Format;
-use crate::scan_engine::Scanned;
-use crate::{CliError, Result};
-use std::path::Path;
+//! Writing references atomically: one file (JSON, two-column parquet) or a
+//! directory (fsspec parquet directory, the per-member layout) appears whole
+//! or not at all.
 
-pub fn write(_fields: &[Scanned], _out: &Path, _format: Format, _split: bool) -> Result<()> {
-    Err(CliError::Usage("reference output is not wired yet".into()))
+use crate::cmd::scan::Format;
+use crate::output::AtomicFile;
+use crate::{CliError, Result};
+use gik_core::refs::{self, FileMap, JsonVersion, RefStore, ScannedField};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn refs_err(location: &Path) -> impl FnOnce(refs::RefsError) -> CliError + '_ {
+    move |source| CliError::Refs {
+        location: location.display().to_string(),
+        source,
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = AtomicFile::create(path)?;
+    f.write_all(bytes).map_err(CliError::io(path))?;
+    f.commit()
+}
+
+/// Writes `files` under `dir` through a temporary sibling directory, then
+/// moves each top-level entry into place (replacing what was there).
+pub fn write_tree(dir: &Path, files: &FileMap) -> Result<()> {
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = dir
+        .file_name()
+        .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = parent.join(format!(".{name}.gik-tmp-{}", std::process::id()));
+    let result = (|| -> Result<()> {
+        let _ = std::fs::remove_dir_all(&tmp);
+        for (rel, bytes) in files {
+            if rel.split('/').any(|c| c == ".." || c.is_empty()) {
+                return Err(CliError::Usage(format!(
+                    "refusing to write unsafe path {rel}"
+                )));
+            }
+            let p = tmp.join(rel);
+            if let Some(d) = p.parent() {
+                std::fs::create_dir_all(d).map_err(CliError::io(d))?;
+            }
+            std::fs::write(&p, bytes).map_err(CliError::io(&p))?;
+        }
+        std::fs::create_dir_all(dir).map_err(CliError::io(dir))?;
+        for entry in std::fs::read_dir(&tmp).map_err(CliError::io(&tmp))? {
+            let entry = entry.map_err(CliError::io(&tmp))?;
+            let target = dir.join(entry.file_name());
+            if target.is_dir() {
+                std::fs::remove_dir_all(&target).map_err(CliError::io(&target))?;
+            }
+            std::fs::rename(entry.path(), &target).map_err(CliError::io(&target))?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&tmp);
+    result
+}
+
+/// Builds references from scanned fields and writes them in `format`;
+/// with `split`, also the original per-member layout beside `out`.
+pub fn write(fields: &[ScannedField], out: &Path, format: Format, split: bool) -> Result<RefStore> {
+    let built = refs::build(fields).map_err(refs_err(out))?;
+    for s in &built.skipped {
+        eprintln!(
+            "gik: warning: {} at byte {} left out: {}",
+            s.url, s.offset, s.reason
+        );
+    }
+    let store = built.store;
+    match format {
+        Format::Json => write_file(out, &refs::write_json(&store, JsonVersion::V1))?,
+        Format::Parquet => write_file(
+            out,
+            &refs::write_seed_parquet(&store).map_err(refs_err(out))?,
+        )?,
+        Format::ParquetDir => {
+            if out.is_file() {
+                return Err(CliError::Usage(format!(
+                    "{}: is a file; the parquet directory format needs a directory",
+                    out.display()
+                )));
+            }
+            let files = refs::write_parquet_dir(&store, refs::DEFAULT_RECORD_SIZE)
+                .map_err(refs_err(out))?;
+            write_tree(out, &files)?;
+        }
+    }
+    if split {
+        let base = match out.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let base = if format == Format::ParquetDir {
+            out.to_path_buf()
+        } else {
+            base
+        };
+        let files = refs::write_seed_layout(&store, None).map_err(refs_err(out))?;
+        write_tree(&base, &files)?;
+    }
+    Ok(store)
 }

@@ -18,18 +18,8 @@ const READ_AHEAD: u64 = 64 * 1024;
 /// A header (sections 0–5) larger than this is refused as implausible.
 const MAX_HEADER: u64 = 16 << 20;
 
-/// One field found in a file.
-#[derive(Debug, Clone)]
-pub struct Scanned {
-    /// Location of the GRIB file (absolute path or URL).
-    pub url: String,
-    /// Byte offset of the message.
-    pub offset: u64,
-    /// Length of the message.
-    pub length: u64,
-    /// The field's metadata (from its header, or from the index for unverified entries).
-    pub meta: FieldMeta,
-}
+/// One field found in a file (the input of reference building).
+pub use gik_core::refs::ScannedField as Scanned;
 
 /// How to check an index against the GRIB it describes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -72,7 +62,12 @@ pub enum ScanError {
         source: index::IndexError,
     },
     #[error("{index} line {line} disagrees with the GRIB file {url}: {reason}")]
-    Mismatch { index: String, line: usize, url: String, reason: String },
+    Mismatch {
+        index: String,
+        line: usize,
+        url: String,
+        reason: String,
+    },
     #[error("{url}: no index found (tried {tried})")]
     NoIndex { url: String, tried: String },
     #[error("{url}: no GRIB2 message found")]
@@ -94,7 +89,10 @@ pub fn index_candidates(location: &str) -> Vec<String> {
     out
 }
 
-async fn find_index(stores: &Stores, location: &str) -> Result<Option<(String, String)>, ScanError> {
+async fn find_index(
+    stores: &Stores,
+    location: &str,
+) -> Result<Option<(String, String)>, ScanError> {
     for cand in index_candidates(location) {
         let mut src = match stores.open(&cand).await {
             Ok(s) => s,
@@ -111,14 +109,26 @@ async fn find_index(stores: &Stores, location: &str) -> Result<Option<(String, S
 }
 
 /// Reads the headers of the message at `offset`; `hint` is how many bytes to try first.
-async fn read_message_headers(src: &Source, offset: u64, hint: u64, limit: u64) -> Result<(u64, Vec<FieldMeta>), ScanError> {
-    let grib = |source| ScanError::Grib { url: src.url.clone(), source };
+async fn read_message_headers(
+    src: &Source,
+    offset: u64,
+    hint: u64,
+    limit: u64,
+) -> Result<(u64, Vec<FieldMeta>), ScanError> {
+    let grib = |source| ScanError::Grib {
+        url: src.url.clone(),
+        source,
+    };
     let mut want = hint.min(limit).max(16);
     loop {
         let bytes = src.read(offset..offset + want).await?;
         match scan_headers(&bytes, offset).map_err(grib)? {
             HeaderScan::Found { length, fields } => {
-                let metas = fields.iter().map(|f| f.meta()).collect::<Result<Vec<_>, _>>().map_err(grib)?;
+                let metas = fields
+                    .iter()
+                    .map(|f| f.meta())
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(grib)?;
                 return Ok((length, metas));
             }
             HeaderScan::NeedMore { needed } => {
@@ -138,14 +148,33 @@ async fn read_message_headers(src: &Source, offset: u64, hint: u64, limit: u64) 
 
 /// Group key of an index entry for templates: same file, parameter, level type, stream and type.
 fn group_key(e: &IndexEntry) -> String {
-    ["param", "levtype", "stream", "type", "var", "level"].iter().map(|k| e.get(k).unwrap_or("")).collect::<Vec<_>>().join("|")
+    ["param", "levtype", "stream", "type", "var", "level"]
+        .iter()
+        .map(|k| e.get(k).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
-fn check_entry(index: &str, url: &str, e: &IndexEntry, kind: IndexKind, length: u64, meta: &FieldMeta) -> Result<(), ScanError> {
-    let mismatch = |reason: String| ScanError::Mismatch { index: index.to_string(), line: e.line, url: url.to_string(), reason };
+fn check_entry(
+    index: &str,
+    url: &str,
+    e: &IndexEntry,
+    kind: IndexKind,
+    length: u64,
+    meta: &FieldMeta,
+) -> Result<(), ScanError> {
+    let mismatch = |reason: String| ScanError::Mismatch {
+        index: index.to_string(),
+        line: e.line,
+        url: url.to_string(),
+        reason,
+    };
     if let Some(l) = e.length {
         if l != length {
-            return Err(mismatch(format!("it says {l} bytes at offset {}, the GRIB message there is {length} bytes", e.offset)));
+            return Err(mismatch(format!(
+                "it says {l} bytes at offset {}, the GRIB message there is {length} bytes",
+                e.offset
+            )));
         }
     }
     if kind == IndexKind::Noaa {
@@ -153,22 +182,34 @@ fn check_entry(index: &str, url: &str, e: &IndexEntry, kind: IndexKind, length: 
     }
     if let Some(p) = e.get("param") {
         if p != meta.short_name && p != meta.param_id.to_string() {
-            return Err(mismatch(format!("param `{p}` but the message at offset {} is `{}`", e.offset, meta.short_name)));
+            return Err(mismatch(format!(
+                "param `{p}` but the message at offset {} is `{}`",
+                e.offset, meta.short_name
+            )));
         }
     }
     if let Some(l) = e.get("levelist") {
         if l.parse::<i64>().ok() != Some(meta.level) {
-            return Err(mismatch(format!("levelist {l} but the message at offset {} is level {}", e.offset, meta.level)));
+            return Err(mismatch(format!(
+                "levelist {l} but the message at offset {} is level {}",
+                e.offset, meta.level
+            )));
         }
     }
     if let Some(n) = e.get("number") {
         if n.parse::<i64>().ok() != meta.number {
-            return Err(mismatch(format!("number {n} but the message at offset {} is member {:?}", e.offset, meta.number)));
+            return Err(mismatch(format!(
+                "number {n} but the message at offset {} is member {:?}",
+                e.offset, meta.number
+            )));
         }
     }
     if let Some(s) = e.get("step") {
         if s != meta.end_step.to_string() && s != meta.step_range {
-            return Err(mismatch(format!("step {s} but the message at offset {} is step {}", e.offset, meta.step_range)));
+            return Err(mismatch(format!(
+                "step {s} but the message at offset {} is step {}",
+                e.offset, meta.step_range
+            )));
         }
     }
     Ok(())
@@ -195,7 +236,10 @@ pub async fn scan_with_index(
     concurrency: usize,
     bar: &ProgressBar,
 ) -> Result<Vec<Scanned>, ScanError> {
-    let (kind, entries) = index::parse(text).map_err(|source| ScanError::Index { index: index_url.to_string(), source })?;
+    let (kind, entries) = index::parse(text).map_err(|source| ScanError::Index {
+        index: index_url.to_string(),
+        source,
+    })?;
     let mut size_src = src.clone();
     let file_len = size_src.len().await?;
     // Which entries get their header read.
@@ -213,31 +257,45 @@ pub async fn scan_with_index(
         })
         .collect();
     bar.inc_length(file_len);
-    let jobs = entries.iter().zip(&read).filter(|(_, r)| **r).map(|(e, _)| {
-        let src = src.clone();
-        let e = e.clone();
-        async move {
-            let limit = e.length.unwrap_or_else(|| file_len.saturating_sub(e.offset));
-            if e.offset >= file_len {
-                return Err(ScanError::Mismatch {
-                    index: index_url.to_string(),
-                    line: e.line,
-                    url: src.url.clone(),
-                    reason: format!("offset {} is beyond the end of the file ({file_len} bytes)", e.offset),
-                });
+    let jobs = entries
+        .iter()
+        .zip(&read)
+        .filter(|(_, r)| **r)
+        .map(|(e, _)| {
+            let src = src.clone();
+            let e = e.clone();
+            async move {
+                let limit = e
+                    .length
+                    .unwrap_or_else(|| file_len.saturating_sub(e.offset));
+                if e.offset >= file_len {
+                    return Err(ScanError::Mismatch {
+                        index: index_url.to_string(),
+                        line: e.line,
+                        url: src.url.clone(),
+                        reason: format!(
+                            "offset {} is beyond the end of the file ({file_len} bytes)",
+                            e.offset
+                        ),
+                    });
+                }
+                let res = read_message_headers(&src, e.offset, HEADER_GUESS, limit)
+                    .await
+                    .map_err(|err| match err {
+                        ScanError::Grib { source, .. } => ScanError::Mismatch {
+                            index: index_url.to_string(),
+                            line: e.line,
+                            url: src.url.clone(),
+                            reason: format!(
+                                "no valid GRIB2 message at offset {}: {source}",
+                                e.offset
+                            ),
+                        },
+                        other => other,
+                    })?;
+                Ok::<_, ScanError>((e, res))
             }
-            let res = read_message_headers(&src, e.offset, HEADER_GUESS, limit).await.map_err(|err| match err {
-                ScanError::Grib { source, .. } => ScanError::Mismatch {
-                    index: index_url.to_string(),
-                    line: e.line,
-                    url: src.url.clone(),
-                    reason: format!("no valid GRIB2 message at offset {}: {source}", e.offset),
-                },
-                other => other,
-            })?;
-            Ok::<_, ScanError>((e, res))
-        }
-    });
+        });
     let verified: Vec<(IndexEntry, (u64, Vec<FieldMeta>))> = stream::iter(jobs)
         .buffered(concurrency.max(1))
         .inspect_ok(|(e, (len, _))| bar.inc(e.length.unwrap_or(*len)))
@@ -254,16 +312,37 @@ pub async fn scan_with_index(
         }
         by_line.insert(e.line, (length, metas));
     }
-    bar.inc(file_len.saturating_sub(entries.iter().zip(&read).filter(|(_, r)| **r).map(|(e, _)| e.length.unwrap_or(0)).sum()));
+    bar.inc(
+        file_len.saturating_sub(
+            entries
+                .iter()
+                .zip(&read)
+                .filter(|(_, r)| **r)
+                .map(|(e, _)| e.length.unwrap_or(0))
+                .sum(),
+        ),
+    );
     let mut out = Vec::with_capacity(entries.len());
     for e in &entries {
         if let Some((length, metas)) = by_line.remove(&e.line) {
             for meta in metas {
-                out.push(Scanned { url: src.url.clone(), offset: e.offset, length, meta });
+                out.push(Scanned {
+                    url: src.url.clone(),
+                    offset: e.offset,
+                    length,
+                    meta,
+                });
             }
         } else if let Some(t) = templates.get(&group_key(e)) {
-            let length = e.length.unwrap_or_else(|| file_len.saturating_sub(e.offset));
-            out.push(Scanned { url: src.url.clone(), offset: e.offset, length, meta: from_template(t, e) });
+            let length = e
+                .length
+                .unwrap_or_else(|| file_len.saturating_sub(e.offset));
+            out.push(Scanned {
+                url: src.url.clone(),
+                offset: e.offset,
+                length,
+                meta: from_template(t, e),
+            });
         }
     }
     Ok(out)
@@ -275,7 +354,10 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
     let mut size_src = src.clone();
     let file_len = size_src.len().await?;
     bar.inc_length(file_len);
-    let grib = |source| ScanError::Grib { url: src.url.clone(), source };
+    let grib = |source| ScanError::Grib {
+        url: src.url.clone(),
+        source,
+    };
     let mut out = Vec::new();
     let mut pos = 0u64; // where to look for the next message
     let mut buf = bytes::Bytes::new();
@@ -301,7 +383,11 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
         let (length, fields) = loop {
             match scan_headers(&view, msg_start).map_err(grib)? {
                 HeaderScan::Found { length, fields } => {
-                    let metas = fields.iter().map(|f| f.meta()).collect::<Result<Vec<_>, _>>().map_err(grib)?;
+                    let metas = fields
+                        .iter()
+                        .map(|f| f.meta())
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(grib)?;
                     break (length, metas);
                 }
                 HeaderScan::NeedMore { needed } => {
@@ -313,7 +399,9 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
                             available: file_len - msg_start,
                         }));
                     }
-                    view = src.read(msg_start..msg_start + needed.max(4096).min(file_len - msg_start)).await?;
+                    view = src
+                        .read(msg_start..msg_start + needed.max(4096).min(file_len - msg_start))
+                        .await?;
                 }
             }
         };
@@ -350,13 +438,20 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
             }
         }
         for meta in fields {
-            out.push(Scanned { url: src.url.clone(), offset: msg_start, length, meta });
+            out.push(Scanned {
+                url: src.url.clone(),
+                offset: msg_start,
+                length,
+                meta,
+            });
         }
         bar.inc(end - pos);
         pos = end;
     }
     if out.is_empty() {
-        return Err(ScanError::Empty { url: src.url.clone() });
+        return Err(ScanError::Empty {
+            url: src.url.clone(),
+        });
     }
     Ok(out)
 }
@@ -375,10 +470,19 @@ pub async fn scan_all(
         let stores = stores.clone();
         async move {
             let src = stores.open(loc).await?;
-            let index = if mode == Mode::Headers { None } else { find_index(&stores, loc).await? };
+            let index = if mode == Mode::Headers {
+                None
+            } else {
+                find_index(&stores, loc).await?
+            };
             match (index, mode) {
-                (Some((iurl, text)), _) => scan_with_index(&src, &iurl, &text, verify, per_file, bar).await,
-                (None, Mode::Index) => Err(ScanError::NoIndex { url: loc.clone(), tried: index_candidates(loc).join(", ") }),
+                (Some((iurl, text)), _) => {
+                    scan_with_index(&src, &iurl, &text, verify, per_file, bar).await
+                }
+                (None, Mode::Index) => Err(ScanError::NoIndex {
+                    url: loc.clone(),
+                    tried: index_candidates(loc).join(", "),
+                }),
                 (None, _) => scan_headers_only(&src, bar).await,
             }
         }

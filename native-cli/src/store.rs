@@ -44,12 +44,19 @@ pub enum StoreError {
     },
     /// Fewer bytes came back than were asked for.
     #[error("{location}: asked for bytes {}-{}, got {got}", range.start, range.end)]
-    Short { location: String, range: Range<u64>, got: u64 },
+    Short {
+        location: String,
+        range: Range<u64>,
+        got: u64,
+    },
 }
 
 enum Inner {
     Local(Arc<std::fs::File>),
-    Object { store: Arc<dyn ObjectStore>, path: ObjPath },
+    Object {
+        store: Arc<dyn ObjectStore>,
+        path: ObjPath,
+    },
 }
 
 /// One readable object: a local file or a remote object.
@@ -80,11 +87,17 @@ impl std::fmt::Debug for Stores {
 }
 
 fn client_options() -> ClientOptions {
-    ClientOptions::new().with_timeout(Duration::from_secs(60)).with_connect_timeout(Duration::from_secs(10))
+    ClientOptions::new()
+        .with_timeout(Duration::from_secs(60))
+        .with_connect_timeout(Duration::from_secs(10))
 }
 
 fn retry() -> RetryConfig {
-    RetryConfig { max_retries: 8, retry_timeout: Duration::from_secs(120), ..RetryConfig::default() }
+    RetryConfig {
+        max_retries: 8,
+        retry_timeout: Duration::from_secs(120),
+        ..RetryConfig::default()
+    }
 }
 
 fn env_has(key: &str) -> bool {
@@ -94,9 +107,11 @@ fn env_has(key: &str) -> bool {
 /// Is `location` a URL with a scheme we read (rather than a local path)?
 #[must_use]
 pub fn is_url(location: &str) -> bool {
-    ["s3://", "gs://", "az://", "abfs://", "abfss://", "http://", "https://", "file://"]
-        .iter()
-        .any(|p| location.starts_with(p))
+    [
+        "s3://", "gs://", "az://", "abfs://", "abfss://", "http://", "https://", "file://",
+    ]
+    .iter()
+    .any(|p| location.starts_with(p))
 }
 
 impl Stores {
@@ -105,7 +120,10 @@ impl Stores {
         if let Some(s) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(s);
         }
-        let bad = |reason: String| StoreError::BadLocation { location: url.to_string(), reason };
+        let bad = |reason: String| StoreError::BadLocation {
+            location: url.to_string(),
+            reason,
+        };
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" => {
                 let bucket = url.host_str().ok_or_else(|| bad("no bucket".into()))?;
@@ -116,12 +134,18 @@ impl Stores {
                 if !env_has("AWS_ACCESS_KEY_ID") {
                     b = b.with_skip_signature(true);
                 }
-                let endpoint = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
+                let endpoint = std::env::var("AWS_ENDPOINT_URL")
+                    .or_else(|_| std::env::var("AWS_ENDPOINT"))
+                    .ok();
                 if let Some(ep) = &endpoint {
-                    b = b.with_endpoint(ep).with_allow_http(ep.starts_with("http://"));
+                    b = b
+                        .with_endpoint(ep)
+                        .with_allow_http(ep.starts_with("http://"));
                 }
                 if !env_has("AWS_REGION") && !env_has("AWS_DEFAULT_REGION") && endpoint.is_none() {
-                    if let Ok(region) = object_store::aws::resolve_bucket_region(bucket, &client_options()).await {
+                    if let Ok(region) =
+                        object_store::aws::resolve_bucket_region(bucket, &client_options()).await
+                    {
                         b = b.with_region(region);
                     }
                 }
@@ -133,7 +157,8 @@ impl Stores {
                     .with_bucket_name(bucket)
                     .with_client_options(client_options())
                     .with_retry(retry());
-                if !env_has("GOOGLE_APPLICATION_CREDENTIALS") && !env_has("GOOGLE_SERVICE_ACCOUNT") {
+                if !env_has("GOOGLE_APPLICATION_CREDENTIALS") && !env_has("GOOGLE_SERVICE_ACCOUNT")
+                {
                     b = b.with_skip_signature(true);
                 }
                 Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
@@ -175,18 +200,32 @@ impl Stores {
     pub async fn open(&self, location: &str) -> Result<Source, StoreError> {
         if !is_url(location) || location.starts_with("file://") {
             let path = location.strip_prefix("file://").unwrap_or(location);
-            let abs = std::path::absolute(PathBuf::from(path))
-                .map_err(|source| StoreError::Io { location: location.to_string(), source })?;
+            let abs =
+                std::path::absolute(PathBuf::from(path)).map_err(|source| StoreError::Io {
+                    location: location.to_string(),
+                    source,
+                })?;
             let file = std::fs::File::open(&abs).map_err(|source| {
                 if source.kind() == std::io::ErrorKind::NotFound {
-                    StoreError::NotFound { location: location.to_string() }
+                    StoreError::NotFound {
+                        location: location.to_string(),
+                    }
                 } else {
-                    StoreError::Io { location: location.to_string(), source }
+                    StoreError::Io {
+                        location: location.to_string(),
+                        source,
+                    }
                 }
             })?;
-            let meta = file.metadata().map_err(|source| StoreError::Io { location: location.to_string(), source })?;
+            let meta = file.metadata().map_err(|source| StoreError::Io {
+                location: location.to_string(),
+                source,
+            })?;
             if meta.is_dir() {
-                return Err(StoreError::BadLocation { location: location.to_string(), reason: "is a directory".into() });
+                return Err(StoreError::BadLocation {
+                    location: location.to_string(),
+                    reason: "is a directory".into(),
+                });
             }
             return Ok(Source {
                 url: abs.to_string_lossy().into_owned(),
@@ -194,18 +233,28 @@ impl Stores {
                 size: Some(meta.len()),
             });
         }
-        let url = url::Url::parse(location)
-            .map_err(|e| StoreError::BadLocation { location: location.to_string(), reason: e.to_string() })?;
+        let url = url::Url::parse(location).map_err(|e| StoreError::BadLocation {
+            location: location.to_string(),
+            reason: e.to_string(),
+        })?;
         let store = self.store_for(&url).await?;
         let path = match url.scheme() {
             // Azure URLs carry the container in the authority or the path; let object_store decide.
-            "az" | "abfs" | "abfss" => object_store::path::Path::from_url_path(url.path()).map_err(|e| {
-                StoreError::BadLocation { location: location.to_string(), reason: e.to_string() }
+            "az" | "abfs" | "abfss" => object_store::path::Path::from_url_path(url.path())
+                .map_err(|e| StoreError::BadLocation {
+                    location: location.to_string(),
+                    reason: e.to_string(),
+                })?,
+            _ => ObjPath::from_url_path(url.path()).map_err(|e| StoreError::BadLocation {
+                location: location.to_string(),
+                reason: e.to_string(),
             })?,
-            _ => ObjPath::from_url_path(url.path())
-                .map_err(|e| StoreError::BadLocation { location: location.to_string(), reason: e.to_string() })?,
         };
-        Ok(Source { url: location.to_string(), inner: Arc::new(Inner::Object { store, path }), size: None })
+        Ok(Source {
+            url: location.to_string(),
+            inner: Arc::new(Inner::Object { store, path }),
+            size: None,
+        })
     }
 }
 
@@ -216,8 +265,20 @@ impl Source {
             return Ok(s);
         }
         let size = match &*self.inner {
-            Inner::Local(f) => f.metadata().map_err(|source| StoreError::Io { location: self.url.clone(), source })?.len(),
-            Inner::Object { store, path } => store.head(path).await.map_err(|e| self.object_error(e, 0..0))?.size,
+            Inner::Local(f) => f
+                .metadata()
+                .map_err(|source| StoreError::Io {
+                    location: self.url.clone(),
+                    source,
+                })?
+                .len(),
+            Inner::Object { store, path } => {
+                store
+                    .head(path)
+                    .await
+                    .map_err(|e| self.object_error(e, 0..0))?
+                    .size
+            }
         };
         self.size = Some(size);
         Ok(size)
@@ -225,8 +286,14 @@ impl Source {
 
     fn object_error(&self, e: object_store::Error, range: Range<u64>) -> StoreError {
         match e {
-            object_store::Error::NotFound { .. } => StoreError::NotFound { location: self.url.clone() },
-            source => StoreError::Fetch { location: self.url.clone(), range, source },
+            object_store::Error::NotFound { .. } => StoreError::NotFound {
+                location: self.url.clone(),
+            },
+            source => StoreError::Fetch {
+                location: self.url.clone(),
+                range,
+                source,
+            },
         }
     }
 
@@ -240,14 +307,22 @@ impl Source {
                 let location = self.url.clone();
                 tokio::task::spawn_blocking(move || read_at(&f, r, &location))
                     .await
-                    .map_err(|e| StoreError::Io { location: self.url.clone(), source: std::io::Error::other(e) })??
+                    .map_err(|e| StoreError::Io {
+                        location: self.url.clone(),
+                        source: std::io::Error::other(e),
+                    })??
             }
-            Inner::Object { store, path } => {
-                store.get_range(path, range.clone()).await.map_err(|e| self.object_error(e, range.clone()))?
-            }
+            Inner::Object { store, path } => store
+                .get_range(path, range.clone())
+                .await
+                .map_err(|e| self.object_error(e, range.clone()))?,
         };
         if (bytes.len() as u64) < want {
-            return Err(StoreError::Short { location: self.url.clone(), range, got: bytes.len() as u64 });
+            return Err(StoreError::Short {
+                location: self.url.clone(),
+                range,
+                got: bytes.len() as u64,
+            });
         }
         Ok(bytes)
     }
@@ -260,7 +335,10 @@ impl Source {
                 self.read(0..n).await
             }
             Inner::Object { store, path } => {
-                let r = store.get(path).await.map_err(|e| self.object_error(e, 0..0))?;
+                let r = store
+                    .get(path)
+                    .await
+                    .map_err(|e| self.object_error(e, 0..0))?;
                 r.bytes().await.map_err(|e| self.object_error(e, 0..0))
             }
         }
@@ -270,7 +348,13 @@ impl Source {
 fn read_at(f: &std::fs::File, range: Range<u64>, location: &str) -> Result<Bytes, StoreError> {
     use std::os::unix::fs::FileExt;
     // Never allocate beyond the file, whatever range a (possibly stale) reference asks for.
-    let size = f.metadata().map_err(|source| StoreError::Io { location: location.to_string(), source })?.len();
+    let size = f
+        .metadata()
+        .map_err(|source| StoreError::Io {
+            location: location.to_string(),
+            source,
+        })?
+        .len();
     let end = range.end.min(size);
     let len = usize::try_from(end.saturating_sub(range.start)).unwrap_or(0);
     let mut buf = vec![0u8; len];
@@ -280,7 +364,12 @@ fn read_at(f: &std::fs::File, range: Range<u64>, location: &str) -> Result<Bytes
             Ok(0) => break,
             Ok(n) => done += n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(source) => return Err(StoreError::Io { location: location.to_string(), source }),
+            Err(source) => {
+                return Err(StoreError::Io {
+                    location: location.to_string(),
+                    source,
+                })
+            }
         }
     }
     buf.truncate(done);

@@ -5,11 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn gik(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gik")).args(args).output().expect("run gik")
+    Command::new(env!("CARGO_BIN_EXE_gik"))
+        .args(args)
+        .output()
+        .expect("run gik")
 }
 
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
 }
 
 fn shared() -> Option<PathBuf> {
@@ -23,7 +29,8 @@ fn sample() -> PathBuf {
 
 /// ecCodes' answers for the bundled sample (it is a copy of a shared file).
 fn expected() -> Option<serde_json::Value> {
-    let p = shared()?.join("data/grib/eccodes_expected/gribberish__ecmwf-ifs-oper-surface.grib2.json");
+    let p =
+        shared()?.join("data/grib/eccodes_expected/gribberish__ecmwf-ifs-oper-surface.grib2.json");
     Some(serde_json::from_slice(&std::fs::read(p).ok()?).expect("expected json"))
 }
 
@@ -35,15 +42,29 @@ fn tmpdir(name: &str) -> PathBuf {
 }
 
 fn no_stray_files(dir: &Path) {
-    let left: Vec<_> = std::fs::read_dir(dir).expect("read dir").flatten().map(|e| e.file_name()).collect();
-    assert!(left.is_empty(), "files left behind in {}: {left:?}", dir.display());
+    let left: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert!(
+        left.is_empty(),
+        "files left behind in {}: {left:?}",
+        dir.display()
+    );
 }
 
 #[test]
 fn inspect_lists_every_field_like_eccodes() {
-    let Some(exp) = expected() else { return eprintln!("skipped: ../shared not found") };
+    let Some(exp) = expected() else {
+        return eprintln!("skipped: ../shared not found");
+    };
     let out = gik(&["inspect", "--json", sample().to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).expect("json");
     let msgs = exp["messages"].as_array().unwrap();
     assert_eq!(rows.len(), msgs.len());
@@ -79,29 +100,58 @@ fn f32_sha(values: &[u8], missing: f64) -> String {
 
 #[test]
 fn decode_writes_values_identical_to_eccodes() {
-    let Some(exp) = expected() else { return eprintln!("skipped: ../shared not found") };
+    let Some(exp) = expected() else {
+        return eprintln!("skipped: ../shared not found");
+    };
     let msgs = exp["messages"].as_array().unwrap();
     let dir = tmpdir("decode");
 
     // One message as .npy.
     let npy = dir.join("tcc.npy");
-    let out = gik(&["decode", sample().to_str().unwrap(), "--message", "4", "--out", npy.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = gik(&[
+        "decode",
+        sample().to_str().unwrap(),
+        "--message",
+        "4",
+        "--out",
+        npy.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&npy).unwrap();
     assert!(bytes.starts_with(b"\x93NUMPY"));
     let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
     let data = &bytes[10 + hlen..];
-    assert_eq!(f32_sha(data, 9999.0), msgs[4]["sha256_float32_le"].as_str().unwrap());
+    assert_eq!(
+        f32_sha(data, 9999.0),
+        msgs[4]["sha256_float32_le"].as_str().unwrap()
+    );
 
     // All messages as raw f32, like wgrib2 -bin.
     let raw = dir.join("all.f32");
-    let out = gik(&["decode", sample().to_str().unwrap(), "--all", "--out", raw.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = gik(&[
+        "decode",
+        sample().to_str().unwrap(),
+        "--all",
+        "--out",
+        raw.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let bytes = std::fs::read(&raw).unwrap();
     let mut at = 0;
     for m in msgs {
         let n = m["n_values"].as_u64().unwrap() as usize * 4;
-        assert_eq!(f32_sha(&bytes[at..at + n], 9999.0), m["sha256_float32_le"].as_str().unwrap());
+        assert_eq!(
+            f32_sha(&bytes[at..at + n], 9999.0),
+            m["sha256_float32_le"].as_str().unwrap()
+        );
         at += n;
     }
     assert_eq!(at, bytes.len());
@@ -112,7 +162,12 @@ fn decode_writes_values_identical_to_eccodes() {
 fn missing_file_is_a_clear_error() {
     let dir = tmpdir("missing");
     let out_path = dir.join("x.f32");
-    let out = gik(&["decode", "/nonexistent/file.grib2", "--out", out_path.to_str().unwrap()]);
+    let out = gik(&[
+        "decode",
+        "/nonexistent/file.grib2",
+        "--out",
+        out_path.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/file.grib2"), "{err}");
@@ -121,8 +176,16 @@ fn missing_file_is_a_clear_error() {
 
 #[test]
 fn grib_edition_1_is_refused_by_name() {
-    let Some(shared) = shared() else { return eprintln!("skipped: ../shared not found") };
-    let out = gik(&["inspect", shared.join("data/grib/earthkitdata__ens_50.grib").to_str().unwrap()]);
+    let Some(shared) = shared() else {
+        return eprintln!("skipped: ../shared not found");
+    };
+    let out = gik(&[
+        "inspect",
+        shared
+            .join("data/grib/earthkitdata__ens_50.grib")
+            .to_str()
+            .unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("edition 1"), "{err}");
@@ -139,7 +202,13 @@ fn not_grib_and_truncated_files_fail_without_output() {
     let out_dir = tmpdir("bad-out");
     for input in [&not_grib, &truncated] {
         let target = out_dir.join("out.f32");
-        let out = gik(&["decode", input.to_str().unwrap(), "--all", "--out", target.to_str().unwrap()]);
+        let out = gik(&[
+            "decode",
+            input.to_str().unwrap(),
+            "--all",
+            "--out",
+            target.to_str().unwrap(),
+        ]);
         assert_eq!(out.status.code(), Some(1), "{}", input.display());
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains(input.to_str().unwrap()), "{err}");
@@ -152,7 +221,12 @@ fn not_grib_and_truncated_files_fail_without_output() {
 
 #[test]
 fn unwritable_output_is_a_clear_error() {
-    let out = gik(&["decode", sample().to_str().unwrap(), "--out", "/nonexistent-dir/x.f32"]);
+    let out = gik(&[
+        "decode",
+        sample().to_str().unwrap(),
+        "--out",
+        "/nonexistent-dir/x.f32",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent-dir"));
 }
@@ -161,7 +235,14 @@ fn unwritable_output_is_a_clear_error() {
 fn asking_for_a_field_that_does_not_exist_is_a_usage_error() {
     let dir = tmpdir("range");
     let target = dir.join("x.f32");
-    let out = gik(&["decode", sample().to_str().unwrap(), "--message", "99", "--out", target.to_str().unwrap()]);
+    let out = gik(&[
+        "decode",
+        sample().to_str().unwrap(),
+        "--message",
+        "99",
+        "--out",
+        target.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no field 99"));
     no_stray_files(&dir);

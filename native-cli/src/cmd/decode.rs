@@ -46,7 +46,11 @@ pub fn run(args: &Args) -> Result<()> {
     });
     let bytes = std::fs::read(&args.file).map_err(CliError::io(&args.file))?;
     let path = args.file.display().to_string();
-    let wanted = if args.all { None } else { Some(args.message.unwrap_or(0)) };
+    let wanted = if args.all {
+        None
+    } else {
+        Some(args.message.unwrap_or(0))
+    };
 
     let mut selected = Vec::new();
     let mut n_fields = 0usize;
@@ -58,12 +62,16 @@ pub fn run(args: &Args) -> Result<()> {
     }
     if selected.is_empty() {
         return Err(match wanted {
-            Some(w) if n_fields > 0 => {
-                CliError::Usage(format!("{path}: no field {w}: the file has {n_fields} (0–{})", n_fields - 1))
-            }
+            Some(w) if n_fields > 0 => CliError::Usage(format!(
+                "{path}: no field {w}: the file has {n_fields} (0–{})",
+                n_fields - 1
+            )),
             _ => CliError::Grib {
                 path,
-                source: gik_core::Error::NotGrib { offset: 0, reason: "no GRIB message in the file" },
+                source: gik_core::Error::NotGrib {
+                    offset: 0,
+                    reason: "no GRIB message in the file",
+                },
             },
         });
     }
@@ -76,8 +84,13 @@ pub fn run(args: &Args) -> Result<()> {
         if !header_written {
             points = values.len();
             if format == Format::Npy {
-                let shape = if args.all { vec![selected.len(), points] } else { vec![points] };
-                out.write_all(&npy::header(npy::Dtype::F32, &shape)).map_err(CliError::io(&args.out))?;
+                let shape = if args.all {
+                    vec![selected.len(), points]
+                } else {
+                    vec![points]
+                };
+                out.write_all(&npy::header(npy::Dtype::F32, &shape))
+                    .map_err(CliError::io(&args.out))?;
             }
             header_written = true;
         } else if format == Format::Npy && values.len() != points {
@@ -94,6 +107,10 @@ pub fn run(args: &Args) -> Result<()> {
         out.write_all(&buf).map_err(CliError::io(&args.out))?;
     }
     out.commit()?;
-    eprintln!("gik: wrote {} field(s) of {points} points to {}", selected.len(), args.out.display());
+    eprintln!(
+        "gik: wrote {} field(s) of {points} points to {}",
+        selected.len(),
+        args.out.display()
+    );
     Ok(())
 }

@@ -100,14 +100,19 @@ pub fn run(args: &Args) -> Result<()> {
                 meta.short_name,
                 level_text(&meta),
                 meta.step_range,
-                meta.number.map_or_else(|| "-".to_string(), |n| n.to_string()),
+                meta.number
+                    .map_or_else(|| "-".to_string(), |n| n.to_string()),
                 grid_text(&meta),
-                format!("{} (5.{})", meta.packing_type, meta.data_representation_template),
+                format!(
+                    "{} (5.{})",
+                    meta.packing_type, meta.data_representation_template
+                ),
             );
         }
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
     }
     match first_error {
@@ -115,7 +120,10 @@ pub fn run(args: &Args) -> Result<()> {
         Some(e) => Err(CliError::grib(&path)(e)),
         None if count == 0 => Err(CliError::Grib {
             path,
-            source: gik_core::Error::NotGrib { offset: 0, reason: "no GRIB message in the file" },
+            source: gik_core::Error::NotGrib {
+                offset: 0,
+                reason: "no GRIB message in the file",
+            },
         }),
         None => Ok(()),
     }

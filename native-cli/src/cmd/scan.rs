@@ -50,11 +50,12 @@ pub struct Args {
 }
 
 fn format_for(args: &Args) -> Format {
-    args.format.unwrap_or_else(|| match args.out.extension().and_then(|e| e.to_str()) {
-        Some("json") => Format::Json,
-        Some("parquet" | "parq") => Format::Parquet,
-        _ => Format::ParquetDir,
-    })
+    args.format
+        .unwrap_or_else(|| match args.out.extension().and_then(|e| e.to_str()) {
+            Some("json") => Format::Json,
+            Some("parquet" | "parq") => Format::Parquet,
+            _ => Format::ParquetDir,
+        })
 }
 
 pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
@@ -63,8 +64,10 @@ pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
     }
     let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
 }
@@ -78,7 +81,14 @@ pub(crate) fn scan(args: &Args) -> Result<Vec<Scanned>> {
     let bar = progress(args.quiet, 0);
     let stores = Arc::new(Stores::default());
     let fields = rt
-        .block_on(scan_engine::scan_all(stores, &args.locations, args.mode, args.verify, args.concurrency, &bar))
+        .block_on(scan_engine::scan_all(
+            stores,
+            &args.locations,
+            args.mode,
+            args.verify,
+            args.concurrency,
+            &bar,
+        ))
         .map_err(CliError::Scan)?;
     bar.finish_and_clear();
     Ok(fields)

@@ -18,19 +18,36 @@ pub enum Error {
 
     /// The buffer ends before something a header promised.
     #[error("message at byte {offset} is truncated: {what} needs {needed} bytes but only {available} are there")]
-    Truncated { offset: u64, what: &'static str, needed: u64, available: u64 },
+    Truncated {
+        offset: u64,
+        what: &'static str,
+        needed: u64,
+        available: u64,
+    },
 
     /// A section is malformed (bad length, wrong number, missing `7777`, …).
     #[error("message at byte {offset}: section {section}: {reason}")]
-    InvalidSection { offset: u64, section: u8, reason: String },
+    InvalidSection {
+        offset: u64,
+        section: u8,
+        reason: String,
+    },
 
     /// A grid (3.x), product (4.x) or bitmap (6) template gik cannot read.
     #[error("message at byte {offset}: unsupported template {section}.{template}")]
-    UnsupportedTemplate { offset: u64, section: u8, template: u16 },
+    UnsupportedTemplate {
+        offset: u64,
+        section: u8,
+        template: u16,
+    },
 
     /// A data representation template (5.x) gik cannot decode.
     #[error("message at byte {offset}: unsupported packing 5.{template} ({name})")]
-    UnsupportedPacking { offset: u64, template: u16, name: &'static str },
+    UnsupportedPacking {
+        offset: u64,
+        template: u16,
+        name: &'static str,
+    },
 
     /// The data section could not be unpacked.
     #[error("message at byte {offset}: cannot unpack {packing} data: {source}")]
@@ -41,9 +58,17 @@ pub enum Error {
         source: UnpackError,
     },
 
+    /// Reading, writing or building kerchunk references failed.
+    #[error(transparent)]
+    Refs(#[from] crate::refs::RefsError),
+
     /// A field larger than the configured limit (protects against hostile headers).
     #[error("message at byte {offset}: {points} points exceed the limit of {limit} (DecodeOptions::max_points)")]
-    TooLarge { offset: u64, points: u64, limit: u64 },
+    TooLarge {
+        offset: u64,
+        points: u64,
+        limit: u64,
+    },
 }
 
 /// What went wrong inside a packing decoder (wrapped in [`Error::Unpack`]).

@@ -7,7 +7,9 @@ mod section;
 mod tables;
 mod unpack;
 
-pub use frame::{fields, messages, scan_headers, Field, HeaderScan, Message, MessageIter, Sections};
-pub use meta::FieldMeta;
+pub use frame::{
+    fields, messages, scan_headers, Field, HeaderScan, Message, MessageIter, Sections,
+};
+pub use meta::{DateTime, FieldMeta, Grid};
 pub use section::Section;
 pub use unpack::DecodeOptions;

@@ -1,0 +1,405 @@
+//! Minimal parquet tables: flat columns of byte strings and integers, read
+//! and written with the parquet crate's low-level API (no arrow).
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parquet::basic::{Compression, Type as PhysicalType};
+use parquet::column::reader::ColumnReader;
+use parquet::data_type::{ByteArray, ByteArrayType, Int64Type};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::reader::{FileReader, SerializedFileReader};
+use parquet::file::writer::SerializedFileWriter;
+use parquet::schema::types::Type;
+
+use super::{RefsError, Result};
+
+/// Largest number of rows gik reads from one reference parquet file.
+const MAX_ROWS: i64 = 200_000_000;
+
+/// One column's values; `None` for nulls.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Column {
+    Bytes(Vec<Option<Vec<u8>>>),
+    Int(Vec<Option<i64>>),
+}
+
+/// A flat table: column names and values.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Table {
+    pub(crate) columns: Vec<(String, Column)>,
+}
+
+impl Table {
+    pub(crate) fn take(&mut self, name: &str) -> Option<Column> {
+        let i = self.columns.iter().position(|(n, _)| n == name)?;
+        Some(self.columns.swap_remove(i).1)
+    }
+}
+
+fn pq_err(file: &str) -> impl Fn(parquet::errors::ParquetError) -> RefsError + '_ {
+    move |source| RefsError::Parquet {
+        file: file.to_string(),
+        source,
+    }
+}
+
+/// Reads the columns named in `wanted` (others are ignored). Byte-array
+/// columns (utf8, large_utf8, binary, large_binary: all BYTE_ARRAY in
+/// parquet) become [`Column::Bytes`]; INT32/INT64 become [`Column::Int`].
+///
+/// The parquet crate asserts on some corrupt pages instead of returning an
+/// error; natively that panic is caught here and returned as
+/// [`RefsError::ParquetSchema`] (the default panic hook still prints it).
+/// On `wasm32-unknown-unknown` panics abort, so a corrupt file aborts there.
+pub(crate) fn read_table(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> {
+    match std::panic::catch_unwind(|| read_table_inner(file, bytes, wanted)) {
+        Ok(r) => r,
+        Err(_) => Err(RefsError::ParquetSchema {
+            file: file.to_string(),
+            reason: "corrupt parquet data (the parquet decoder gave up)".to_string(),
+        }),
+    }
+}
+
+fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> {
+    let reader = SerializedFileReader::new(Bytes::copy_from_slice(bytes)).map_err(pq_err(file))?;
+    let meta = reader.metadata();
+    let schema = meta.file_metadata().schema_descr();
+    let rows = meta.file_metadata().num_rows();
+    if !(0..=MAX_ROWS).contains(&rows) {
+        return Err(RefsError::ParquetSchema {
+            file: file.to_string(),
+            reason: format!("{rows} rows is outside 0..={MAX_ROWS}"),
+        });
+    }
+    // Refuse codecs we cannot decode with a clear error, before touching pages.
+    for rg in meta.row_groups() {
+        for c in rg.columns() {
+            let codec = match c.compression() {
+                Compression::UNCOMPRESSED
+                | Compression::SNAPPY
+                | Compression::GZIP(_)
+                | Compression::LZ4
+                | Compression::LZ4_RAW => continue,
+                Compression::ZSTD(_) => "zstd",
+                Compression::BROTLI(_) => "brotli",
+                Compression::LZO => "lzo",
+            };
+            return Err(RefsError::UnsupportedCompression {
+                file: file.to_string(),
+                codec: codec.to_string(),
+            });
+        }
+    }
+    let mut table = Table::default();
+    for (ci, col) in schema.columns().iter().enumerate() {
+        let name = col.path().parts().join(".");
+        if !wanted.contains(&name.as_str()) {
+            continue;
+        }
+        if col.max_rep_level() > 0 || col.path().parts().len() != 1 {
+            return Err(RefsError::ParquetSchema {
+                file: file.to_string(),
+                reason: format!("column {name} is nested; reference parquet columns are flat"),
+            });
+        }
+        let nullable = col.max_def_level() > 0;
+        let mut data = match col.physical_type() {
+            PhysicalType::BYTE_ARRAY => Column::Bytes(Vec::new()),
+            PhysicalType::INT64 | PhysicalType::INT32 => Column::Int(Vec::new()),
+            other => {
+                return Err(RefsError::ParquetSchema {
+                    file: file.to_string(),
+                    reason: format!(
+                    "column {name} has physical type {other}, expected a byte array or an integer"
+                ),
+                })
+            }
+        };
+        for rg in 0..reader.num_row_groups() {
+            let rg_reader = reader.get_row_group(rg).map_err(pq_err(file))?;
+            let n = usize::try_from(rg_reader.metadata().num_rows()).unwrap_or(0);
+            let mut defs: Vec<i16> = Vec::new();
+            let reader_c = rg_reader.get_column_reader(ci).map_err(pq_err(file))?;
+            match (reader_c, &mut data) {
+                (ColumnReader::ByteArrayColumnReader(mut r), Column::Bytes(out)) => {
+                    let mut vals: Vec<ByteArray> = Vec::new();
+                    read_all(
+                        file,
+                        n,
+                        |left, d, v| r.read_records(left, d, None, v),
+                        &mut defs,
+                        &mut vals,
+                    )?;
+                    spread(
+                        file,
+                        &name,
+                        nullable,
+                        &defs,
+                        vals.into_iter().map(|b| b.data().to_vec()),
+                        n,
+                        out,
+                    )?;
+                }
+                (ColumnReader::Int64ColumnReader(mut r), Column::Int(out)) => {
+                    let mut vals: Vec<i64> = Vec::new();
+                    read_all(
+                        file,
+                        n,
+                        |left, d, v| r.read_records(left, d, None, v),
+                        &mut defs,
+                        &mut vals,
+                    )?;
+                    spread(file, &name, nullable, &defs, vals.into_iter(), n, out)?;
+                }
+                (ColumnReader::Int32ColumnReader(mut r), Column::Int(out)) => {
+                    let mut vals: Vec<i32> = Vec::new();
+                    read_all(
+                        file,
+                        n,
+                        |left, d, v| r.read_records(left, d, None, v),
+                        &mut defs,
+                        &mut vals,
+                    )?;
+                    spread(
+                        file,
+                        &name,
+                        nullable,
+                        &defs,
+                        vals.into_iter().map(i64::from),
+                        n,
+                        out,
+                    )?;
+                }
+                _ => {
+                    return Err(RefsError::ParquetSchema {
+                        file: file.to_string(),
+                        reason: format!("column {name}: unexpected reader type"),
+                    })
+                }
+            }
+        }
+        table.columns.push((name, data));
+    }
+    Ok(table)
+}
+
+fn read_all<V>(
+    file: &str,
+    n: usize,
+    mut read: impl FnMut(
+        usize,
+        Option<&mut Vec<i16>>,
+        &mut Vec<V>,
+    ) -> parquet::errors::Result<(usize, usize, usize)>,
+    defs: &mut Vec<i16>,
+    vals: &mut Vec<V>,
+) -> Result<()> {
+    let mut records = 0usize;
+    while records < n {
+        let (r, _, _) = read(n - records, Some(defs), vals).map_err(pq_err(file))?;
+        if r == 0 {
+            break;
+        }
+        records += r;
+    }
+    if records != n {
+        return Err(RefsError::ParquetSchema {
+            file: file.to_string(),
+            reason: format!("expected {n} rows, read {records}"),
+        });
+    }
+    Ok(())
+}
+
+/// Places non-null values at the rows whose definition level is the maximum.
+fn spread<T>(
+    file: &str,
+    name: &str,
+    nullable: bool,
+    defs: &[i16],
+    mut vals: impl Iterator<Item = T>,
+    n: usize,
+    out: &mut Vec<Option<T>>,
+) -> Result<()> {
+    let short = || RefsError::ParquetSchema {
+        file: file.to_string(),
+        reason: format!("column {name}: fewer values than rows"),
+    };
+    if nullable {
+        if defs.len() != n {
+            return Err(short());
+        }
+        for &d in defs {
+            out.push(if d > 0 {
+                Some(vals.next().ok_or_else(short)?)
+            } else {
+                None
+            });
+        }
+    } else {
+        for _ in 0..n {
+            out.push(Some(vals.next().ok_or_else(short)?));
+        }
+    }
+    Ok(())
+}
+
+/// A column to write.
+pub(crate) enum OutColumn<'a> {
+    /// Nullable byte strings; `utf8` marks them as strings.
+    Bytes {
+        name: &'a str,
+        utf8: bool,
+        values: Vec<Option<&'a [u8]>>,
+    },
+    /// Required 64-bit integers.
+    Int { name: &'a str, values: Vec<i64> },
+}
+
+/// Writes one row group with snappy compression and no statistics (as
+/// fsspec writes its reference files).
+pub(crate) fn write_table(file: &str, columns: &[OutColumn<'_>]) -> Result<Vec<u8>> {
+    let mut fields = Vec::new();
+    for c in columns {
+        let t = match c {
+            OutColumn::Bytes { name, utf8, .. } => {
+                let b = Type::primitive_type_builder(name, PhysicalType::BYTE_ARRAY)
+                    .with_repetition(parquet::basic::Repetition::OPTIONAL);
+                let b = if *utf8 {
+                    b.with_logical_type(Some(parquet::basic::LogicalType::String))
+                        .with_converted_type(parquet::basic::ConvertedType::UTF8)
+                } else {
+                    b
+                };
+                b.build()
+            }
+            OutColumn::Int { name, .. } => Type::primitive_type_builder(name, PhysicalType::INT64)
+                .with_repetition(parquet::basic::Repetition::REQUIRED)
+                .build(),
+        }
+        .map_err(pq_err(file))?;
+        fields.push(Arc::new(t));
+    }
+    let schema = Arc::new(
+        Type::group_type_builder("schema")
+            .with_fields(fields)
+            .build()
+            .map_err(pq_err(file))?,
+    );
+    let props = Arc::new(
+        WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_statistics_enabled(EnabledStatistics::None)
+            .set_created_by(format!("gik {}", env!("CARGO_PKG_VERSION")))
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                "pandas".to_string(),
+                pandas_metadata(columns),
+            )]))
+            .build(),
+    );
+    let mut buf: Vec<u8> = Vec::new();
+    {
+        let mut w = SerializedFileWriter::new(&mut buf, schema, props).map_err(pq_err(file))?;
+        let mut rg = w.next_row_group().map_err(pq_err(file))?;
+        let mut i = 0;
+        while let Some(mut cw) = rg.next_column().map_err(pq_err(file))? {
+            match columns.get(i) {
+                Some(OutColumn::Bytes { values, .. }) => {
+                    let defs: Vec<i16> = values.iter().map(|v| i16::from(v.is_some())).collect();
+                    let vals: Vec<ByteArray> = values
+                        .iter()
+                        .flatten()
+                        .map(|b| ByteArray::from(b.to_vec()))
+                        .collect();
+                    cw.typed::<ByteArrayType>()
+                        .write_batch(&vals, Some(&defs), None)
+                        .map_err(pq_err(file))?;
+                }
+                Some(OutColumn::Int { values, .. }) => {
+                    cw.typed::<Int64Type>()
+                        .write_batch(values, None, None)
+                        .map_err(pq_err(file))?;
+                }
+                None => {}
+            }
+            cw.close().map_err(pq_err(file))?;
+            i += 1;
+        }
+        rg.close().map_err(pq_err(file))?;
+        w.close().map_err(pq_err(file))?;
+    }
+    Ok(buf)
+}
+
+/// The `pandas` schema note pandas writers leave in the file: with it,
+/// pandas (fastparquet and pyarrow engines) reads the integer columns as
+/// numpy `int64` rather than nullable `Int64`, which fsspec's reference
+/// reader needs (it seeks to the offsets it reads).
+fn pandas_metadata(columns: &[OutColumn<'_>]) -> String {
+    let cols: Vec<serde_json::Value> = columns
+        .iter()
+        .map(|c| {
+            let (name, pandas_type, numpy_type) = match c {
+                OutColumn::Bytes {
+                    name, utf8: true, ..
+                } => (name, "unicode", "object"),
+                OutColumn::Bytes {
+                    name, utf8: false, ..
+                } => (name, "bytes", "object"),
+                OutColumn::Int { name, .. } => (name, "int64", "int64"),
+            };
+            serde_json::json!({"field_name": name, "metadata": null, "name": name,
+                               "numpy_type": numpy_type, "pandas_type": pandas_type})
+        })
+        .collect();
+    serde_json::json!({
+        "column_indexes": [],
+        "columns": cols,
+        "creator": {"library": "gik", "version": env!("CARGO_PKG_VERSION")},
+        "index_columns": [],
+        "partition_columns": [],
+        "pandas_version": "2.0.0",
+    })
+    .to_string()
+}
+
+/// Requires `column` to be a byte column.
+pub(crate) fn bytes_column(
+    file: &str,
+    name: &str,
+    column: Option<Column>,
+) -> Result<Vec<Option<Vec<u8>>>> {
+    match column {
+        Some(Column::Bytes(v)) => Ok(v),
+        Some(Column::Int(_)) => Err(RefsError::ParquetSchema {
+            file: file.to_string(),
+            reason: format!("column {name} holds integers, expected strings or bytes"),
+        }),
+        None => Err(RefsError::ParquetSchema {
+            file: file.to_string(),
+            reason: format!("no column {name}"),
+        }),
+    }
+}
+
+/// Requires `column` to be an integer column.
+pub(crate) fn int_column(
+    file: &str,
+    name: &str,
+    column: Option<Column>,
+) -> Result<Vec<Option<i64>>> {
+    match column {
+        Some(Column::Int(v)) => Ok(v),
+        Some(Column::Bytes(_)) => Err(RefsError::ParquetSchema {
+            file: file.to_string(),
+            reason: format!("column {name} holds bytes, expected integers"),
+        }),
+        None => Err(RefsError::ParquetSchema {
+            file: file.to_string(),
+            reason: format!("no column {name}"),
+        }),
+    }
+}

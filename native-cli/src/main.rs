@@ -44,10 +44,15 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("gik: error: {e}");
+            let text = e.to_string();
+            eprintln!("gik: error: {text}");
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
-                eprintln!("  caused by: {s}");
+                let cause = s.to_string();
+                // Messages already quote their cause; print only what adds something.
+                if !text.contains(&cause) {
+                    eprintln!("  caused by: {cause}");
+                }
                 source = s.source();
             }
             ExitCode::from(e.exit_code())

@@ -1,14 +1,14 @@
 //! `gik inspect <file>`: one line per field.
 
 use crate::{CliError, Result};
-use gik_core::grib::{self, Field, FieldMeta};
+use gik_core::grib::FieldMeta;
 use serde_json::json;
 use std::path::PathBuf;
 
 /// Arguments of `gik inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// GRIB2 file to list.
+    /// A GRIB2 file, or references (kerchunk JSON, two-column parquet, fsspec parquet directory; local or remote).
     pub file: PathBuf,
     /// Print JSON (one object per field, in an array) instead of a table.
     #[arg(long)]
@@ -26,12 +26,11 @@ fn grid_text(m: &FieldMeta) -> String {
     }
 }
 
-fn field_json(i: usize, f: &Field<'_>, m: &FieldMeta) -> serde_json::Value {
+fn field_json(i: usize, offset: u64, length: u64, m: &FieldMeta) -> serde_json::Value {
     json!({
         "index": i,
-        "offset": f.msg_offset,
-        "length": f.msg_length,
-        "field_in_message": f.index_in_message,
+        "offset": offset,
+        "length": length,
         "shortName": m.short_name,
         "cfVarName": m.cf_var_name,
         "name": m.name,
@@ -58,73 +57,118 @@ fn field_json(i: usize, f: &Field<'_>, m: &FieldMeta) -> serde_json::Value {
     })
 }
 
+fn is_references(path: &std::path::Path) -> bool {
+    let s = path.to_string_lossy();
+    if crate::store::is_url(&s) || path.is_dir() {
+        return true;
+    }
+    let mut head = [0u8; 4];
+    let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+    head[..n].starts_with(b"PAR1") || head[..n].first() == Some(&b'{')
+}
+
+fn inspect_refs(args: &Args) -> Result<()> {
+    let location = args.file.to_string_lossy().into_owned();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let stores = crate::store::Stores::default();
+    let store = rt.block_on(crate::refs_in::load(&stores, &location))?;
+    let vars = store.variables().map_err(|source| CliError::Refs { location: location.clone(), source })?;
+    let mut rows = Vec::new();
+    for v in &vars {
+        let axes = store.axes(v).map_err(|source| CliError::Refs { location: location.clone(), source })?;
+        let total: u64 = v.shape.iter().zip(&v.chunks).map(|(s, c)| s.div_ceil((*c).max(1))).product();
+        rows.push(json!({
+            "path": v.path,
+            "shortName": v.attrs.get("GRIB_shortName"),
+            "units": v.attrs.get("units").or_else(|| v.attrs.get("GRIB_units")),
+            "dims": v.dims,
+            "shape": v.shape,
+            "level": axes.level.as_ref().map(|(n, vals)| json!({"name": n, "values": vals})),
+            "members": axes.number,
+            "steps": axes.step,
+            "times": axes.time,
+            "grid": v.attrs.get("GRIB_gridType"),
+            "chunks_referenced": v.chunks_present,
+            "chunks_total": total,
+        }));
+    }
+    if args.json {
+        let text = serde_json::to_string_pretty(&json!({"references": store.len(), "urls": store.urls().len(), "variables": rows}))
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!("{location}: {} references, {} variables, {} GRIB files", store.len(), vars.len(), store.urls().len());
+    println!("{:<44} {:<34} {:<22} {:>8} {:>10} {:>11}", "variable", "dims", "levels", "members", "steps", "chunks");
+    for (v, r) in vars.iter().zip(&rows) {
+        let levels = r["level"]["values"].as_array().map_or_else(String::new, |a| {
+            let vals: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+            if vals.len() > 4 { format!("{}…{} ({})", vals[0], vals[vals.len() - 1], vals.len()) } else { vals.join(",") }
+        });
+        let members = r["members"].as_array().map_or(0, Vec::len);
+        let steps: Vec<String> = r["steps"].as_array().map(|a| a.iter().map(|x| x.to_string()).collect()).unwrap_or_default();
+        println!(
+            "{:<44} {:<34} {:<22} {:>8} {:>10} {:>5}/{:<5}",
+            v.path,
+            v.dims.join(","),
+            levels,
+            members,
+            steps.join(","),
+            v.chunks_present,
+            r["chunks_total"]
+        );
+    }
+    Ok(())
+}
+
 /// Runs `gik inspect`.
 pub fn run(args: &Args) -> Result<()> {
-    let bytes = std::fs::read(&args.file).map_err(CliError::io(&args.file))?;
+    if is_references(&args.file) {
+        return inspect_refs(args);
+    }
+    // Headers only: a 5 GB file is listed by reading a few hundred bytes per message.
     let path = args.file.display().to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let stores = crate::store::Stores::default();
+    let scanned = rt.block_on(async {
+        let src = stores.open(&path).await.map_err(CliError::Store)?;
+        crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden()).await.map_err(CliError::Scan)
+    })?;
     let mut rows = Vec::new();
-    let mut first_error = None;
-    let mut count = 0usize;
     if !args.json {
         println!(
             "{:>5} {:>12} {:>10} {:<10} {:<24} {:>7} {:>6} {:<22} {:<34}",
             "#", "offset", "length", "shortName", "level", "step", "member", "grid", "packing"
         );
     }
-    for (i, field) in grib::fields(&bytes).enumerate() {
-        let field = match field {
-            Ok(f) => f,
-            Err(e) => {
-                eprintln!("gik: {path}: {e}");
-                first_error.get_or_insert(e);
-                continue;
-            }
-        };
-        let meta = match field.meta() {
-            Ok(m) => m,
-            Err(e) => {
-                eprintln!("gik: {path}: field {i}: {e}");
-                first_error.get_or_insert(e);
-                continue;
-            }
-        };
-        count += 1;
+    for (i, f) in scanned.iter().enumerate() {
+        let meta = &f.meta;
         if args.json {
-            rows.push(field_json(i, &field, &meta));
+            rows.push(field_json(i, f.offset, f.length, meta));
         } else {
             println!(
                 "{:>5} {:>12} {:>10} {:<10} {:<24} {:>7} {:>6} {:<22} {:<34}",
                 i,
-                field.msg_offset,
-                field.msg_length,
+                f.offset,
+                f.length,
                 meta.short_name,
-                level_text(&meta),
+                level_text(meta),
                 meta.step_range,
-                meta.number
-                    .map_or_else(|| "-".to_string(), |n| n.to_string()),
-                grid_text(&meta),
-                format!(
-                    "{} (5.{})",
-                    meta.packing_type, meta.data_representation_template
-                ),
+                meta.number.map_or_else(|| "-".to_string(), |n| n.to_string()),
+                grid_text(meta),
+                format!("{} (5.{})", meta.packing_type, meta.data_representation_template),
             );
         }
     }
     if args.json {
-        let text =
-            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))?;
+        let text = serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
     }
-    match first_error {
-        Some(e) if count == 0 => Err(CliError::grib(&path)(e)),
-        Some(e) => Err(CliError::grib(&path)(e)),
-        None if count == 0 => Err(CliError::Grib {
-            path,
-            source: gik_core::Error::NotGrib {
-                offset: 0,
-                reason: "no GRIB message in the file",
-            },
-        }),
-        None => Ok(()),
-    }
+    Ok(())
 }

@@ -19,6 +19,9 @@ pub const AIFS_LEVELS: [i64; 13] = [
     1000, 925, 850, 700, 600, 500, 400, 300, 250, 200, 150, 100, 50,
 ];
 
+/// Fields that do not change with member or step (ECMWF publishes them at step 0).
+pub const CONSTANT_FIELDS: [&str; 4] = ["lsm", "z", "slor", "sdor"];
+
 /// One input of a state: a named field taken from one GRIB parameter and level.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Input {
@@ -181,6 +184,8 @@ pub fn parse_params(spec: &str) -> Result<Vec<Input>, PlanError> {
             _ => {
                 let mut i = Input::new(item, item, "", None);
                 i.type_of_level = None;
+                // Fields ECMWF publishes once (step 0, control/oper only) serve every member and step.
+                i.per_member = !CONSTANT_FIELDS.contains(&item);
                 out.push(i);
             }
         }

@@ -101,7 +101,8 @@ async fn find_index(
         };
         match src.read_all().await {
             Ok(b) => return Ok(Some((cand, String::from_utf8_lossy(&b).into_owned()))),
-            Err(StoreError::NotFound { .. }) => continue,
+            // S3 answers 403, not 404, for a missing key when listing is not allowed.
+            Err(StoreError::NotFound { .. } | StoreError::Fetch { source: object_store::Error::PermissionDenied { .. }, .. }) => continue,
             Err(e) => return Err(e.into()),
         }
     }

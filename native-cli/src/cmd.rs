@@ -1,5 +1,6 @@
 //! One module per subcommand.
 pub mod decode;
+pub mod demo;
 pub mod extract;
 pub mod inspect;
 pub mod scan;

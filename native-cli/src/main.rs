@@ -31,6 +31,8 @@ enum Command {
     Scan(cmd::scan::Args),
     /// Extract AIFS input states (one pickle per member) from references.
     Extract(cmd::extract::Args),
+    /// Run the whole job on bundled data: scan → references → AIFS states.
+    Demo(cmd::demo::Args),
 }
 
 fn main() -> ExitCode {
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
         Command::Extract(args) => cmd::extract::run(&args),
+        Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

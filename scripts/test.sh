@@ -30,8 +30,10 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "cargo test"
-cargo test --workspace
+step "cargo test (release: the decode tests compare ~240 real messages with ecCodes)"
+cargo test --workspace --release
+cargo build --release -p gik-cli
+export GIK_BIN="$ROOT/target/release/gik"
 
 step "gik-core and gik-wasm build for wasm32-unknown-unknown"
 cargo build -p gik-core -p gik-wasm --target wasm32-unknown-unknown
@@ -47,5 +49,10 @@ for t in tests/python/test_*.py; do
   echo "--- $t"
   "$GIK_PYTHON" "$t"
 done
+
+if [ -x scripts/test_browser.sh ]; then
+  step "browser: npm package test and end-to-end test in Chromium"
+  ./scripts/test_browser.sh
+fi
 
 step "all checks passed"

@@ -4,3 +4,4 @@ pub mod demo;
 pub mod extract;
 pub mod inspect;
 pub mod scan;
+pub mod serve;

@@ -33,6 +33,8 @@ enum Command {
     Extract(cmd::extract::Args),
     /// Run the whole job on bundled data: scan → references → AIFS states.
     Demo(cmd::demo::Args),
+    /// Serve the web page, the wasm package and local files (with Range), plus a CORS range proxy.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Decode(args) => cmd::decode::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
         Command::Extract(args) => cmd::extract::run(&args),
+        Command::Serve(args) => cmd::serve::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
     };
     match result {

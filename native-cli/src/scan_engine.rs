@@ -15,6 +15,8 @@ use std::sync::Arc;
 const HEADER_GUESS: u64 = 2048;
 /// Read-ahead when hopping between headers (several small messages per read).
 const READ_AHEAD: u64 = 64 * 1024;
+/// Read size when messages are large: enough for `7777` plus the next header.
+const SMALL_READ: u64 = 4096;
 /// A header (sections 0–5) larger than this is refused as implausible.
 const MAX_HEADER: u64 = 16 << 20;
 
@@ -258,50 +260,59 @@ pub async fn scan_with_index(
         })
         .collect();
     bar.inc_length(file_len);
-    let jobs = entries
-        .iter()
-        .zip(&read)
-        .filter(|(_, r)| **r)
-        .map(|(e, _)| {
-            let src = src.clone();
-            let e = e.clone();
-            async move {
-                let limit = e
-                    .length
-                    .unwrap_or_else(|| file_len.saturating_sub(e.offset));
-                if e.offset >= file_len {
-                    return Err(ScanError::Mismatch {
-                        index: index_url.to_string(),
-                        line: e.line,
-                        url: src.url.clone(),
-                        reason: format!(
-                            "offset {} is beyond the end of the file ({file_len} bytes)",
-                            e.offset
-                        ),
-                    });
-                }
-                let res = read_message_headers(&src, e.offset, HEADER_GUESS, limit)
-                    .await
-                    .map_err(|err| match err {
-                        ScanError::Grib { source, .. } => ScanError::Mismatch {
-                            index: index_url.to_string(),
-                            line: e.line,
-                            url: src.url.clone(),
-                            reason: format!(
-                                "no valid GRIB2 message at offset {}: {source}",
-                                e.offset
-                            ),
-                        },
-                        other => other,
-                    })?;
-                Ok::<_, ScanError>((e, res))
+    let checked: Vec<IndexEntry> = entries.iter().zip(&read).filter(|(_, r)| **r).map(|(e, _)| e.clone()).collect();
+    for e in &checked {
+        if e.offset >= file_len {
+            return Err(ScanError::Mismatch {
+                index: index_url.to_string(),
+                line: e.line,
+                url: src.url.clone(),
+                reason: format!("offset {} is beyond the end of the file ({file_len} bytes)", e.offset),
+            });
+        }
+    }
+    // Batches of header reads: one blocking task per batch locally, concurrent requests remotely.
+    let batch = if src.url.contains("://") { 16 } else { 512 };
+    let jobs = checked.chunks(batch).map(|chunk| {
+        let src = src.clone();
+        let chunk = chunk.to_vec();
+        async move {
+            let ranges = chunk.iter().map(|e| {
+                let limit = e.length.unwrap_or_else(|| file_len.saturating_sub(e.offset));
+                e.offset..e.offset + HEADER_GUESS.min(limit)
+            });
+            let prefixes = src.read_batch(ranges.collect()).await?;
+            let mut out = Vec::with_capacity(chunk.len());
+            for (e, prefix) in chunk.into_iter().zip(prefixes) {
+                let limit = e.length.unwrap_or_else(|| file_len.saturating_sub(e.offset));
+                let mismatch = |source: gik_core::Error| ScanError::Mismatch {
+                    index: index_url.to_string(),
+                    line: e.line,
+                    url: src.url.clone(),
+                    reason: format!("no valid GRIB2 message at offset {}: {source}", e.offset),
+                };
+                let res = match scan_headers(&prefix, e.offset).map_err(mismatch)? {
+                    HeaderScan::Found { length, fields } => {
+                        let metas = fields.iter().map(|f| f.meta()).collect::<Result<Vec<_>, _>>().map_err(mismatch)?;
+                        (length, metas)
+                    }
+                    // A header longer than the first read: fetch what it needs.
+                    HeaderScan::NeedMore { .. } => read_message_headers(&src, e.offset, HEADER_GUESS * 4, limit)
+                        .await
+                        .map_err(|err| match err {
+                            ScanError::Grib { source, .. } => mismatch(source),
+                            other => other,
+                        })?,
+                };
+                bar.inc(e.length.unwrap_or(res.0));
+                out.push((e, res));
             }
-        });
-    let verified: Vec<(IndexEntry, (u64, Vec<FieldMeta>))> = stream::iter(jobs)
-        .buffered(concurrency.max(1))
-        .inspect_ok(|(e, (len, _))| bar.inc(e.length.unwrap_or(*len)))
-        .try_collect()
-        .await?;
+            Ok::<_, ScanError>(out)
+        }
+    });
+    let in_flight = (concurrency.max(1) / batch).max(2);
+    let verified: Vec<(IndexEntry, (u64, Vec<FieldMeta>))> =
+        stream::iter(jobs).buffered(in_flight).try_collect::<Vec<_>>().await?.into_iter().flatten().collect();
     let mut templates: HashMap<String, FieldMeta> = HashMap::new();
     let mut by_line: HashMap<usize, (u64, Vec<FieldMeta>)> = HashMap::new();
     for (e, (length, metas)) in verified {
@@ -363,10 +374,13 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
     let mut pos = 0u64; // where to look for the next message
     let mut buf = bytes::Bytes::new();
     let mut buf_start = 0u64;
+    let mut last_len = 0u64;
     while pos + 16 <= file_len {
         // Make sure the buffer covers pos..pos+16 at least.
         if pos < buf_start || pos + 16 > buf_start + buf.len() as u64 {
-            let end = (pos + READ_AHEAD).min(file_len);
+            // Large messages: read just enough for a header; small ones: several per read.
+            let ahead = if last_len > READ_AHEAD { SMALL_READ } else { READ_AHEAD };
+            let end = (pos + ahead).min(file_len);
             buf = src.read(pos..end).await?;
             buf_start = pos;
         }
@@ -407,6 +421,7 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
             }
         };
         let end = msg_start + length;
+        last_len = length;
         if end > file_len {
             return Err(grib(gik_core::Error::Truncated {
                 offset: msg_start,
@@ -427,7 +442,8 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
                 }));
             }
         } else {
-            let read_end = (tail_at + READ_AHEAD).min(file_len);
+            let ahead = if length > READ_AHEAD { SMALL_READ } else { READ_AHEAD };
+            let read_end = (tail_at + ahead).min(file_len);
             buf = src.read(tail_at..read_end).await?;
             buf_start = tail_at;
             if &buf[..4] != b"7777" {

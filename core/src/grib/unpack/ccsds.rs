@@ -151,7 +151,7 @@ impl Params {
                 value: i64::from(bits),
             });
         }
-        if block_size == 0 || block_size % 2 != 0 || block_size as usize > MAX_BLOCK {
+        if block_size == 0 || block_size & 1 != 0 || block_size as usize > MAX_BLOCK {
             return Err(UnpackError::BadParameter {
                 name: "ccsdsBlockSize",
                 value: i64::from(block_size),

@@ -3,5 +3,6 @@ pub mod decode;
 pub mod demo;
 pub mod extract;
 pub mod inspect;
+pub mod regrid;
 pub mod scan;
 pub mod serve;

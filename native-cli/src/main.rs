@@ -33,6 +33,8 @@ enum Command {
     Extract(cmd::extract::Args),
     /// Run the whole job on bundled data: scan → references → AIFS states.
     Demo(cmd::demo::Args),
+    /// Regrid 0.25° fields to N320 (MIR's "linear" interpolation) into .npy.
+    Regrid(cmd::regrid::Args),
     /// Serve the web page, the wasm package and local files (with Range), plus a CORS range proxy.
     Serve(cmd::serve::Args),
 }
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Extract(args) => cmd::extract::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
+        Command::Regrid(args) => cmd::regrid::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -104,7 +104,13 @@ async fn find_index(
         match src.read_all().await {
             Ok(b) => return Ok(Some((cand, String::from_utf8_lossy(&b).into_owned()))),
             // S3 answers 403, not 404, for a missing key when listing is not allowed.
-            Err(StoreError::NotFound { .. } | StoreError::Fetch { source: object_store::Error::PermissionDenied { .. }, .. }) => continue,
+            Err(
+                StoreError::NotFound { .. }
+                | StoreError::Fetch {
+                    source: object_store::Error::PermissionDenied { .. },
+                    ..
+                },
+            ) => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -260,14 +266,22 @@ pub async fn scan_with_index(
         })
         .collect();
     bar.inc_length(file_len);
-    let checked: Vec<IndexEntry> = entries.iter().zip(&read).filter(|(_, r)| **r).map(|(e, _)| e.clone()).collect();
+    let checked: Vec<IndexEntry> = entries
+        .iter()
+        .zip(&read)
+        .filter(|(_, r)| **r)
+        .map(|(e, _)| e.clone())
+        .collect();
     for e in &checked {
         if e.offset >= file_len {
             return Err(ScanError::Mismatch {
                 index: index_url.to_string(),
                 line: e.line,
                 url: src.url.clone(),
-                reason: format!("offset {} is beyond the end of the file ({file_len} bytes)", e.offset),
+                reason: format!(
+                    "offset {} is beyond the end of the file ({file_len} bytes)",
+                    e.offset
+                ),
             });
         }
     }
@@ -278,13 +292,17 @@ pub async fn scan_with_index(
         let chunk = chunk.to_vec();
         async move {
             let ranges = chunk.iter().map(|e| {
-                let limit = e.length.unwrap_or_else(|| file_len.saturating_sub(e.offset));
+                let limit = e
+                    .length
+                    .unwrap_or_else(|| file_len.saturating_sub(e.offset));
                 e.offset..e.offset + HEADER_GUESS.min(limit)
             });
             let prefixes = src.read_batch(ranges.collect()).await?;
             let mut out = Vec::with_capacity(chunk.len());
             for (e, prefix) in chunk.into_iter().zip(prefixes) {
-                let limit = e.length.unwrap_or_else(|| file_len.saturating_sub(e.offset));
+                let limit = e
+                    .length
+                    .unwrap_or_else(|| file_len.saturating_sub(e.offset));
                 let mismatch = |source: gik_core::Error| ScanError::Mismatch {
                     index: index_url.to_string(),
                     line: e.line,
@@ -293,16 +311,22 @@ pub async fn scan_with_index(
                 };
                 let res = match scan_headers(&prefix, e.offset).map_err(mismatch)? {
                     HeaderScan::Found { length, fields } => {
-                        let metas = fields.iter().map(|f| f.meta()).collect::<Result<Vec<_>, _>>().map_err(mismatch)?;
+                        let metas = fields
+                            .iter()
+                            .map(|f| f.meta())
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(mismatch)?;
                         (length, metas)
                     }
                     // A header longer than the first read: fetch what it needs.
-                    HeaderScan::NeedMore { .. } => read_message_headers(&src, e.offset, HEADER_GUESS * 4, limit)
-                        .await
-                        .map_err(|err| match err {
-                            ScanError::Grib { source, .. } => mismatch(source),
-                            other => other,
-                        })?,
+                    HeaderScan::NeedMore { .. } => {
+                        read_message_headers(&src, e.offset, HEADER_GUESS * 4, limit)
+                            .await
+                            .map_err(|err| match err {
+                                ScanError::Grib { source, .. } => mismatch(source),
+                                other => other,
+                            })?
+                    }
                 };
                 bar.inc(e.length.unwrap_or(res.0));
                 out.push((e, res));
@@ -311,8 +335,13 @@ pub async fn scan_with_index(
         }
     });
     let in_flight = (concurrency.max(1) / batch).max(2);
-    let verified: Vec<(IndexEntry, (u64, Vec<FieldMeta>))> =
-        stream::iter(jobs).buffered(in_flight).try_collect::<Vec<_>>().await?.into_iter().flatten().collect();
+    let verified: Vec<(IndexEntry, (u64, Vec<FieldMeta>))> = stream::iter(jobs)
+        .buffered(in_flight)
+        .try_collect::<Vec<_>>()
+        .await?
+        .into_iter()
+        .flatten()
+        .collect();
     let mut templates: HashMap<String, FieldMeta> = HashMap::new();
     let mut by_line: HashMap<usize, (u64, Vec<FieldMeta>)> = HashMap::new();
     for (e, (length, metas)) in verified {
@@ -379,7 +408,11 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
         // Make sure the buffer covers pos..pos+16 at least.
         if pos < buf_start || pos + 16 > buf_start + buf.len() as u64 {
             // Large messages: read just enough for a header; small ones: several per read.
-            let ahead = if last_len > READ_AHEAD { SMALL_READ } else { READ_AHEAD };
+            let ahead = if last_len > READ_AHEAD {
+                SMALL_READ
+            } else {
+                READ_AHEAD
+            };
             let end = (pos + ahead).min(file_len);
             buf = src.read(pos..end).await?;
             buf_start = pos;
@@ -442,7 +475,11 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
                 }));
             }
         } else {
-            let ahead = if length > READ_AHEAD { SMALL_READ } else { READ_AHEAD };
+            let ahead = if length > READ_AHEAD {
+                SMALL_READ
+            } else {
+                READ_AHEAD
+            };
             let read_end = (tail_at + ahead).min(file_len);
             buf = src.read(tail_at..read_end).await?;
             buf_start = tail_at;

@@ -335,11 +335,21 @@ impl Source {
             Inner::Local(f) => {
                 let f = f.clone();
                 let location = self.url.clone();
-                tokio::task::spawn_blocking(move || ranges.into_iter().map(|r| read_at(&f, r, &location)).collect())
-                    .await
-                    .map_err(|e| StoreError::Io { location: self.url.clone(), source: std::io::Error::other(e) })?
+                tokio::task::spawn_blocking(move || {
+                    ranges
+                        .into_iter()
+                        .map(|r| read_at(&f, r, &location))
+                        .collect()
+                })
+                .await
+                .map_err(|e| StoreError::Io {
+                    location: self.url.clone(),
+                    source: std::io::Error::other(e),
+                })?
             }
-            Inner::Object { .. } => futures::future::try_join_all(ranges.into_iter().map(|r| self.read(r))).await,
+            Inner::Object { .. } => {
+                futures::future::try_join_all(ranges.into_iter().map(|r| self.read(r))).await
+            }
         }
     }
 

@@ -59,8 +59,13 @@ def free_port():
 
 @contextlib.contextmanager
 def range_server(root, delay_ms=0, fail_rate=0.0, truncate_rate=0.0, seed=1, cors=False):
-    """A real HTTP server on loopback (tests/helpers/range_server.py); yields its base URL."""
-    cmd = [PY, os.path.join(ROOT, "tests", "helpers", "range_server.py"), root, "--delay-ms", str(delay_ms),
+    """A real HTTP server on loopback; yields its base URL. The Rust one
+    (`cargo build --release -p gik-cli --example range_server`) when built:
+    Python's http.server spends ~1 ms of CPU per request, which would dominate
+    timings of thousands of requests; tests/helpers/range_server.py otherwise."""
+    rust = os.path.join(ROOT, "target", "release", "examples", "range_server")
+    exe = [rust] if os.path.exists(rust) else [PY, os.path.join(ROOT, "tests", "helpers", "range_server.py")]
+    cmd = [*exe, root, "--delay-ms", str(delay_ms),
            "--fail-rate", str(fail_rate), "--truncate-rate", str(truncate_rate), "--seed", str(seed)]
     if cors:
         cmd.append("--cors")

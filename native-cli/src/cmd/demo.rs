@@ -29,7 +29,12 @@ fn data_dir(args: &Args) -> Result<PathBuf> {
         .into_iter()
         .flatten()
         .find(|p| p.join("demo/50r1").is_dir())
-        .ok_or_else(|| CliError::Usage("bundled data not found: run from the gik checkout or pass --data <checkout>/data".into()))
+        .ok_or_else(|| {
+            CliError::Usage(
+                "bundled data not found: run from the gik checkout or pass --data <checkout>/data"
+                    .into(),
+            )
+        })
 }
 
 fn gribs(dir: &Path) -> Result<Vec<String>> {
@@ -50,13 +55,28 @@ pub fn run(args: &Args) -> Result<()> {
     let data = data_dir(args)?;
     std::fs::create_dir_all(&args.out).map_err(CliError::io(&args.out))?;
     let sample = data.join("samples/ecmwf-ifs-oper-20260310-00z-0h-surface.grib2");
-    println!("== 1. A real ECMWF open-data file (© ECMWF, CC-BY-4.0): {}", sample.display());
-    inspect::run(&inspect::Args { file: sample, json: false })?;
+    println!(
+        "== 1. A real ECMWF open-data file (© ECMWF, CC-BY-4.0): {}",
+        sample.display()
+    );
+    inspect::run(&inspect::Args {
+        file: sample,
+        json: false,
+    })?;
 
     for cycle in ["49r1", "50r1"] {
         let files = gribs(&data.join("demo").join(cycle))?;
         let refs = args.out.join(format!("refs-{cycle}.json"));
-        println!("\n== 2. Scan the {cycle} ensemble ({} files: enfo-ef{}) → {}", files.len(), if cycle == "50r1" { " + oper-fc control" } else { "" }, refs.display());
+        println!(
+            "\n== 2. Scan the {cycle} ensemble ({} files: enfo-ef{}) → {}",
+            files.len(),
+            if cycle == "50r1" {
+                " + oper-fc control"
+            } else {
+                ""
+            },
+            refs.display()
+        );
         scan::run(&scan::Args {
             locations: files,
             out: refs.clone(),
@@ -67,9 +87,15 @@ pub fn run(args: &Args) -> Result<()> {
             concurrency: 64,
             quiet: false,
         })?;
-        inspect::run(&inspect::Args { file: refs.clone(), json: false })?;
+        inspect::run(&inspect::Args {
+            file: refs.clone(),
+            json: false,
+        })?;
         let states = args.out.join(format!("states-{cycle}"));
-        println!("\n== 3. Extract every member's AIFS-ENS input state ({cycle}) → {}", states.display());
+        println!(
+            "\n== 3. Extract every member's AIFS-ENS input state ({cycle}) → {}",
+            states.display()
+        );
         extract::run(&extract::Args {
             refs: refs.to_string_lossy().into_owned(),
             out: states.clone(),
@@ -78,6 +104,7 @@ pub fn run(args: &Args) -> Result<()> {
             steps: Some(vec![6]),
             params: "aifs-ens".into(),
             layout: extract::LayoutArg::Grid,
+            grid: extract::GridArg::Source,
             dtype: extract::DtypeArg::Float32,
             concurrency: 16,
             allow_missing: false,
@@ -86,15 +113,23 @@ pub fn run(args: &Args) -> Result<()> {
         })?;
     }
     let aifs = args.out.join("states-50r1-aifs");
-    println!("\n== 4. The same as the model reads it: (2, points) per field, date − 6 h and date → {}", aifs.display());
+    println!(
+        "\n== 4. The same as the model reads it: (2, points) per field, date − 6 h and date → {}",
+        aifs.display()
+    );
     extract::run(&extract::Args {
-        refs: args.out.join("refs-50r1.json").to_string_lossy().into_owned(),
+        refs: args
+            .out
+            .join("refs-50r1.json")
+            .to_string_lossy()
+            .into_owned(),
         out: aifs,
         members: "all".into(),
         date: None,
         steps: None,
         params: "aifs-ens".into(),
         layout: extract::LayoutArg::Aifs,
+        grid: extract::GridArg::Source,
         dtype: extract::DtypeArg::Float32,
         concurrency: 16,
         allow_missing: false,
@@ -102,9 +137,16 @@ pub fn run(args: &Args) -> Result<()> {
         quiet: false,
     })?;
     let pkl = args.out.join("states-50r1/input_state_member_001.pkl");
-    println!("\nDone in {:.1} s. Pickles are in {}/states-*/. Load one in Python (numpy only):\n", t0.elapsed().as_secs_f64(), args.out.display());
+    println!(
+        "\nDone in {:.1} s. Pickles are in {}/states-*/. Load one in Python (numpy only):\n",
+        t0.elapsed().as_secs_f64(),
+        args.out.display()
+    );
     println!("    import pickle");
-    println!("    state = pickle.load(open(\"{}\", \"rb\"))", pkl.display());
+    println!(
+        "    state = pickle.load(open(\"{}\", \"rb\"))",
+        pkl.display()
+    );
     println!("    print(state[\"date\"], state[\"fields\"][\"2t\"].shape, state[\"fields\"][\"z_500\"].mean())");
     Ok(())
 }

@@ -13,9 +13,10 @@ use crate::{CliError, Result};
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use gik_core::npy::Dtype;
-use gik_core::pickle::{Date, StateWriter};
+use gik_core::pickle::{write_f64s, Date, StateWriter};
 use gik_core::plan::{self, FieldPlan, Layout, Selection};
 use gik_core::refs::RefValue;
+use gik_core::regrid::{n320_latitudes, n320_longitudes, N320Operator, N320_POINTS};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::HashMap;
 
@@ -30,6 +31,16 @@ pub enum LayoutArg {
     Grid,
     /// Each field `(2, npoints)`: date − 6 h and date, flattened row-major, as anemoi-inference reads.
     Aifs,
+}
+
+/// `--grid`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GridArg {
+    /// Keep the source grid (0.25° for ECMWF open data).
+    #[value(name = "0.25")]
+    Source,
+    /// Regrid to N320 (542,080 points) with MIR's "linear" interpolation, as AIFS reads its inputs.
+    N320,
 }
 
 /// `--dtype`.
@@ -63,6 +74,9 @@ pub struct Args {
     /// Field layout.
     #[arg(long, value_enum, default_value = "grid")]
     pub layout: LayoutArg,
+    /// Output grid: the source grid, or N320 as the AIFS models read it (with `latitudes`/`longitudes` in the state).
+    #[arg(long, value_enum, default_value = "0.25")]
+    pub grid: GridArg,
     /// Element type of the arrays.
     #[arg(long, value_enum, default_value = "float32")]
     pub dtype: DtypeArg,
@@ -199,6 +213,7 @@ fn decode_into(
     part: &RefValue,
     field: &FieldPlan,
     dtype: DtypeArg,
+    regrid: Option<&N320Operator>,
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
     if !bytes.starts_with(b"GRIB") {
@@ -224,6 +239,12 @@ fn decode_into(
             field.grid.1
         ));
     }
+    let values = match regrid {
+        Some(op) => op
+            .apply_f64(&values)
+            .map_err(|e| format!("{}: {e}", describe(part)))?,
+        None => values,
+    };
     let scale = field.scale;
     match dtype {
         DtypeArg::Float32 => {
@@ -258,6 +279,7 @@ async fn fetch_decode(
     field: FieldPlan,
     member: i64,
     dtype: DtypeArg,
+    regrid: Option<Arc<N320Operator>>,
 ) -> Result<Decoded> {
     let ctx = |source: CliError| CliError::Field {
         member,
@@ -274,7 +296,7 @@ async fn fetch_decode(
     let bytes = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         for (b, p) in parts.iter().zip(&f2.parts) {
-            decode_into(b, p, &f2, dtype, &mut out)?;
+            decode_into(b, p, &f2, dtype, regrid.as_deref(), &mut out)?;
         }
         Ok::<_, String>(out)
     })
@@ -326,9 +348,33 @@ async fn run_engine(
             .enumerate()
             .map(move |(fi, f)| (si, fi, f.clone(), s.member))
     });
+    // The N320 operator is built once (under a second) and shared by every decode.
+    let regrid = match args.grid {
+        GridArg::N320 => Some(Arc::new(
+            tokio::task::spawn_blocking(N320Operator::build)
+                .await
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+        )),
+        GridArg::Source => None,
+    };
     let mut results =
-        stream::iter(jobs.map(|(si, fi, f, m)| fetch_decode(sources.clone(), si, fi, f, m, dtype)))
-            .buffered(args.concurrency.max(1));
+        stream::iter(jobs.map(|(si, fi, f, m)| {
+            fetch_decode(sources.clone(), si, fi, f, m, dtype, regrid.clone())
+        }))
+        .buffered(args.concurrency.max(1));
+    let coords = regrid
+        .as_ref()
+        .map(|_| (n320_latitudes(), n320_longitudes()));
+    let finish = |w: StateWriter<AtomicFile>, path: &std::path::Path| -> Result<()> {
+        let mut w = w;
+        if let Some((lats, lons)) = &coords {
+            for (name, v) in [("latitudes", lats), ("longitudes", lons)] {
+                w.top_level_array(name, Dtype::F64, &[v.len()], |out| write_f64s(out, v))
+                    .map_err(CliError::io(path))?;
+            }
+        }
+        w.finish().map_err(CliError::io(path))?.commit()
+    };
     let mut current: Option<(usize, StateWriter<AtomicFile>)> = None;
     let mut written = Vec::new();
     let mut bytes_read = 0u64;
@@ -340,7 +386,7 @@ async fn run_engine(
         if current.as_ref().map(|c| c.0) != Some(d.state) {
             if let Some((prev, w)) = current.take() {
                 let path = dir.join(name_of(&plan.states[prev]));
-                w.finish().map_err(CliError::io(&path))?.commit()?;
+                finish(w, &path)?;
                 written.push(path);
             }
             let path = dir.join(name_of(state));
@@ -349,9 +395,15 @@ async fn run_engine(
             current = Some((d.state, w));
         }
         let field = &state.fields[d.field];
-        let shape: Vec<usize> = match args.layout {
-            LayoutArg::Grid => vec![field.grid.0, field.grid.1],
-            LayoutArg::Aifs => vec![field.parts.len(), field.grid.0 * field.grid.1],
+        let points = if regrid.is_some() {
+            N320_POINTS
+        } else {
+            field.grid.0 * field.grid.1
+        };
+        let shape: Vec<usize> = match (args.layout, regrid.is_some()) {
+            (LayoutArg::Grid, false) => vec![field.grid.0, field.grid.1],
+            (LayoutArg::Grid, true) => vec![points],
+            (LayoutArg::Aifs, _) => vec![field.parts.len(), points],
         };
         let dt = if dtype == DtypeArg::Float32 {
             Dtype::F32
@@ -375,7 +427,7 @@ async fn run_engine(
     }
     if let Some((prev, w)) = current.take() {
         let path = dir.join(name_of(&plan.states[prev]));
-        w.finish().map_err(CliError::io(&path))?.commit()?;
+        finish(w, &path)?;
         written.push(path);
     }
     Ok(Summary {

@@ -63,7 +63,9 @@ fn is_references(path: &std::path::Path) -> bool {
         return true;
     }
     let mut head = [0u8; 4];
-    let n = std::fs::File::open(path).and_then(|mut f| std::io::Read::read(&mut f, &mut head)).unwrap_or(0);
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read(&mut f, &mut head))
+        .unwrap_or(0);
     head[..n].starts_with(b"PAR1") || head[..n].first() == Some(&b'{')
 }
 
@@ -75,11 +77,22 @@ fn inspect_refs(args: &Args) -> Result<()> {
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
     let stores = crate::store::Stores::default();
     let store = rt.block_on(crate::refs_in::load(&stores, &location))?;
-    let vars = store.variables().map_err(|source| CliError::Refs { location: location.clone(), source })?;
+    let vars = store.variables().map_err(|source| CliError::Refs {
+        location: location.clone(),
+        source,
+    })?;
     let mut rows = Vec::new();
     for v in &vars {
-        let axes = store.axes(v).map_err(|source| CliError::Refs { location: location.clone(), source })?;
-        let total: u64 = v.shape.iter().zip(&v.chunks).map(|(s, c)| s.div_ceil((*c).max(1))).product();
+        let axes = store.axes(v).map_err(|source| CliError::Refs {
+            location: location.clone(),
+            source,
+        })?;
+        let total: u64 = v
+            .shape
+            .iter()
+            .zip(&v.chunks)
+            .map(|(s, c)| s.div_ceil((*c).max(1)))
+            .product();
         rows.push(json!({
             "path": v.path,
             "shortName": v.attrs.get("GRIB_shortName"),
@@ -96,20 +109,39 @@ fn inspect_refs(args: &Args) -> Result<()> {
         }));
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&json!({"references": store.len(), "urls": store.urls().len(), "variables": rows}))
-            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let text = serde_json::to_string_pretty(
+            &json!({"references": store.len(), "urls": store.urls().len(), "variables": rows}),
+        )
+        .map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
         return Ok(());
     }
-    println!("{location}: {} references, {} variables, {} GRIB files", store.len(), vars.len(), store.urls().len());
-    println!("{:<44} {:<34} {:<22} {:>8} {:>10} {:>11}", "variable", "dims", "levels", "members", "steps", "chunks");
+    println!(
+        "{location}: {} references, {} variables, {} GRIB files",
+        store.len(),
+        vars.len(),
+        store.urls().len()
+    );
+    println!(
+        "{:<44} {:<34} {:<22} {:>8} {:>10} {:>11}",
+        "variable", "dims", "levels", "members", "steps", "chunks"
+    );
     for (v, r) in vars.iter().zip(&rows) {
-        let levels = r["level"]["values"].as_array().map_or_else(String::new, |a| {
-            let vals: Vec<String> = a.iter().map(|x| x.to_string()).collect();
-            if vals.len() > 4 { format!("{}…{} ({})", vals[0], vals[vals.len() - 1], vals.len()) } else { vals.join(",") }
-        });
+        let levels = r["level"]["values"]
+            .as_array()
+            .map_or_else(String::new, |a| {
+                let vals: Vec<String> = a.iter().map(|x| x.to_string()).collect();
+                if vals.len() > 4 {
+                    format!("{}…{} ({})", vals[0], vals[vals.len() - 1], vals.len())
+                } else {
+                    vals.join(",")
+                }
+            });
         let members = r["members"].as_array().map_or(0, Vec::len);
-        let steps: Vec<String> = r["steps"].as_array().map(|a| a.iter().map(|x| x.to_string()).collect()).unwrap_or_default();
+        let steps: Vec<String> = r["steps"]
+            .as_array()
+            .map(|a| a.iter().map(|x| x.to_string()).collect())
+            .unwrap_or_default();
         println!(
             "{:<44} {:<34} {:<22} {:>8} {:>10} {:>5}/{:<5}",
             v.path,
@@ -138,7 +170,9 @@ pub fn run(args: &Args) -> Result<()> {
     let stores = crate::store::Stores::default();
     let scanned = rt.block_on(async {
         let src = stores.open(&path).await.map_err(CliError::Store)?;
-        crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden()).await.map_err(CliError::Scan)
+        crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden())
+            .await
+            .map_err(CliError::Scan)
     })?;
     let mut rows = Vec::new();
     if !args.json {
@@ -160,14 +194,19 @@ pub fn run(args: &Args) -> Result<()> {
                 meta.short_name,
                 level_text(meta),
                 meta.step_range,
-                meta.number.map_or_else(|| "-".to_string(), |n| n.to_string()),
+                meta.number
+                    .map_or_else(|| "-".to_string(), |n| n.to_string()),
                 grid_text(meta),
-                format!("{} (5.{})", meta.packing_type, meta.data_representation_template),
+                format!(
+                    "{} (5.{})",
+                    meta.packing_type, meta.data_representation_template
+                ),
             );
         }
     }
     if args.json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
     }
     Ok(())

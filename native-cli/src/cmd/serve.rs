@@ -256,7 +256,10 @@ async fn serve_file(path: &Path, req: &Request<Incoming>) -> Response<Body> {
         Ok(Ok((f, m))) if m.is_file() => (f, m),
         Ok(Ok(_)) => return text(StatusCode::NOT_FOUND, "not a file"),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
-            return text(StatusCode::NOT_FOUND, format!("{}: not found", path.display()))
+            return text(
+                StatusCode::NOT_FOUND,
+                format!("{}: not found", path.display()),
+            )
         }
         Ok(Err(e)) => return text(StatusCode::FORBIDDEN, format!("{}: {e}", path.display())),
         Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -271,8 +274,10 @@ async fn serve_file(path: &Path, req: &Request<Incoming>) -> Response<Body> {
         Wanted::Part(r) => (StatusCode::PARTIAL_CONTENT, r),
         Wanted::Unsatisfiable => {
             let mut r = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
-            r.headers_mut()
-                .insert(header::CONTENT_RANGE, header_value(&format!("bytes */{size}")));
+            r.headers_mut().insert(
+                header::CONTENT_RANGE,
+                header_value(&format!("bytes */{size}")),
+            );
             return r;
         }
     };
@@ -284,7 +289,10 @@ async fn serve_file(path: &Path, req: &Request<Incoming>) -> Response<Body> {
     let mut r = Response::new(body);
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type(path)),
+    );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     h.insert(
@@ -314,7 +322,10 @@ async fn proxy(state: &State, req: &Request<Incoming>) -> Response<Body> {
         return text(StatusCode::FORBIDDEN, "the proxy is off (--no-proxy)");
     }
     let Some(url) = req.uri().query().and_then(|q| query_param(q, "url")) else {
-        return text(StatusCode::BAD_REQUEST, "usage: /proxy?url=<url-encoded https://, s3://, gs:// or az:// url>");
+        return text(
+            StatusCode::BAD_REQUEST,
+            "usage: /proxy?url=<url-encoded https://, s3://, gs:// or az:// url>",
+        );
     };
     if !is_url(&url) || url.starts_with("file://") {
         return text(
@@ -342,7 +353,11 @@ async fn proxy(state: &State, req: &Request<Incoming>) -> Response<Body> {
     };
     let (status, read, range) = match parse_range(range_header.as_deref(), size) {
         Wanted::Whole => (StatusCode::OK, src.read_all().await, None),
-        Wanted::Part(r) => (StatusCode::PARTIAL_CONTENT, src.read(r.clone()).await, Some(r)),
+        Wanted::Part(r) => (
+            StatusCode::PARTIAL_CONTENT,
+            src.read(r.clone()).await,
+            Some(r),
+        ),
         Wanted::Unsatisfiable => {
             return text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable")
         }
@@ -369,7 +384,11 @@ async fn proxy(state: &State, req: &Request<Incoming>) -> Response<Body> {
         let total = size.map_or_else(|| "*".to_string(), |s| s.to_string());
         h.insert(
             header::CONTENT_RANGE,
-            header_value(&format!("bytes {}-{}/{total}", r.start, r.start + len as u64 - 1)),
+            header_value(&format!(
+                "bytes {}-{}/{total}",
+                r.start,
+                r.start + len as u64 - 1
+            )),
         );
     }
     r
@@ -397,7 +416,10 @@ async fn route(state: &State, req: &Request<Incoming>) -> Response<Body> {
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static("Range"),
         );
-        h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("86400"));
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("86400"),
+        );
         return r;
     }
     if req.method() != Method::GET && req.method() != Method::HEAD {
@@ -412,8 +434,10 @@ async fn route(state: &State, req: &Request<Incoming>) -> Response<Body> {
             "files": "/files",
         });
         let mut r = text(StatusCode::OK, cfg.to_string());
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
         return r;
     }
     if path == "/proxy" {
@@ -557,8 +581,14 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=0-3"), Some(10)), Wanted::Part(0..4));
         assert_eq!(parse_range(Some("bytes=5-"), Some(10)), Wanted::Part(5..10));
         assert_eq!(parse_range(Some("bytes=-3"), Some(10)), Wanted::Part(7..10));
-        assert_eq!(parse_range(Some("bytes=8-100"), Some(10)), Wanted::Part(8..10));
-        assert_eq!(parse_range(Some("bytes=10-12"), Some(10)), Wanted::Unsatisfiable);
+        assert_eq!(
+            parse_range(Some("bytes=8-100"), Some(10)),
+            Wanted::Part(8..10)
+        );
+        assert_eq!(
+            parse_range(Some("bytes=10-12"), Some(10)),
+            Wanted::Unsatisfiable
+        );
         assert_eq!(parse_range(Some("bytes=0-1,4-5"), Some(10)), Wanted::Whole);
         assert_eq!(parse_range(Some("bytes=2-5"), None), Wanted::Part(2..6));
     }

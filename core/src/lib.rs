@@ -22,12 +22,14 @@
 //! |---|---|---|
 //! | (none yet) | | the defaults build for `wasm32-unknown-unknown` |
 
+pub mod assemble;
 pub mod grib;
 pub mod index;
 pub mod npy;
 pub mod pickle;
 pub mod plan;
 pub mod refs;
+pub mod regrid;
 
 mod error;
 

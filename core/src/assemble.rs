@@ -1,0 +1,498 @@
+//! Assembly: fetched GRIB messages → the arrays of a state, and a state →
+//! its pickle. Shared by `gik extract` and the WebAssembly bindings, so the
+//! browser hands out the very bytes the command line writes.
+//!
+//! The flow for one member (sans-IO: the caller fetches):
+//!
+//! ```text
+//! plan::plan(…)            → StatePlan { fields: [FieldPlan { parts, grid, scale }] }
+//! fetch every part          → bytes of one GRIB message each
+//! decode_field(field, …)    → the field's array bytes (scaled, cast, little-endian)
+//! StateAssembler::push(…)   → streamed into the pickle in plan order
+//! ```
+//!
+//! Values are decoded in f64, multiplied by the field's scale (`gh` → `z`:
+//! × 9.80665) and then cast to the output dtype, exactly once, so every
+//! writer of a state gets bit-identical arrays.
+//!
+//! [`field_chunk`] answers the other question a viewer asks: which chunk
+//! holds *this* field (variable, reference time, step, level, member).
+
+use std::io::{self, Write};
+
+use crate::npy::Dtype;
+use crate::pickle::{Date, StateWriter};
+use crate::plan::{FieldPlan, Layout, StatePlan};
+use crate::refs::{Axes, RefStore, RefValue, RefsError, Variable};
+
+/// What can go wrong assembling fields and states.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AssembleError {
+    /// The fetched bytes are not a GRIB message.
+    #[error("{part} does not start with a GRIB message (stale or shifted reference?)")]
+    NotGrib { part: String },
+    /// The message could not be framed or decoded.
+    #[error("{part}: {source}")]
+    Grib {
+        part: String,
+        #[source]
+        source: crate::Error,
+    },
+    /// The decoded field does not have the grid the references announce.
+    #[error("{part}: {got} values, the references say {nlat}×{nlon}")]
+    Shape {
+        part: String,
+        got: usize,
+        nlat: usize,
+        nlon: usize,
+    },
+    /// Not one fetched message per part of the field.
+    #[error("field {field}: {got} message(s) fetched, its plan has {want}")]
+    Parts {
+        field: String,
+        got: usize,
+        want: usize,
+    },
+    /// A coordinate value asked for is not on the variable's axis.
+    #[error("{variable}: {axis} {value} is not in the references (they hold {available})")]
+    NotOnAxis {
+        variable: String,
+        axis: &'static str,
+        value: String,
+        available: String,
+    },
+    /// The references could not be read.
+    #[error(transparent)]
+    Refs(#[from] RefsError),
+    /// Writing the pickle failed.
+    #[error("writing the state: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Result alias for this module.
+pub type Result<T, E = AssembleError> = std::result::Result<T, E>;
+
+/// A short description of a reference for messages: `url bytes offset+length`.
+#[must_use]
+pub fn describe(part: &RefValue) -> String {
+    match part {
+        RefValue::Inline(b) => format!("inline chunk of {} bytes", b.len()),
+        RefValue::Range {
+            url,
+            offset,
+            length,
+        } => format!("{url} bytes {offset}+{length}"),
+        RefValue::Whole { url } => url.to_string(),
+    }
+}
+
+/// The calendar date of `seconds` since 1970-01-01 (UTC, proleptic Gregorian).
+#[must_use]
+pub fn date_of(seconds: i64) -> Date {
+    let days = seconds.div_euclid(86400);
+    let secs = seconds.rem_euclid(86400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    Date {
+        year: u16::try_from(y).unwrap_or(0),
+        month: m as u8,
+        day: d as u8,
+        hour: (secs / 3600) as u8,
+        minute: (secs % 3600 / 60) as u8,
+        second: (secs % 60) as u8,
+    }
+}
+
+/// Seconds since 1970-01-01 of a civil date and time (UTC, proleptic Gregorian).
+#[must_use]
+pub fn epoch_of(year: i64, month: i64, day: i64, hour: i64, minute: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    days * 86400 + hour * 3600 + minute * 60
+}
+
+/// Parses a state date as `gik extract --date` takes it: `2025-01-01T06`,
+/// `2025-01-01T06:00`, `2025-01-01 06:00:00`, `2025010106`, `20250101`;
+/// seconds since 1970, or `None` when it is not a date.
+#[must_use]
+pub fn parse_date(s: &str) -> Option<i64> {
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 8 {
+        return None;
+    }
+    let n = |a: usize, b: usize| digits.get(a..b).and_then(|x| x.parse::<i64>().ok());
+    let (y, m, d) = (n(0, 4)?, n(4, 6)?, n(6, 8)?);
+    let hh = n(8, 10).unwrap_or(0);
+    let mm = n(10, 12).unwrap_or(0);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
+        return None;
+    }
+    Some(epoch_of(y, m, d, hh, mm))
+}
+
+/// The array shape of a field in a state: `(nlat, nlon)` for
+/// [`Layout::Grid`], `(times, npoints)` for [`Layout::Aifs`].
+#[must_use]
+pub fn field_shape(field: &FieldPlan, layout: Layout) -> Vec<usize> {
+    match layout {
+        Layout::Grid => vec![field.grid.0, field.grid.1],
+        Layout::Aifs => vec![field.parts.len(), field.grid.0 * field.grid.1],
+    }
+}
+
+/// Decodes one fetched message of `field` and appends its values, scaled
+/// and cast to `dtype`, little-endian, to `out`.
+///
+/// # Errors
+/// Bytes that are not a GRIB message, a decoding error, or a number of
+/// values other than the field's grid.
+pub fn decode_part(
+    bytes: &[u8],
+    part: &RefValue,
+    field: &FieldPlan,
+    dtype: Dtype,
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    if !bytes.starts_with(b"GRIB") {
+        return Err(AssembleError::NotGrib {
+            part: describe(part),
+        });
+    }
+    let grib = |source| AssembleError::Grib {
+        part: describe(part),
+        source,
+    };
+    let f = crate::grib::fields(bytes)
+        .next()
+        .ok_or_else(|| {
+            grib(crate::Error::NotGrib {
+                offset: 0,
+                reason: "no message in the chunk",
+            })
+        })?
+        .map_err(grib)?;
+    let values = f.decode_f64().map_err(grib)?;
+    let (nlat, nlon) = field.grid;
+    if values.len() != nlat * nlon {
+        return Err(AssembleError::Shape {
+            part: describe(part),
+            got: values.len(),
+            nlat,
+            nlon,
+        });
+    }
+    let scale = field.scale;
+    match dtype {
+        Dtype::F32 => {
+            out.reserve(values.len() * 4);
+            for v in values {
+                let v = scale.map_or(v, |s| v * s);
+                out.extend_from_slice(&(v as f32).to_le_bytes());
+            }
+        }
+        Dtype::F64 => {
+            out.reserve(values.len() * 8);
+            for v in values {
+                let v = scale.map_or(v, |s| v * s);
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Decodes all fetched messages of `field` (one per part, in plan order)
+/// into the bytes of its array in the state.
+///
+/// # Errors
+/// As [`decode_part`], or a number of messages other than the field's parts.
+pub fn decode_field<B: AsRef<[u8]>>(
+    field: &FieldPlan,
+    messages: &[B],
+    dtype: Dtype,
+) -> Result<Vec<u8>> {
+    if messages.len() != field.parts.len() {
+        return Err(AssembleError::Parts {
+            field: field.name.clone(),
+            got: messages.len(),
+            want: field.parts.len(),
+        });
+    }
+    let mut out = Vec::new();
+    for (bytes, part) in messages.iter().zip(&field.parts) {
+        decode_part(bytes.as_ref(), part, field, dtype, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Streams one state's pickle: `{"date": …, "fields": {name: array}}`,
+/// fields pushed in plan order.
+#[derive(Debug)]
+pub struct StateAssembler<W: Write> {
+    writer: StateWriter<W>,
+    layout: Layout,
+    dtype: Dtype,
+}
+
+impl<W: Write> StateAssembler<W> {
+    /// Starts the pickle of `state` (its `"date"` is the state's valid date).
+    ///
+    /// # Errors
+    /// Any error of the writer.
+    pub fn new(w: W, state: &StatePlan, layout: Layout, dtype: Dtype) -> Result<Self> {
+        Ok(Self {
+            writer: StateWriter::new(w, date_of(state.date))?,
+            layout,
+            dtype,
+        })
+    }
+
+    /// Writes `field` with the array bytes [`decode_field`] made for it.
+    ///
+    /// # Errors
+    /// A writer error, or bytes that do not fill the field's shape.
+    pub fn push(&mut self, field: &FieldPlan, array: &[u8]) -> Result<()> {
+        let shape = field_shape(field, self.layout);
+        self.writer
+            .field(&field.name, self.dtype, &shape, |out| out.write_all(array))?;
+        Ok(())
+    }
+
+    /// Ends the pickle and returns the writer.
+    ///
+    /// # Errors
+    /// Any error of the writer.
+    pub fn finish(self) -> Result<W> {
+        Ok(self.writer.finish()?)
+    }
+}
+
+/// Where on a variable's axes a single field sits; `None` takes the first
+/// value of the axis (and is the only choice when the axis is absent).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FieldAt {
+    /// Forecast reference time, seconds since 1970.
+    pub time: Option<i64>,
+    /// Forecast step in hours.
+    pub step: Option<i64>,
+    /// Level value (`850`, `2`, …).
+    pub level: Option<f64>,
+    /// Ensemble member (`number`; control = 0).
+    pub member: Option<i64>,
+}
+
+/// The position of one field: indexes on each axis and the values they stand for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    /// Chunk index of the data variable.
+    pub chunk: Vec<u64>,
+    /// Reference time (seconds since 1970), if the variable has one.
+    pub time: Option<i64>,
+    /// Step in hours, if any.
+    pub step: Option<i64>,
+    /// Level value, if any.
+    pub level: Option<f64>,
+    /// Member, if any.
+    pub member: Option<i64>,
+}
+
+fn pick<T: PartialEq + Copy + std::fmt::Display>(
+    var: &Variable,
+    axis: &'static str,
+    values: &[T],
+    want: Option<T>,
+    eq: impl Fn(T, T) -> bool,
+) -> Result<(usize, Option<T>)> {
+    match want {
+        None => Ok((0, values.first().copied())),
+        Some(w) => match values.iter().position(|v| eq(*v, w)) {
+            Some(i) => Ok((i, Some(values[i]))),
+            None if values.is_empty() => Ok((0, None)),
+            None => Err(AssembleError::NotOnAxis {
+                variable: var.path.clone(),
+                axis,
+                value: w.to_string(),
+                available: values
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }),
+        },
+    }
+}
+
+/// Finds the chunk of `var` that holds the field at `at` (kerchunk GRIB
+/// references hold one field per chunk). Each dimension index comes from
+/// the variable's own dimension names and coordinate values.
+///
+/// # Errors
+/// A value not on its axis ([`AssembleError::NotOnAxis`]).
+pub fn locate(var: &Variable, axes: &Axes, at: &FieldAt) -> Result<Located> {
+    let (ti, time) = pick(var, "time", &axes.time, at.time, |a, b| a == b)?;
+    let (si, step) = pick(var, "step", &axes.step, at.step, |a, b| a == b)?;
+    let levels: &[f64] = axes.level.as_ref().map_or(&[], |(_, v)| v.as_slice());
+    let (li, level) = pick(var, "level", levels, at.level, |a, b| (a - b).abs() < 1e-9)?;
+    let (mi, member) = pick(var, "member", &axes.number, at.member, |a, b| a == b)?;
+    let level_name = axes.level.as_ref().map(|(n, _)| n.as_str());
+    let chunk = var
+        .dims
+        .iter()
+        .zip(&var.chunks)
+        .map(|(d, c)| {
+            let i = match d.as_str() {
+                "time" => ti,
+                "step" => si,
+                "number" => mi,
+                other if Some(other) == level_name => li,
+                _ => 0,
+            } as u64;
+            i / (*c).max(1)
+        })
+        .collect();
+    Ok(Located {
+        chunk,
+        time,
+        step,
+        level,
+        member,
+    })
+}
+
+/// The reference of the field of `var` at `at`, with where it sits;
+/// `None` when the references have no chunk there (a missing field).
+///
+/// # Errors
+/// As [`locate`], or a malformed reference set.
+pub fn field_chunk(
+    store: &RefStore,
+    var: &Variable,
+    at: &FieldAt,
+) -> Result<(Located, Option<RefValue>)> {
+    let axes = store.axes(var)?;
+    let located = locate(var, &axes, at)?;
+    let chunk = store.chunk(&var.path, &located.chunk)?.cloned();
+    Ok((located, chunk))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_from_epoch_seconds() {
+        let d = date_of(1_735_711_200);
+        assert_eq!(
+            (d.year, d.month, d.day, d.hour, d.minute, d.second),
+            (2025, 1, 1, 6, 0, 0)
+        );
+        let leap = date_of(1_709_251_140); // 2024-02-29T23:59:00
+        assert_eq!(
+            (leap.month, leap.day, leap.hour, leap.minute),
+            (2, 29, 23, 59)
+        );
+        assert_eq!(date_of(0).year, 1970);
+        assert_eq!(parse_date("2025-01-01T06"), Some(1_735_711_200));
+        assert_eq!(parse_date("2025010106"), Some(1_735_711_200));
+        assert_eq!(parse_date("2024-02-29 23:59"), Some(1_709_251_140));
+        assert_eq!(parse_date("2025-13-01"), None);
+        assert_eq!(parse_date("soon"), None);
+    }
+
+    #[test]
+    fn shapes_follow_the_layout() {
+        let f = FieldPlan {
+            name: "2t".into(),
+            parts: vec![RefValue::range("a", 0, 1), RefValue::range("a", 1, 1)],
+            grid: (721, 1440),
+            scale: None,
+            source: "t2m".into(),
+        };
+        assert_eq!(field_shape(&f, Layout::Grid), vec![721, 1440]);
+        assert_eq!(field_shape(&f, Layout::Aifs), vec![2, 721 * 1440]);
+    }
+
+    #[test]
+    fn bytes_that_are_not_grib_are_named() {
+        let part = RefValue::range("s3://b/f.grib2", 10, 4);
+        let f = FieldPlan {
+            name: "2t".into(),
+            parts: vec![part.clone()],
+            grid: (1, 1),
+            scale: None,
+            source: "t2m".into(),
+        };
+        let e = decode_field(&f, &[b"HTML"], Dtype::F32).unwrap_err();
+        assert!(e.to_string().contains("s3://b/f.grib2 bytes 10+4"), "{e}");
+        let e = decode_field::<&[u8]>(&f, &[], Dtype::F32).unwrap_err();
+        assert!(matches!(
+            e,
+            AssembleError::Parts {
+                got: 0,
+                want: 1,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn locate_uses_dimension_names_and_values() {
+        let var = Variable {
+            path: "t/instant/isobaricInhPa/t".into(),
+            name: "t".into(),
+            group: "t/instant/isobaricInhPa".into(),
+            dims: [
+                "time",
+                "step",
+                "isobaricInhPa",
+                "number",
+                "latitude",
+                "longitude",
+            ]
+            .map(String::from)
+            .to_vec(),
+            shape: vec![1, 2, 3, 51, 721, 1440],
+            chunks: vec![1, 1, 1, 1, 721, 1440],
+            dtype: "<f8".into(),
+            coords: vec![],
+            attrs: serde_json::Map::new(),
+            chunks_present: 0,
+        };
+        let axes = Axes {
+            time: vec![100],
+            step: vec![0, 6],
+            level: Some(("isobaricInhPa".into(), vec![500.0, 850.0, 1000.0])),
+            number: (0..51).collect(),
+            number_is_dim: true,
+            level_is_dim: true,
+        };
+        let at = FieldAt {
+            step: Some(6),
+            level: Some(850.0),
+            member: Some(7),
+            ..FieldAt::default()
+        };
+        let l = locate(&var, &axes, &at).unwrap();
+        assert_eq!(l.chunk, vec![0, 1, 1, 7, 0, 0]);
+        assert_eq!((l.time, l.step, l.member), (Some(100), Some(6), Some(7)));
+        let bad = FieldAt {
+            step: Some(12),
+            ..FieldAt::default()
+        };
+        let e = locate(&var, &axes, &bad).unwrap_err();
+        assert!(e.to_string().contains("step 12"), "{e}");
+    }
+}

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Builds the npm package `gik-wasm` into web/pkg/ (where the page loads it
+# from) and packs it into target/npm/gik-wasm-<version>.tgz.
+#
+# Installs what it needs: the wasm32 target, and the wasm-bindgen CLI from
+# crates.io at exactly the version Cargo.lock pins (the generated JS glue
+# must match the wasm-bindgen crate). wasm-opt (Debian's binaryen) is used
+# when present.
+#
+#   scripts/build_wasm.sh            # release build (profile `wasm`)
+#   GIK_WASM_PROFILE=dev scripts/build_wasm.sh   # quick unoptimised build
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+PROFILE="${GIK_WASM_PROFILE:-wasm}"
+PKG="$ROOT/web/pkg"
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+
+say() { printf '==> %s\n' "$*"; }
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+WB_VERSION="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+if [ -z "$WB_VERSION" ]; then
+  echo "wasm-bindgen is not in Cargo.lock" >&2
+  exit 1
+fi
+if ! command -v wasm-bindgen >/dev/null || [ "$(wasm-bindgen --version | awk '{print $2}')" != "$WB_VERSION" ]; then
+  say "installing wasm-bindgen-cli $WB_VERSION (matches Cargo.lock)"
+  cargo install wasm-bindgen-cli --version "$WB_VERSION" --locked \
+    || cargo install wasm-bindgen-cli --version "$WB_VERSION"
+fi
+
+# WebAssembly SIMD (every current browser, Node 16.4+): the decoders' loops
+# vectorise, ~1.6x faster CCSDS decoding than without.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:--C target-feature=+simd128}"
+say "cargo build -p gik-wasm --target wasm32-unknown-unknown --profile $PROFILE"
+cargo build -p gik-wasm --target wasm32-unknown-unknown --profile "$PROFILE"
+OUT_DIR="$PROFILE"
+[ "$PROFILE" = dev ] && OUT_DIR=debug
+WASM="$TARGET_DIR/wasm32-unknown-unknown/$OUT_DIR/gik_wasm.wasm"
+
+say "wasm-bindgen --target web → $PKG"
+rm -rf "$PKG"
+mkdir -p "$PKG"
+wasm-bindgen --target web --out-dir "$PKG" --out-name gik_wasm "$WASM"
+
+if [ "${GIK_WASM_OPT:-0}" = 1 ] && command -v wasm-opt >/dev/null && [ "$PROFILE" != dev ]; then
+  say "wasm-opt -O3"
+  if wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+      --enable-mutable-globals --enable-reference-types --enable-multivalue \
+      "$PKG/gik_wasm_bg.wasm" -o "$PKG/gik_wasm_bg.opt.wasm" 2>"$PKG/wasm-opt.log"; then
+    mv "$PKG/gik_wasm_bg.opt.wasm" "$PKG/gik_wasm_bg.wasm"
+  else
+    echo "wasm-opt could not optimise this module (see below); keeping the unoptimised one" >&2
+    tail -3 "$PKG/wasm-opt.log" >&2
+    rm -f "$PKG/gik_wasm_bg.opt.wasm"
+  fi
+  rm -f "$PKG/wasm-opt.log"
+fi
+
+VERSION="$(awk '/^\[workspace.package\]/ {p=1} p && /^version = / { gsub(/version = |"/, ""); print; exit }' Cargo.toml)"
+cp wasm/npm/node.mjs wasm/npm/README.md "$PKG/"
+python3 - "$PKG/package.json" "$VERSION" <<'PY'
+import json, sys
+src = json.load(open("wasm/npm/package.json"))
+src["version"] = sys.argv[2]
+json.dump(src, open(sys.argv[1], "w"), indent=2)
+open(sys.argv[1], "a").write("\n")
+PY
+rm -f "$PKG/.gitignore"
+
+RAW=$(stat -c %s "$PKG/gik_wasm_bg.wasm")
+GZ=$(gzip -9 -c "$PKG/gik_wasm_bg.wasm" | wc -c)
+say "gik_wasm_bg.wasm: $RAW bytes raw, $GZ bytes gzip -9"
+
+mkdir -p "$TARGET_DIR/npm"
+(cd "$PKG" && npm pack --silent --pack-destination "$TARGET_DIR/npm" >/dev/null)
+say "npm package: $TARGET_DIR/npm/gik-wasm-$VERSION.tgz"

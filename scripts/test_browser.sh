@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# The browser side, tested as users meet it. Installs what it needs on a
+# fresh machine (the wasm32 target, wasm-bindgen-cli at Cargo.lock's version,
+# Debian's chromium, the npm packages of tests/browser), then:
+#   1. builds the npm package (scripts/build_wasm.sh) and `npm pack`s it,
+#   2. installs the tarball into a scratch copy of tests/browser/npm-consumer,
+#      reads a field with it in Node and type-checks a TypeScript user,
+#   3. runs the end-to-end test in Chromium against `gik serve`
+#      (screenshots and measurements in target/browser-artifacts/).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+export GIK_ARTIFACTS="${GIK_ARTIFACTS:-$TARGET_DIR/browser-artifacts}"
+export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "node 20+ and npm"
+if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
+  echo "the browser tests need Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))" >&2
+  exit 1
+fi
+
+step "chromium (Debian package)"
+if [ ! -x "$CHROMIUM" ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium >/dev/null
+fi
+"$CHROMIUM" --version 2>/dev/null
+
+step "python with numpy and ecCodes (.venv)"
+# scripts/test.sh makes .venv from tests/requirements.txt; the oracle needs only numpy and eccodes.
+export GIK_PYTHON="${GIK_PYTHON:-$ROOT/.venv/bin/python}"
+if ! "$GIK_PYTHON" -c "import numpy, eccodes" 2>/dev/null; then
+  if [ ! -x .venv/bin/python ]; then python3 -m venv .venv; fi
+  .venv/bin/pip install -q --disable-pip-version-check -r tests/requirements.txt
+  cp tests/requirements.txt .venv/.gik-requirements
+  export GIK_PYTHON="$ROOT/.venv/bin/python"
+fi
+
+step "gik (the command line serving the page)"
+cargo build -p gik-cli
+export GIK_BIN="$TARGET_DIR/debug/gik"
+
+step "the npm package"
+scripts/build_wasm.sh
+VERSION="$(node -p 'require("./web/pkg/package.json").version')"
+TARBALL="$TARGET_DIR/npm/gik-wasm-$VERSION.tgz"
+
+step "npm ci (tests/browser: playwright-core, typescript)"
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+
+step "the npm tarball, installed by a separate project, in Node $(node --version)"
+SCRATCH="$(mktemp -d)"
+trap 'rm -rf "$SCRATCH"' EXIT
+cp tests/browser/npm-consumer/* "$SCRATCH/"
+(
+  cd "$SCRATCH"
+  npm install --no-audit --no-fund --loglevel=error "$TARBALL"
+  GIK_SAMPLE="$ROOT/data/samples/ecmwf-ifs-oper-20260310-00z-0h-surface.grib2" \
+  GIK_SAMPLE_REFS="$ROOT/web/sample/refs.json" \
+    node --test consumer.test.mjs
+  "$ROOT/tests/browser/node_modules/.bin/tsc" -p tsconfig.json
+  echo "TypeScript declarations: checked"
+)
+
+step "end-to-end in Chromium (artifacts: $GIK_ARTIFACTS)"
+(cd tests/browser && node --test e2e.test.mjs)
+
+step "browser tests passed"

@@ -1,0 +1,92 @@
+// A user's view of the npm package: installed from the `npm pack` tarball,
+// imported by name, used from Node 20 with fetch range reads against a
+// local HTTP server.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import { readFileSync } from "node:fs";
+import init, { openRefs, decodeGrib, version } from "gik-wasm";
+
+const SAMPLE = process.env.GIK_SAMPLE;
+const REFS = process.env.GIK_SAMPLE_REFS;
+assert.ok(SAMPLE && REFS, "GIK_SAMPLE and GIK_SAMPLE_REFS must point at the sample GRIB and its references");
+const grib = readFileSync(SAMPLE);
+
+function serve() {
+  const ranges = [];
+  const server = createServer((req, res) => {
+    const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
+    if (!m) {
+      res.writeHead(200, { "content-length": grib.length });
+      return res.end(grib);
+    }
+    const [a, b] = [Number(m[1]), Number(m[2])];
+    ranges.push([a, b]);
+    res.writeHead(206, { "content-range": `bytes ${a}-${b}/${grib.length}`, "content-length": b - a + 1 });
+    res.end(grib.subarray(a, b + 1));
+  });
+  return new Promise((ok) => server.listen(0, "127.0.0.1", () => ok({ server, ranges })));
+}
+
+test("the package loads in Node and `await init()` is harmless", async () => {
+  await init();
+  assert.match(version(), /^\d+\.\d+\.\d+/);
+});
+
+test("decodeGrib decodes every message of a buffer", () => {
+  const fields = decodeGrib(new Uint8Array(grib));
+  assert.deepEqual(fields.map((f) => f.shortName), ["asn", "ptype", "rsn", "sd", "tcc"]);
+  const tcc = fields[4];
+  assert.deepEqual(tcc.shape, [721, 1440]);
+  assert.ok(tcc.values instanceof Float32Array);
+  assert.equal(tcc.values.length, 721 * 1440);
+  assert.equal(tcc.packingType, "grid_ccsds");
+  assert.equal(tcc.min, 0);
+  assert.equal(tcc.max, 1);
+});
+
+test("openRefs + readField range-read one field over HTTP, equal to decoding the file", async () => {
+  const { server, ranges } = await serve();
+  try {
+    const base = `http://127.0.0.1:${server.address().port}/`;
+    // The sample's references point at the GRIB file by a relative url.
+    const refs = await openRefs(new Uint8Array(readFileSync(REFS)), { baseUrl: base });
+    const vars = refs.variables();
+    assert.equal(vars.length, 5);
+    const tccInfo = vars.find((v) => v.shortName === "tcc");
+    assert.equal(tccInfo.units, "(0 - 1)");
+    assert.deepEqual(tccInfo.steps, [0]);
+    const coords = refs.coords("tcc");
+    assert.equal(coords.latitude.length, 721);
+    assert.equal(coords.longitude[0], -180);
+
+    const field = await refs.readField({ variable: "tcc", step: 0 });
+    assert.equal(ranges.length, 1, "one range request for one field");
+    const whole = decodeGrib(new Uint8Array(grib))[4];
+    assert.deepEqual(field.shape, [721, 1440]);
+    assert.deepEqual(Array.from(field.values.subarray(0, 1000)), Array.from(whole.values.subarray(0, 1000)));
+    assert.ok(field.values.every((v, i) => Object.is(v, whole.values[i])));
+    assert.equal(field.units, "(0 - 1)");
+    assert.equal(field.name, "Total cloud cover");
+    assert.equal(field.latitudes[0], 90);
+    assert.equal(field.validTime, Date.UTC(2026, 2, 10) / 1000);
+
+    const pickle = await refs.memberPickle({ params: "tcc,sd" });
+    assert.ok(pickle instanceof Uint8Array);
+    assert.deepEqual(Array.from(pickle.subarray(0, 2)), [0x80, 3], "a protocol-3 pickle");
+    assert.ok(pickle.length > 2 * 721 * 1440 * 4);
+
+    await assert.rejects(refs.readField({ variable: "tcc", step: 6 }), (e) => e.kind === "missingData" && /step 6/.test(e.message));
+    await assert.rejects(refs.readField({ variable: "nope" }), (e) => e.kind === "options");
+    await assert.rejects(refs.memberPickle({ params: "aifs-ens" }), (e) => e.kind === "missingData");
+    refs.free();
+  } finally {
+    server.close();
+  }
+});
+
+test("errors say what went wrong", async () => {
+  await assert.rejects(openRefs(new Uint8Array([1, 2, 3])), (e) => e.kind === "badRefs" && e.name === "GikError");
+  await assert.rejects(openRefs("http://127.0.0.1:9/refs.json"), (e) => e.kind === "network");
+  await assert.rejects(openRefs(42), (e) => e.kind === "options");
+});

@@ -1,0 +1,21 @@
+// Compiled with `tsc --noEmit` against the installed package's declarations:
+// the API is typed (options, results, errors), not `any`.
+import init, { openRefs, decodeGrib, type FieldData, type VariableInfo, type MemberPickleOptions, type GikErrorKind } from "gik-wasm";
+
+export async function preview(url: string): Promise<number> {
+  await init();
+  const refs = await openRefs(url, { proxy: "/proxy?url=", proxyMode: "fallback" });
+  const vars: VariableInfo[] = refs.variables();
+  const first: string = vars[0].path;
+  const f: FieldData = await refs.readField({ variable: first, member: 0, step: 6 });
+  const values: Float32Array = f.values;
+  const [nlat, nlon] = f.shape;
+  const opts: MemberPickleOptions = { member: 1, params: "aifs-ens", layout: "aifs", onProgress: (done, total) => void (done / total) };
+  const pickle: Uint8Array = await refs.memberPickle(opts);
+  const kind: GikErrorKind = "missingData";
+  void kind;
+  return values.length + nlat + nlon + pickle.length + decodeGrib(pickle)[0].values.length;
+}
+
+// @ts-expect-error: readField needs a selection object
+openRefs("x").then((r) => r.readField());

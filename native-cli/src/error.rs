@@ -25,7 +25,7 @@ pub enum CliError {
     },
     /// Scanning GRIB files or their indexes failed.
     #[error(transparent)]
-    Scan(crate::scan_engine::ScanError),
+    Scan(Box<crate::scan_engine::ScanError>),
     /// Reading or writing references failed.
     #[error("{location}: {source}")]
     Refs {
@@ -35,10 +35,10 @@ pub enum CliError {
     },
     /// A remote or local read failed.
     #[error(transparent)]
-    Store(crate::store::StoreError),
+    Store(Box<crate::store::StoreError>),
     /// The selection cannot be planned (missing inputs, dates, members).
     #[error(transparent)]
-    Plan(gik_core::plan::PlanError),
+    Plan(Box<gik_core::plan::PlanError>),
     /// One field of one member could not be read or decoded.
     #[error("member {member}, field {field}: {source}")]
     Field {
@@ -64,6 +64,18 @@ impl CliError {
             Self::Interrupted => 130,
             _ => 1,
         }
+    }
+
+    pub(crate) fn scan(e: crate::scan_engine::ScanError) -> Self {
+        Self::Scan(Box::new(e))
+    }
+
+    pub(crate) fn store(e: crate::store::StoreError) -> Self {
+        Self::Store(Box::new(e))
+    }
+
+    pub(crate) fn plan(e: gik_core::plan::PlanError) -> Self {
+        Self::Plan(Box::new(e))
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {

@@ -38,14 +38,23 @@ impl AtomicFile {
         })
     }
 
-    /// Flushes, syncs and renames the file into place.
-    pub fn commit(mut self) -> Result<()> {
+    /// Flushes, syncs to disk and renames the file into place.
+    pub fn commit(self) -> Result<()> {
+        self.commit_with(true)
+    }
+
+    /// Flushes and renames the file into place; with `sync`, first waits until
+    /// the bytes are on disk (survives power loss, costs disk bandwidth). Without
+    /// it the rename is still atomic for every failure of the run itself.
+    pub fn commit_with(mut self, sync: bool) -> Result<()> {
         if let Some(w) = self.writer.take() {
             let file = w.into_inner().map_err(|e| CliError::Io {
                 path: self.tmp.clone(),
                 source: e.into_error(),
             })?;
-            file.sync_all().map_err(CliError::io(&self.tmp))?;
+            if sync {
+                file.sync_all().map_err(CliError::io(&self.tmp))?;
+            }
         }
         std::fs::rename(&self.tmp, &self.target).map_err(|e| {
             let _ = std::fs::remove_file(&self.tmp);

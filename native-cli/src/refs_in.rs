@@ -15,7 +15,7 @@ fn refs_err(location: &str) -> impl FnOnce(refs::RefsError) -> CliError + '_ {
 }
 
 fn store_err(e: StoreError) -> CliError {
-    CliError::Store(e)
+    CliError::store(e)
 }
 
 fn looks_like_parquet(bytes: &[u8]) -> bool {

@@ -106,8 +106,9 @@ pub fn run(args: &Args) -> Result<()> {
             layout: extract::LayoutArg::Grid,
             grid: extract::GridArg::Source,
             dtype: extract::DtypeArg::Float32,
-            concurrency: 16,
+            concurrency: 8,
             allow_missing: false,
+            sync: false,
             resume: false,
             quiet: false,
         })?;
@@ -131,8 +132,9 @@ pub fn run(args: &Args) -> Result<()> {
         layout: extract::LayoutArg::Aifs,
         grid: extract::GridArg::Source,
         dtype: extract::DtypeArg::Float32,
-        concurrency: 16,
+        concurrency: 8,
         allow_missing: false,
+        sync: false,
         resume: false,
         quiet: false,
     })?;

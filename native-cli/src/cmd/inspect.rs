@@ -169,10 +169,10 @@ pub fn run(args: &Args) -> Result<()> {
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
     let stores = crate::store::Stores::default();
     let scanned = rt.block_on(async {
-        let src = stores.open(&path).await.map_err(CliError::Store)?;
+        let src = stores.open(&path).await.map_err(CliError::store)?;
         crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden())
             .await
-            .map_err(CliError::Scan)
+            .map_err(CliError::scan)
     })?;
     let mut rows = Vec::new();
     if !args.json {

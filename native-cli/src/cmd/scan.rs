@@ -89,7 +89,7 @@ pub(crate) fn scan(args: &Args) -> Result<Vec<Scanned>> {
             args.concurrency,
             &bar,
         ))
-        .map_err(CliError::Scan)?;
+        .map_err(CliError::scan)?;
     bar.finish_and_clear();
     Ok(fields)
 }

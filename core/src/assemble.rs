@@ -47,6 +47,13 @@ pub enum AssembleError {
         nlat: usize,
         nlon: usize,
     },
+    /// The field could not be regridded.
+    #[error("{part}: {source}")]
+    Regrid {
+        part: String,
+        #[source]
+        source: crate::regrid::RegridError,
+    },
     /// Not one fetched message per part of the field.
     #[error("field {field}: {got} message(s) fetched, its plan has {want}")]
     Parts {
@@ -159,41 +166,58 @@ pub fn field_shape(field: &FieldPlan, layout: Layout) -> Vec<usize> {
 /// # Errors
 /// Bytes that are not a GRIB message, a decoding error, or a number of
 /// values other than the field's grid.
-pub fn decode_part(
+pub fn decode_part(bytes: &[u8], part: &RefValue, field: &FieldPlan, dtype: Dtype, out: &mut Vec<u8>) -> Result<()> {
+    decode_part_with(bytes, part, field, dtype, None, out)
+}
+
+/// [`decode_part`], optionally regridded to N320 (MIR "linear") before the
+/// scale and the cast.
+///
+/// Plain float32 fields are decoded straight to f32 (ecCodes' f64 value
+/// rounded once: the same bytes, half the memory); scaled, regridded or f64
+/// fields go through f64 and are cast once at the end.
+///
+/// # Errors
+/// As [`decode_part`], or a field that is not on the 0.25° grid when regridding.
+pub fn decode_part_with(
     bytes: &[u8],
     part: &RefValue,
     field: &FieldPlan,
     dtype: Dtype,
+    regrid: Option<&crate::regrid::N320Operator>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
     if !bytes.starts_with(b"GRIB") {
-        return Err(AssembleError::NotGrib {
-            part: describe(part),
-        });
+        return Err(AssembleError::NotGrib { part: describe(part) });
     }
-    let grib = |source| AssembleError::Grib {
-        part: describe(part),
-        source,
-    };
+    let grib = |source| AssembleError::Grib { part: describe(part), source };
     let f = crate::grib::fields(bytes)
         .next()
-        .ok_or_else(|| {
-            grib(crate::Error::NotGrib {
-                offset: 0,
-                reason: "no message in the chunk",
-            })
-        })?
+        .ok_or_else(|| grib(crate::Error::NotGrib { offset: 0, reason: "no message in the chunk" }))?
         .map_err(grib)?;
-    let values = f.decode_f64().map_err(grib)?;
     let (nlat, nlon) = field.grid;
-    if values.len() != nlat * nlon {
-        return Err(AssembleError::Shape {
-            part: describe(part),
-            got: values.len(),
-            nlat,
-            nlon,
-        });
+    let check = |got: usize| {
+        if got == nlat * nlon {
+            Ok(())
+        } else {
+            Err(AssembleError::Shape { part: describe(part), got, nlat, nlon })
+        }
+    };
+    if dtype == Dtype::F32 && field.scale.is_none() && regrid.is_none() {
+        let values = f.decode_f32().map_err(grib)?;
+        check(values.len())?;
+        out.reserve(values.len() * 4);
+        for v in values {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        return Ok(());
     }
+    let values = f.decode_f64().map_err(grib)?;
+    check(values.len())?;
+    let values = match regrid {
+        Some(op) => op.apply_f64(&values).map_err(|e| AssembleError::Regrid { part: describe(part), source: e })?,
+        None => values,
+    };
     let scale = field.scale;
     match dtype {
         Dtype::F32 => {

@@ -12,8 +12,9 @@ use crate::store::{Source, Stores};
 use crate::{CliError, Result};
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
+use gik_core::assemble;
 use gik_core::npy::Dtype;
-use gik_core::pickle::{write_f64s, Date, StateWriter};
+use gik_core::pickle::{write_f64s, StateWriter};
 use gik_core::plan::{self, FieldPlan, Layout, Selection};
 use gik_core::refs::RefValue;
 use gik_core::regrid::{n320_latitudes, n320_longitudes, N320Operator, N320_POINTS};
@@ -97,66 +98,6 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// Seconds since 1970 of a civil date (proleptic Gregorian, UTC).
-fn epoch(y: i64, m: i64, d: i64, hh: i64, mm: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86400 + hh * 3600 + mm * 60
-}
-
-/// Civil date of seconds since 1970.
-fn civil(t: i64) -> Date {
-    let days = t.div_euclid(86400);
-    let secs = t.rem_euclid(86400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    Date {
-        year: u16::try_from(y).unwrap_or(0),
-        month: m as u8,
-        day: d as u8,
-        hour: (secs / 3600) as u8,
-        minute: (secs % 3600 / 60) as u8,
-        second: (secs % 60) as u8,
-    }
-}
-
-/// Parses `2025-01-01T06`, `2025-01-01T06:00`, `2025-01-01 06:00:00`, `2025010106`, `20250101`.
-fn parse_date(s: &str) -> Result<i64> {
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    let bad = || {
-        CliError::Usage(format!(
-            "--date `{s}`: expected e.g. 2025-01-01T06 or 2025010106"
-        ))
-    };
-    if digits.len() < 8 {
-        return Err(bad());
-    }
-    let n = |a: usize, b: usize| digits.get(a..b).and_then(|x| x.parse::<i64>().ok());
-    let (y, m, d) = (
-        n(0, 4).ok_or_else(bad)?,
-        n(4, 6).ok_or_else(bad)?,
-        n(6, 8).ok_or_else(bad)?,
-    );
-    let hh = n(8, 10).unwrap_or(0);
-    let mm = n(10, 12).unwrap_or(0);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
-        return Err(bad());
-    }
-    Ok(epoch(y, m, d, hh, mm))
-}
-
 /// Sources opened once per url.
 #[derive(Default)]
 struct Sources {
@@ -197,90 +138,6 @@ async fn fetch(sources: &Sources, part: &RefValue) -> Result<Bytes> {
     }
 }
 
-fn describe(part: &RefValue) -> String {
-    match part {
-        RefValue::Inline(b) => format!("inline chunk of {} bytes", b.len()),
-        RefValue::Range {
-            url,
-            offset,
-            length,
-        } => format!("{url} bytes {offset}+{length}"),
-        RefValue::Whole { url } => url.to_string(),
-    }
-}
-
-/// Decodes one slice (a whole GRIB message) and appends its values, scaled,
-/// in the output dtype, to `out`.
-fn decode_into(
-    bytes: &[u8],
-    part: &RefValue,
-    field: &FieldPlan,
-    dtype: DtypeArg,
-    regrid: Option<&N320Operator>,
-    out: &mut Vec<u8>,
-) -> std::result::Result<(), String> {
-    if !bytes.starts_with(b"GRIB") {
-        return Err(format!(
-            "{} does not start with a GRIB message (stale or shifted reference?)",
-            describe(part)
-        ));
-    }
-    let f = gik_core::grib::fields(bytes)
-        .next()
-        .ok_or_else(|| format!("{}: no GRIB message", describe(part)))?
-        .map_err(|e| format!("{}: {e}", describe(part)))?;
-    let expected = field.grid.0 * field.grid.1;
-    // Plain float32 fields: decode straight to f32 (half the memory; the same
-    // values, ecCodes' f64 rounded once). Scaled, regridded or f64 output: via f64.
-    if dtype == DtypeArg::Float32 && field.scale.is_none() && regrid.is_none() {
-        let values = f.decode_f32().map_err(|e| format!("{}: {e}", describe(part)))?;
-        if values.len() != expected {
-            return Err(format!("{}: {} values, the references say {}×{}", describe(part), values.len(), field.grid.0, field.grid.1));
-        }
-        out.reserve(values.len() * 4);
-        for v in values {
-            out.extend_from_slice(&v.to_le_bytes());
-        }
-        return Ok(());
-    }
-    let values = f
-        .decode_f64()
-        .map_err(|e| format!("{}: {e}", describe(part)))?;
-    if values.len() != expected {
-        return Err(format!(
-            "{}: {} values, the references say {}×{}",
-            describe(part),
-            values.len(),
-            field.grid.0,
-            field.grid.1
-        ));
-    }
-    let values = match regrid {
-        Some(op) => op
-            .apply_f64(&values)
-            .map_err(|e| format!("{}: {e}", describe(part)))?,
-        None => values,
-    };
-    let scale = field.scale;
-    match dtype {
-        DtypeArg::Float32 => {
-            out.reserve(values.len() * 4);
-            for v in values {
-                let v = scale.map_or(v, |s| v * s);
-                out.extend_from_slice(&(v as f32).to_le_bytes());
-            }
-        }
-        DtypeArg::Float64 => {
-            out.reserve(values.len() * 8);
-            for v in values {
-                let v = scale.map_or(v, |s| v * s);
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
-    }
-    Ok(())
-}
-
 struct Decoded {
     state: usize,
     field: usize,
@@ -312,7 +169,8 @@ async fn fetch_decode(
     let bytes = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         for (b, p) in parts.iter().zip(&f2.parts) {
-            decode_into(b, p, &f2, dtype, regrid.as_deref(), &mut out)?;
+            let dt = if dtype == DtypeArg::Float32 { Dtype::F32 } else { Dtype::F64 };
+            assemble::decode_part_with(b, p, &f2, dt, regrid.as_deref(), &mut out).map_err(|e| e.to_string())?;
         }
         Ok::<_, String>(out)
     })
@@ -408,7 +266,7 @@ async fn run_engine(
             }
             let path = dir.join(name_of(state));
             let file = AtomicFile::create(&path)?;
-            let w = StateWriter::new(file, civil(state.date)).map_err(CliError::io(&path))?;
+            let w = StateWriter::new(file, assemble::date_of(state.date)).map_err(CliError::io(&path))?;
             current = Some((d.state, w));
         }
         let field = &state.fields[d.field];
@@ -460,7 +318,14 @@ pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
     let inputs = plan::parse_params(&args.params).map_err(CliError::plan)?;
     let members = plan::parse_members(&args.members).map_err(CliError::plan)?;
-    let date = args.date.as_deref().map(parse_date).transpose()?;
+    let date = args
+        .date
+        .as_deref()
+        .map(|d| {
+            assemble::parse_date(d)
+                .ok_or_else(|| CliError::Usage(format!("--date `{d}`: expected e.g. 2025-01-01T06 or 2025010106")))
+        })
+        .transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -520,27 +385,3 @@ pub fn run(args: &Args) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_round_trip() {
-        let t = parse_date("2025-01-01T06").unwrap();
-        assert_eq!(t, 1_735_711_200);
-        assert_eq!(
-            civil(t),
-            Date {
-                year: 2025,
-                month: 1,
-                day: 1,
-                hour: 6,
-                minute: 0,
-                second: 0
-            }
-        );
-        assert_eq!(parse_date("2026051206").unwrap(), epoch(2026, 5, 12, 6, 0));
-        assert_eq!(civil(epoch(2024, 2, 29, 23, 59)).day, 29);
-        assert!(parse_date("2025-13-01").is_err());
-    }
-}

@@ -166,7 +166,13 @@ pub fn field_shape(field: &FieldPlan, layout: Layout) -> Vec<usize> {
 /// # Errors
 /// Bytes that are not a GRIB message, a decoding error, or a number of
 /// values other than the field's grid.
-pub fn decode_part(bytes: &[u8], part: &RefValue, field: &FieldPlan, dtype: Dtype, out: &mut Vec<u8>) -> Result<()> {
+pub fn decode_part(
+    bytes: &[u8],
+    part: &RefValue,
+    field: &FieldPlan,
+    dtype: Dtype,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     decode_part_with(bytes, part, field, dtype, None, out)
 }
 
@@ -188,19 +194,34 @@ pub fn decode_part_with(
     out: &mut Vec<u8>,
 ) -> Result<()> {
     if !bytes.starts_with(b"GRIB") {
-        return Err(AssembleError::NotGrib { part: describe(part) });
+        return Err(AssembleError::NotGrib {
+            part: describe(part),
+        });
     }
-    let grib = |source| AssembleError::Grib { part: describe(part), source };
+    let grib = |source| AssembleError::Grib {
+        part: describe(part),
+        source,
+    };
     let f = crate::grib::fields(bytes)
         .next()
-        .ok_or_else(|| grib(crate::Error::NotGrib { offset: 0, reason: "no message in the chunk" }))?
+        .ok_or_else(|| {
+            grib(crate::Error::NotGrib {
+                offset: 0,
+                reason: "no message in the chunk",
+            })
+        })?
         .map_err(grib)?;
     let (nlat, nlon) = field.grid;
     let check = |got: usize| {
         if got == nlat * nlon {
             Ok(())
         } else {
-            Err(AssembleError::Shape { part: describe(part), got, nlat, nlon })
+            Err(AssembleError::Shape {
+                part: describe(part),
+                got,
+                nlat,
+                nlon,
+            })
         }
     };
     if dtype == Dtype::F32 && field.scale.is_none() && regrid.is_none() {
@@ -215,7 +236,10 @@ pub fn decode_part_with(
     let values = f.decode_f64().map_err(grib)?;
     check(values.len())?;
     let values = match regrid {
-        Some(op) => op.apply_f64(&values).map_err(|e| AssembleError::Regrid { part: describe(part), source: e })?,
+        Some(op) => op.apply_f64(&values).map_err(|e| AssembleError::Regrid {
+            part: describe(part),
+            source: e,
+        })?,
         None => values,
     };
     let scale = field.scale;

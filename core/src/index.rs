@@ -78,7 +78,10 @@ pub fn parse_ecmwf(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
             serde_json::from_str(raw).map_err(|e| bad(format!("not a JSON object: {e}")))?;
         let int = |k: &str| {
             obj.get(k)
-                .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+                .and_then(|v| {
+                    v.as_u64()
+                        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                })
                 .ok_or_else(|| bad(format!("missing or non-integer `{k}`")))
         };
         let offset = int("_offset")?;
@@ -89,9 +92,19 @@ pub fn parse_ecmwf(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
         let keys = obj
             .iter()
             .filter(|(k, _)| !k.starts_with('_'))
-            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str().map_or_else(|| v.to_string(), str::to_string),
+                )
+            })
             .collect();
-        out.push(IndexEntry { line, offset, length: Some(length), keys });
+        out.push(IndexEntry {
+            line,
+            offset,
+            length: Some(length),
+            keys,
+        });
     }
     if out.is_empty() {
         return Err(IndexError::Empty);
@@ -117,10 +130,16 @@ pub fn parse_noaa(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
         if parts.len() < 4 {
             return Err(bad("expected `n:offset:d=date:var:level:forecast:`".into()));
         }
-        let offset: u64 = parts[1].trim().parse().map_err(|_| bad(format!("offset `{}` is not a number", parts[1])))?;
+        let offset: u64 = parts[1]
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("offset `{}` is not a number", parts[1])))?;
         let mut keys = BTreeMap::new();
         keys.insert("n".to_string(), parts[0].to_string());
-        keys.insert("d".to_string(), parts[2].trim_start_matches("d=").to_string());
+        keys.insert(
+            "d".to_string(),
+            parts[2].trim_start_matches("d=").to_string(),
+        );
         keys.insert("var".to_string(), parts[3].to_string());
         if let Some(l) = parts.get(4) {
             keys.insert("level".to_string(), (*l).to_string());
@@ -130,10 +149,18 @@ pub fn parse_noaa(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
         }
         if let Some(prev) = out.last() {
             if offset < prev.offset {
-                return Err(bad(format!("offset {offset} is before the previous line's {}", prev.offset)));
+                return Err(bad(format!(
+                    "offset {offset} is before the previous line's {}",
+                    prev.offset
+                )));
             }
         }
-        out.push(IndexEntry { line, offset, length: None, keys });
+        out.push(IndexEntry {
+            line,
+            offset,
+            length: None,
+            keys,
+        });
     }
     if out.is_empty() {
         return Err(IndexError::Empty);
@@ -141,7 +168,10 @@ pub fn parse_noaa(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
     // Lengths: up to the next different offset.
     let offsets: Vec<u64> = out.iter().map(|e| e.offset).collect();
     for (i, e) in out.iter_mut().enumerate() {
-        e.length = offsets[i + 1..].iter().find(|&&o| o > e.offset).map(|&o| o - e.offset);
+        e.length = offsets[i + 1..]
+            .iter()
+            .find(|&&o| o > e.offset)
+            .map(|&o| o - e.offset);
     }
     Ok(out)
 }

@@ -77,7 +77,20 @@ fn global<W: Write>(w: &mut W, module: &str, name: &str) -> io::Result<()> {
 fn datetime<W: Write>(w: &mut W, d: Date) -> io::Result<()> {
     global(w, "datetime", "datetime")?;
     let [yh, yl] = d.year.to_be_bytes();
-    w.write_all(&[SHORT_BINBYTES, 10, yh, yl, d.month, d.day, d.hour, d.minute, d.second, 0, 0, 0])?;
+    w.write_all(&[
+        SHORT_BINBYTES,
+        10,
+        yh,
+        yl,
+        d.month,
+        d.day,
+        d.hour,
+        d.minute,
+        d.second,
+        0,
+        0,
+        0,
+    ])?;
     w.write_all(&[TUPLE1, REDUCE])
 }
 
@@ -99,8 +112,12 @@ fn dtype<W: Write>(w: &mut W, dt: Dtype) -> io::Result<()> {
 fn array_begin<W: Write>(w: &mut W, dt: Dtype, shape: &[usize]) -> io::Result<u64> {
     let count: u64 = shape.iter().map(|&n| n as u64).product();
     let len = count * dt.size() as u64;
-    let len32 = u32::try_from(len)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, format!("array of {len} bytes exceeds a pickle protocol-3 bytes object (4 GiB)")))?;
+    let len32 = u32::try_from(len).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("array of {len} bytes exceeds a pickle protocol-3 bytes object (4 GiB)"),
+        )
+    })?;
     global(w, "numpy._core.multiarray", "_reconstruct")?;
     global(w, "numpy", "ndarray")?;
     int(w, 0)?;
@@ -172,20 +189,44 @@ impl<W: Write> StateWriter<W> {
     ///
     /// # Errors
     /// A writer error, a field after [`StateWriter::top_level_array`], or `fill` writing the wrong number of bytes.
-    pub fn field(&mut self, name: &str, dt: Dtype, shape: &[usize], fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    pub fn field(
+        &mut self,
+        name: &str,
+        dt: Dtype,
+        shape: &[usize],
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
         if !self.in_fields {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "fields must come before top-level arrays"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "fields must come before top-level arrays",
+            ));
         }
         self.array(name, dt, shape, fill)
     }
 
-    fn array(&mut self, name: &str, dt: Dtype, shape: &[usize], fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    fn array(
+        &mut self,
+        name: &str,
+        dt: Dtype,
+        shape: &[usize],
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
         text(&mut self.w, name)?;
         let len = array_begin(&mut self.w, dt, shape)?;
-        let mut counted = Counted { inner: &mut self.w, n: 0 };
+        let mut counted = Counted {
+            inner: &mut self.w,
+            n: 0,
+        };
         fill(&mut counted)?;
         if counted.n != len {
-            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("field {name}: wrote {} bytes, its shape needs {len}", counted.n)));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "field {name}: wrote {} bytes, its shape needs {len}",
+                    counted.n
+                ),
+            ));
         }
         array_end(&mut self.w)?;
         self.w.write_all(&[SETITEM])
@@ -196,7 +237,13 @@ impl<W: Write> StateWriter<W> {
     ///
     /// # Errors
     /// As [`StateWriter::field`].
-    pub fn top_level_array(&mut self, name: &str, dt: Dtype, shape: &[usize], fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    pub fn top_level_array(
+        &mut self,
+        name: &str,
+        dt: Dtype,
+        shape: &[usize],
+        fill: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<()> {
         self.close_fields()?;
         self.array(name, dt, shape, fill)
     }
@@ -275,20 +322,48 @@ mod tests {
 
     #[test]
     fn wrong_byte_count_is_refused() {
-        let mut s = StateWriter::new(Vec::new(), Date { year: 2026, month: 5, day: 12, hour: 6, minute: 0, second: 0 }).unwrap();
-        let e = s.field("2t", Dtype::F32, &[2, 3], |w| write_f32s(w, &[1.0; 5])).unwrap_err();
+        let mut s = StateWriter::new(
+            Vec::new(),
+            Date {
+                year: 2026,
+                month: 5,
+                day: 12,
+                hour: 6,
+                minute: 0,
+                second: 0,
+            },
+        )
+        .unwrap();
+        let e = s
+            .field("2t", Dtype::F32, &[2, 3], |w| write_f32s(w, &[1.0; 5]))
+            .unwrap_err();
         assert!(e.to_string().contains("needs 24"), "{e}");
     }
 
     #[test]
     fn stream_is_well_formed() {
-        let mut s = StateWriter::new(Vec::new(), Date { year: 2026, month: 5, day: 12, hour: 6, minute: 0, second: 0 }).unwrap();
-        s.field("2t", Dtype::F32, &[2, 3], |w| write_f32s(w, &[1.0; 6])).unwrap();
+        let mut s = StateWriter::new(
+            Vec::new(),
+            Date {
+                year: 2026,
+                month: 5,
+                day: 12,
+                hour: 6,
+                minute: 0,
+                second: 0,
+            },
+        )
+        .unwrap();
+        s.field("2t", Dtype::F32, &[2, 3], |w| write_f32s(w, &[1.0; 6]))
+            .unwrap();
         let bytes = s.finish().unwrap();
         assert_eq!(&bytes[..3], &[PROTO, 3, EMPTY_DICT]);
         assert_eq!(*bytes.last().unwrap(), STOP);
         // The raw data follows the BINBYTES opcode with its length.
-        let pos = bytes.windows(5).position(|w| w == [BINBYTES, 24, 0, 0, 0]).unwrap();
+        let pos = bytes
+            .windows(5)
+            .position(|w| w == [BINBYTES, 24, 0, 0, 0])
+            .unwrap();
         assert_eq!(&bytes[pos + 5..pos + 9], &1.0f32.to_le_bytes());
     }
 }

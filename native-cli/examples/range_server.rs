@@ -36,7 +36,10 @@ struct Opts {
 impl Opts {
     /// splitmix64: deterministic for a seed, shared by all connections.
     fn random(&self) -> f64 {
-        let mut z = self.rng.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed).wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self
+            .rng
+            .fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
@@ -47,12 +50,18 @@ fn reply(status: StatusCode, body: Bytes, opts: &Opts) -> Response<Full<Bytes>> 
     let mut r = Response::new(Full::new(body));
     *r.status_mut() = status;
     if opts.cors {
-        r.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header::HeaderValue::from_static("*"));
+        r.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            header::HeaderValue::from_static("*"),
+        );
     }
     r
 }
 
-async fn handle(req: Request<Incoming>, opts: Arc<Opts>) -> Result<Response<Full<Bytes>>, Infallible> {
+async fn handle(
+    req: Request<Incoming>,
+    opts: Arc<Opts>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     if !opts.delay.is_zero() {
         tokio::time::sleep(opts.delay).await;
     }
@@ -70,25 +79,50 @@ async fn handle(req: Request<Incoming>, opts: Arc<Opts>) -> Result<Response<Full
     };
     let size = file.metadata().map(|m| m.len()).unwrap_or(0);
     let (mut start, mut end, mut status) = (0, size.saturating_sub(1), StatusCode::OK);
-    if let Some(r) = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) {
+    if let Some(r) = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    {
         let spec = r.trim().strip_prefix("bytes=").unwrap_or("");
         let (a, b) = spec.split_once('-').unwrap_or(("", ""));
         match (a.parse::<u64>(), b.parse::<u64>()) {
             (Ok(a), Ok(b)) => (start, end) = (a, b.min(size.saturating_sub(1))),
             (Ok(a), Err(_)) => start = a,
             (Err(_), Ok(b)) => start = size.saturating_sub(b),
-            _ => return Ok(reply(StatusCode::RANGE_NOT_SATISFIABLE, Bytes::new(), &opts)),
+            _ => {
+                return Ok(reply(
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    Bytes::new(),
+                    &opts,
+                ))
+            }
         }
         if start >= size || start > end {
-            return Ok(reply(StatusCode::RANGE_NOT_SATISFIABLE, Bytes::new(), &opts));
+            return Ok(reply(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                Bytes::new(),
+                &opts,
+            ));
         }
         status = StatusCode::PARTIAL_CONTENT;
     }
     let len = if size == 0 { 0 } else { end - start + 1 };
     let head = req.method() == Method::HEAD;
-    let mut body = vec![0u8; if head { 0 } else { usize::try_from(len).unwrap_or(0) }];
+    let mut body = vec![
+        0u8;
+        if head {
+            0
+        } else {
+            usize::try_from(len).unwrap_or(0)
+        }
+    ];
     if file.read_exact_at(&mut body, start).is_err() {
-        return Ok(reply(StatusCode::INTERNAL_SERVER_ERROR, Bytes::new(), &opts));
+        return Ok(reply(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Bytes::new(),
+            &opts,
+        ));
     }
     if truncate && status == StatusCode::PARTIAL_CONTENT && body.len() > 1 {
         // Announce the full length, send half: the client sees a cut body.
@@ -96,7 +130,10 @@ async fn handle(req: Request<Incoming>, opts: Arc<Opts>) -> Result<Response<Full
     }
     let mut r = reply(status, Bytes::from(body), &opts);
     let h = r.headers_mut();
-    h.insert(header::ACCEPT_RANGES, header::HeaderValue::from_static("bytes"));
+    h.insert(
+        header::ACCEPT_RANGES,
+        header::HeaderValue::from_static("bytes"),
+    );
     h.insert(header::CONTENT_LENGTH, header::HeaderValue::from(len));
     if status == StatusCode::PARTIAL_CONTENT {
         if let Ok(v) = header::HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
@@ -107,7 +144,11 @@ async fn handle(req: Request<Incoming>, opts: Arc<Opts>) -> Result<Response<Full
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -132,7 +173,9 @@ async fn main() -> std::io::Result<()> {
         let opts = opts.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(req, opts.clone()));
-            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
         });
     }
 }

@@ -129,30 +129,54 @@ fn parse_message(buf: &[u8], start: usize) -> std::result::Result<Message<'_>, (
     let rest = &buf[start..];
     if rest.len() < 16 {
         return Err((
-            Error::Truncated { offset, what: "section 0", needed: 16, available: rest.len() as u64 },
+            Error::Truncated {
+                offset,
+                what: "section 0",
+                needed: 16,
+                available: rest.len() as u64,
+            },
             4,
         ));
     }
     let edition = rest[7];
     if edition == 1 {
         let len = u32::from_be_bytes([0, rest[4], rest[5], rest[6]]) as usize;
-        let skip = if len >= 8 && len <= rest.len() { len } else { 4 };
+        let skip = if len >= 8 && len <= rest.len() {
+            len
+        } else {
+            4
+        };
         return Err((Error::UnsupportedEdition { offset, edition }, skip));
     }
     if edition != 2 {
-        return Err((Error::NotGrib { offset, reason: "`GRIB` is not followed by edition 1 or 2" }, 4));
+        return Err((
+            Error::NotGrib {
+                offset,
+                reason: "`GRIB` is not followed by edition 1 or 2",
+            },
+            4,
+        ));
     }
     let discipline = rest[6];
     let total = u64::from_be_bytes(rest[8..16].try_into().unwrap_or([0; 8]));
     if total < 16 + 4 {
         return Err((
-            Error::InvalidSection { offset, section: 0, reason: format!("total length {total} is too small") },
+            Error::InvalidSection {
+                offset,
+                section: 0,
+                reason: format!("total length {total} is too small"),
+            },
             4,
         ));
     }
     if total > rest.len() as u64 {
         return Err((
-            Error::Truncated { offset, what: "the message (section 0 total length)", needed: total, available: rest.len() as u64 },
+            Error::Truncated {
+                offset,
+                what: "the message (section 0 total length)",
+                needed: total,
+                available: rest.len() as u64,
+            },
             4,
         ));
     }
@@ -160,9 +184,18 @@ fn parse_message(buf: &[u8], start: usize) -> std::result::Result<Message<'_>, (
     let bytes = &rest[..total];
     let end_ok = &bytes[total - 4..] == b"7777";
     match parse_sections(bytes, offset) {
-        Ok(fields) if end_ok => Ok(Message { offset, bytes, discipline, fields }),
+        Ok(fields) if end_ok => Ok(Message {
+            offset,
+            bytes,
+            discipline,
+            fields,
+        }),
         Ok(_) => Err((
-            Error::InvalidSection { offset, section: 8, reason: "the message does not end with `7777`".into() },
+            Error::InvalidSection {
+                offset,
+                section: 8,
+                reason: "the message does not end with `7777`".into(),
+            },
             4,
         )),
         // A well-delimited message with a bad section: skip the whole message.
@@ -208,15 +241,23 @@ fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> 
     let mut s6: Option<Option<Section<'_>>> = None;
     let mut last_bitmap: Option<Section<'_>> = None;
     let mut after: u8 = 0; // number of the last section read
-    let invalid = |section: u8, reason: String| Error::InvalidSection { offset, section, reason };
+    let invalid = |section: u8, reason: String| Error::InvalidSection {
+        offset,
+        section,
+        reason,
+    };
     while pos < end {
         if end - pos < 5 {
-            return Err(invalid(after, format!("{} stray bytes before `7777`", end - pos)));
+            return Err(invalid(
+                after,
+                format!("{} stray bytes before `7777`", end - pos),
+            ));
         }
         if bytes.len() < pos + 5 {
             return Ok(Walk::NeedMore(pos + 5));
         }
-        let len = u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]]) as usize;
+        let len = u32::from_be_bytes([bytes[pos], bytes[pos + 1], bytes[pos + 2], bytes[pos + 3]])
+            as usize;
         let num = bytes[pos + 4];
         if len < 5 {
             return Err(invalid(num, format!("length {len} is less than 5")));
@@ -241,7 +282,10 @@ fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> 
             _ => false,
         };
         if !allowed {
-            return Err(invalid(num, format!("section {num} cannot follow section {after}")));
+            return Err(invalid(
+                num,
+                format!("section {num} cannot follow section {after}"),
+            ));
         }
         // Header mode needs sections 6 and 7 only up to the bitmap indicator.
         let needed_now = match num {
@@ -269,11 +313,18 @@ fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> 
                     }
                     255 => None,
                     254 => Some(last_bitmap.ok_or_else(|| {
-                        invalid(6, "bitmap indicator 254 (reuse previous) but no previous bitmap".into())
+                        invalid(
+                            6,
+                            "bitmap indicator 254 (reuse previous) but no previous bitmap".into(),
+                        )
                     })?),
                     other => {
                         // 1–253: a predefined bitmap; none is defined by WMO for general use.
-                        return Err(Error::UnsupportedTemplate { offset, section: 6, template: u16::from(other) });
+                        return Err(Error::UnsupportedTemplate {
+                            offset,
+                            section: 6,
+                            template: u16::from(other),
+                        });
                     }
                 });
             }
@@ -295,7 +346,10 @@ fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> 
         pos += len;
     }
     if after != 7 {
-        return Err(invalid(after, "the message ends before a complete field (sections 3–7)".into()));
+        return Err(invalid(
+            after,
+            "the message ends before a complete field (sections 3–7)".into(),
+        ));
     }
     Ok(Walk::Done(fields))
 }
@@ -330,24 +384,36 @@ pub fn scan_headers(prefix: &[u8], offset: u64) -> Result<HeaderScan<'_>> {
         return Ok(HeaderScan::NeedMore { needed: 16 });
     }
     if &prefix[..4] != b"GRIB" {
-        return Err(Error::NotGrib { offset, reason: "expected `GRIB` at this offset" });
+        return Err(Error::NotGrib {
+            offset,
+            reason: "expected `GRIB` at this offset",
+        });
     }
     let edition = prefix[7];
     if edition != 2 {
         return Err(if edition == 1 {
             Error::UnsupportedEdition { offset, edition }
         } else {
-            Error::NotGrib { offset, reason: "`GRIB` is not followed by edition 1 or 2" }
+            Error::NotGrib {
+                offset,
+                reason: "`GRIB` is not followed by edition 1 or 2",
+            }
         });
     }
     let discipline = prefix[6];
     let total = u64::from_be_bytes(prefix[8..16].try_into().unwrap_or([0; 8]));
     if total < 20 || total > usize::MAX as u64 / 2 {
-        return Err(Error::InvalidSection { offset, section: 0, reason: format!("total length {total} is implausible") });
+        return Err(Error::InvalidSection {
+            offset,
+            section: 0,
+            reason: format!("total length {total} is implausible"),
+        });
     }
     let bytes = &prefix[..prefix.len().min(total as usize)];
     match walk_sections(bytes, total as usize, offset, true)? {
-        Walk::NeedMore(needed) => Ok(HeaderScan::NeedMore { needed: needed as u64 }),
+        Walk::NeedMore(needed) => Ok(HeaderScan::NeedMore {
+            needed: needed as u64,
+        }),
         Walk::Done(secs) => Ok(HeaderScan::Found {
             length: total,
             fields: secs
@@ -407,7 +473,16 @@ mod tests {
         let mut m = b"GRIB\0\0\x20\x01".to_vec();
         m.resize(32, 0);
         let e = messages(&m).next().unwrap().unwrap_err();
-        assert!(matches!(e, Error::UnsupportedEdition { edition: 1, offset: 0 }), "{e}");
+        assert!(
+            matches!(
+                e,
+                Error::UnsupportedEdition {
+                    edition: 1,
+                    offset: 0
+                }
+            ),
+            "{e}"
+        );
     }
 
     #[test]
@@ -460,6 +535,9 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(scan_headers(b"GRIX\0\0\0\x02\0\0\0\0\0\0\0\x40", 7), Err(Error::NotGrib { offset: 7, .. })));
+        assert!(matches!(
+            scan_headers(b"GRIX\0\0\0\x02\0\0\0\0\0\0\0\x40", 7),
+            Err(Error::NotGrib { offset: 7, .. })
+        ));
     }
 }

@@ -169,8 +169,13 @@ async fn fetch_decode(
     let bytes = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         for (b, p) in parts.iter().zip(&f2.parts) {
-            let dt = if dtype == DtypeArg::Float32 { Dtype::F32 } else { Dtype::F64 };
-            assemble::decode_part_with(b, p, &f2, dt, regrid.as_deref(), &mut out).map_err(|e| e.to_string())?;
+            let dt = if dtype == DtypeArg::Float32 {
+                Dtype::F32
+            } else {
+                Dtype::F64
+            };
+            assemble::decode_part_with(b, p, &f2, dt, regrid.as_deref(), &mut out)
+                .map_err(|e| e.to_string())?;
         }
         Ok::<_, String>(out)
     })
@@ -266,7 +271,8 @@ async fn run_engine(
             }
             let path = dir.join(name_of(state));
             let file = AtomicFile::create(&path)?;
-            let w = StateWriter::new(file, assemble::date_of(state.date)).map_err(CliError::io(&path))?;
+            let w = StateWriter::new(file, assemble::date_of(state.date))
+                .map_err(CliError::io(&path))?;
             current = Some((d.state, w));
         }
         let field = &state.fields[d.field];
@@ -322,8 +328,11 @@ pub fn run(args: &Args) -> Result<()> {
         .date
         .as_deref()
         .map(|d| {
-            assemble::parse_date(d)
-                .ok_or_else(|| CliError::Usage(format!("--date `{d}`: expected e.g. 2025-01-01T06 or 2025010106")))
+            assemble::parse_date(d).ok_or_else(|| {
+                CliError::Usage(format!(
+                    "--date `{d}`: expected e.g. 2025-01-01T06 or 2025010106"
+                ))
+            })
         })
         .transpose()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -384,4 +393,3 @@ pub fn run(args: &Args) -> Result<()> {
     }
     Ok(())
 }
-

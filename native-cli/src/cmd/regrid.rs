@@ -42,7 +42,11 @@ pub struct Args {
 pub fn run(args: &Args) -> Result<()> {
     let bytes = std::fs::read(&args.file).map_err(CliError::io(&args.file))?;
     let path = args.file.display().to_string();
-    let wanted = if args.all { None } else { Some(args.message.unwrap_or(0)) };
+    let wanted = if args.all {
+        None
+    } else {
+        Some(args.message.unwrap_or(0))
+    };
     let mut fields = Vec::new();
     for (i, f) in grib::fields(&bytes).enumerate() {
         if wanted.is_none_or(|w| w == i) {
@@ -50,13 +54,24 @@ pub fn run(args: &Args) -> Result<()> {
         }
     }
     if fields.is_empty() {
-        return Err(CliError::Usage(format!("{path}: no such field (see `gik inspect {path}`)")));
+        return Err(CliError::Usage(format!(
+            "{path}: no such field (see `gik inspect {path}`)"
+        )));
     }
     let op = N320Operator::build();
-    let dtype = if args.f64 { npy::Dtype::F64 } else { npy::Dtype::F32 };
-    let shape = if args.all { vec![fields.len(), N320_POINTS] } else { vec![N320_POINTS] };
+    let dtype = if args.f64 {
+        npy::Dtype::F64
+    } else {
+        npy::Dtype::F32
+    };
+    let shape = if args.all {
+        vec![fields.len(), N320_POINTS]
+    } else {
+        vec![N320_POINTS]
+    };
     let mut out = AtomicFile::create(&args.out)?;
-    out.write_all(&npy::header(dtype, &shape)).map_err(CliError::io(&args.out))?;
+    out.write_all(&npy::header(dtype, &shape))
+        .map_err(CliError::io(&args.out))?;
     for f in &fields {
         let values = f.decode_f64().map_err(CliError::grib(&path))?;
         let target = op
@@ -73,6 +88,10 @@ pub fn run(args: &Args) -> Result<()> {
         out.write_all(&buf).map_err(CliError::io(&args.out))?;
     }
     out.commit()?;
-    eprintln!("gik: regridded {} field(s) to N320 → {}", fields.len(), args.out.display());
+    eprintln!(
+        "gik: regridded {} field(s) to N320 → {}",
+        fields.len(),
+        args.out.display()
+    );
     Ok(())
 }

@@ -124,7 +124,7 @@ fn array_begin<W: Write>(w: &mut W, dt: Dtype, shape: &[usize]) -> io::Result<u6
     w.write_all(&[TUPLE1, SHORT_BINBYTES, 1, b'b', TUPLE3, REDUCE, MARK])?;
     int(w, 1)?;
     match shape {
-        [] => w.write_all(&[b')'])?,
+        [] => w.write_all(b")")?,
         [a] => {
             int(w, *a as i64)?;
             w.write_all(&[TUPLE1])?;

@@ -9,6 +9,13 @@ mod scan_engine;
 mod store;
 
 use clap::{Parser, Subcommand};
+
+// Decoding allocates and frees several 4–8 MB buffers per field; glibc's
+// malloc returns such blocks to the kernel each time (and page-faults them
+// back in), which cost ~40% of `gik extract`'s time in system calls
+// (measured: sys 0.40 s per member). mimalloc keeps them for reuse.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 pub use error::{CliError, Result};

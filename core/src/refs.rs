@@ -132,7 +132,7 @@ mod zarr;
 use std::collections::BTreeMap;
 
 pub use build::{build, Built, ScannedField, Skipped};
-pub use fsspec::{read_parquet_dir, write_parquet_dir, DEFAULT_RECORD_SIZE};
+pub use fsspec::{parquet_dir_files, read_parquet_dir, write_parquet_dir, DEFAULT_RECORD_SIZE};
 pub use json::{read_json, write_json, JsonVersion};
 pub use seed::{
     member_name, members, read_seed_parquet, split_member, strip_data_chunks, write_seed_layout,

@@ -85,54 +85,21 @@ async fn load_remote_dir(stores: &Stores, base: &str) -> Result<RefStore> {
     let zmeta_loc = format!("{base}/.zmetadata");
     let mut src = stores.open(&zmeta_loc).await.map_err(store_err)?;
     let zmeta = src.read_all().await.map_err(store_err)?;
-    let parsed: serde_json::Value = serde_json::from_slice(&zmeta)
-        .map_err(|e| CliError::Usage(format!("{zmeta_loc}: not JSON: {e}")))?;
-    let record_size = parsed
-        .get("record_size")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(refs::DEFAULT_RECORD_SIZE)
-        .max(1);
+    let wanted = refs::parquet_dir_files(&zmeta).map_err(refs_err(&zmeta_loc))?;
     let mut files = FileMap::new();
     files.insert(".zmetadata".into(), zmeta.to_vec());
-    if let Some(meta) = parsed
-        .get("metadata")
-        .and_then(serde_json::Value::as_object)
-    {
-        for (k, v) in meta {
-            let Some(array) = k.strip_suffix("/.zarray") else {
-                continue;
-            };
-            let za: serde_json::Value = match v {
-                serde_json::Value::String(s) => serde_json::from_str(s).unwrap_or_default(),
-                other => other.clone(),
-            };
-            let dims = |key: &str| -> Vec<u64> {
-                za.get(key)
-                    .and_then(serde_json::Value::as_array)
-                    .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
-                    .unwrap_or_default()
-            };
-            let (shape, chunks) = (dims("shape"), dims("chunks"));
-            let n: u64 = shape
-                .iter()
-                .zip(&chunks)
-                .map(|(s, c)| s.div_ceil((*c).max(1)))
-                .product::<u64>()
-                .max(1);
-            for i in 0..n.div_ceil(record_size) {
-                let rel = format!("{array}/refs.{i}.parq");
-                match stores.open(&format!("{base}/{rel}")).await {
-                    Ok(mut s) => match s.read_all().await {
-                        Ok(b) => {
-                            files.insert(rel, b.to_vec());
-                        }
-                        Err(StoreError::NotFound { .. }) => {}
-                        Err(e) => return Err(store_err(e)),
-                    },
-                    Err(StoreError::NotFound { .. }) => {}
-                    Err(e) => return Err(store_err(e)),
+    for rel in wanted {
+        match stores.open(&format!("{base}/{rel}")).await {
+            Ok(mut s) => match s.read_all().await {
+                Ok(b) => {
+                    files.insert(rel, b.to_vec());
                 }
-            }
+                Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(store_err(e)),
+            },
+            // Arrays whose chunks are all inline (coordinates) have no file.
+            Err(StoreError::NotFound { .. }) => {}
+            Err(e) => return Err(store_err(e)),
         }
     }
     refs::read_parquet_dir(&files).map_err(refs_err(base))

@@ -266,50 +266,10 @@ async fn load_parquet_dir(fetcher: &Fetcher, url: &str) -> Result<RefStore> {
         .to_string();
     let zmeta_url = format!("{base}/.zmetadata");
     let zmeta = fetcher.get(&zmeta_url, None).await?;
-    let bad = |reason: String| Error::Refs {
+    let wanted = refs::parquet_dir_files(&zmeta).map_err(|source| Error::Refs {
         location: zmeta_url.clone(),
-        source: refs::RefsError::Format {
-            what: ".zmetadata".into(),
-            reason,
-        },
-    };
-    let parsed: serde_json::Value =
-        serde_json::from_slice(&zmeta).map_err(|e| bad(format!("not JSON: {e}")))?;
-    let record_size = parsed
-        .get("record_size")
-        .and_then(serde_json::Value::as_u64)
-        .unwrap_or(refs::DEFAULT_RECORD_SIZE)
-        .max(1);
-    let mut wanted = Vec::new();
-    if let Some(meta) = parsed
-        .get("metadata")
-        .and_then(serde_json::Value::as_object)
-    {
-        for (k, v) in meta {
-            let Some(array) = k.strip_suffix("/.zarray") else {
-                continue;
-            };
-            let za: serde_json::Value = match v {
-                serde_json::Value::String(s) => serde_json::from_str(s).unwrap_or_default(),
-                other => other.clone(),
-            };
-            let dims = |key: &str| -> Vec<u64> {
-                za.get(key)
-                    .and_then(serde_json::Value::as_array)
-                    .map(|a| a.iter().filter_map(serde_json::Value::as_u64).collect())
-                    .unwrap_or_default()
-            };
-            let chunks: u64 = dims("shape")
-                .iter()
-                .zip(&dims("chunks"))
-                .map(|(s, c)| s.div_ceil((*c).max(1)))
-                .product::<u64>()
-                .max(1);
-            for i in 0..chunks.div_ceil(record_size) {
-                wanted.push(format!("{array}/refs.{i}.parq"));
-            }
-        }
-    }
+        source,
+    })?;
     let fetched: Vec<(String, Option<Vec<u8>>)> = stream::iter(wanted.into_iter().map(|rel| {
         let f = fetcher.clone();
         let url = format!("{base}/{rel}");

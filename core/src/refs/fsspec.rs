@@ -27,6 +27,53 @@ use super::{FileMap, RefsError, Result};
 /// References per parquet file when none is given (kerchunk's `refs_to_dataframe` default).
 pub const DEFAULT_RECORD_SIZE: u64 = 100_000;
 
+/// The `{array}/refs.{n}.parq` files an fsspec parquet reference directory
+/// may hold, computed from its `.zmetadata` (each array's chunk count and
+/// the `record_size`): what a reader must fetch when it cannot list the
+/// directory (HTTP, browsers). Files of arrays whose chunks are all inline
+/// may be absent.
+///
+/// # Errors
+/// `.zmetadata` that is not JSON.
+pub fn parquet_dir_files(zmetadata: &[u8]) -> Result<Vec<String>> {
+    let parsed: Value = serde_json::from_slice(zmetadata).map_err(|source| RefsError::Json {
+        what: ".zmetadata".into(),
+        source,
+    })?;
+    let record_size = parsed
+        .get("record_size")
+        .and_then(Value::as_u64)
+        .unwrap_or(DEFAULT_RECORD_SIZE)
+        .max(1);
+    let mut wanted = Vec::new();
+    if let Some(meta) = parsed.get("metadata").and_then(Value::as_object) {
+        for (k, v) in meta {
+            let Some(array) = k.strip_suffix("/.zarray") else {
+                continue;
+            };
+            let za: Value = match v {
+                Value::String(s) => serde_json::from_str(s).unwrap_or_default(),
+                other => other.clone(),
+            };
+            let dims = |key: &str| -> Vec<u64> {
+                za.get(key)
+                    .and_then(Value::as_array)
+                    .map(|a| a.iter().filter_map(Value::as_u64).collect())
+                    .unwrap_or_default()
+            };
+            let chunks: u64 = dims("shape")
+                .iter()
+                .zip(&dims("chunks"))
+                .map(|(s, c)| s.div_ceil((*c).max(1)))
+                .fold(1u64, u64::saturating_mul);
+            // Bounded: a hostile .zmetadata cannot make a reader list billions of files.
+            let files = chunks.div_ceil(record_size).min(1 << 16);
+            wanted.extend((0..files).map(|i| format!("{array}/refs.{i}.parq")));
+        }
+    }
+    Ok(wanted)
+}
+
 /// Writes `store` as an fsspec parquet reference directory: `.zmetadata`
 /// plus `{array}/refs.{n}.parq` files of `record_size` rows (the last file
 /// of an array holds only the rows up to its last chunk; files whose chunks

@@ -74,6 +74,13 @@ def main():
             assert states(f"{work}/http") == local
         print("http: scan and extract identical to local files")
 
+        # References themselves remote: an fsspec parquet directory served over HTTP.
+        gik("scan", *[os.path.join(data, g) for g in gribs], "--out", f"{work}/served/refs_parq", "-q")
+        with range_server(f"{work}/served") as base:
+            gik("extract", "--refs", f"{base}/refs_parq/", "--out", f"{work}/via-dir", "--params", PARAMS, "--steps", "6", "-q")
+            assert states(f"{work}/via-dir") == local
+        print("http: references as a remote fsspec parquet directory give identical states")
+
         # HTTP, 10 % of requests answered 503: retries, identical output.
         with range_server(data, fail_rate=0.1, seed=7) as base:
             gik("scan", *[f"{base}/{g}" for g in gribs], "--out", f"{work}/flaky.json", "-q")

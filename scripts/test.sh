@@ -32,8 +32,10 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test (release: the decode tests compare ~240 real messages with ecCodes)"
 cargo test --workspace --release
-cargo build --release -p gik-cli
-export GIK_BIN="$ROOT/target/release/gik"
+cargo build --release -p gik-cli --bin gik --example range_server
+TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+export GIK_BIN="$TARGET_DIR/release/gik"
+export GIK_RANGE_SERVER="$TARGET_DIR/release/examples/range_server"
 
 step "gik-core and gik-wasm build for wasm32-unknown-unknown"
 cargo build -p gik-core -p gik-wasm --target wasm32-unknown-unknown

@@ -63,7 +63,7 @@ def range_server(root, delay_ms=0, fail_rate=0.0, truncate_rate=0.0, seed=1, cor
     (`cargo build --release -p gik-cli --example range_server`) when built:
     Python's http.server spends ~1 ms of CPU per request, which would dominate
     timings of thousands of requests; tests/helpers/range_server.py otherwise."""
-    rust = os.path.join(ROOT, "target", "release", "examples", "range_server")
+    rust = os.environ.get("GIK_RANGE_SERVER", os.path.join(ROOT, "target", "release", "examples", "range_server"))
     exe = [rust] if os.path.exists(rust) else [PY, os.path.join(ROOT, "tests", "helpers", "range_server.py")]
     cmd = [*exe, root, "--delay-ms", str(delay_ms),
            "--fail-rate", str(fail_rate), "--truncate-rate", str(truncate_rate), "--seed", str(seed)]

@@ -114,6 +114,22 @@ def run_cycle(cycle, work):
     out = os.path.join(work, "pkl-split")
     gik("extract", "--refs", pq, "--out", out, "--params", "aifs-ens", "--steps", "6", "-q")
     total += check_states(out, ref, [1], "grid", "float32", shape, step=6)
+    # One variable as one n-d array with its coordinates (pickle) and as .npy.
+    var = os.path.join(work, "var")
+    gik("extract", "--refs", refs_json, "--out", var, "--var", "t/instant/isobaricInhPa/t", "-q")
+    gik("extract", "--refs", refs_json, "--out", var, "--var", "t/instant/isobaricInhPa/t", "--format", "npy",
+        "--dtype", "float64", "-q")
+    d = load(os.path.join(var, "t.pkl"))
+    arr, arr64 = d["fields"]["t"], np.load(os.path.join(var, "t.npy"))
+    assert arr.shape == (1, 2, 13, 3, 37, 72) == arr64.shape, arr.shape
+    assert list(d["step"]) == [0, 6] and list(d["number"]) == members, (d["step"], d["number"])
+    for si, step in enumerate(d["step"]):
+        for li, lv in enumerate(d["isobaricInhPa"]):
+            for mi, m in enumerate(d["number"]):
+                want = ref[("t", "isobaricInhPa", int(lv), int(m), int(step))].reshape(shape)
+                assert np.array_equal(arr[0, si, li, mi], want.astype("float32")), (step, lv, m)
+                assert np.array_equal(arr64[0, si, li, mi], want), (step, lv, m)
+    total += 2 * 13 * 3
     print(f"{cycle}: {total} states × fields checked against ecCodes")
 
 

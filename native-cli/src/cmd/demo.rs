@@ -109,6 +109,8 @@ pub fn run(args: &Args) -> Result<()> {
             concurrency: 8,
             allow_missing: false,
             sync: false,
+            var: None,
+            format: super::extract_var::VarFormat::Pickle,
             resume: false,
             quiet: false,
         })?;
@@ -135,6 +137,8 @@ pub fn run(args: &Args) -> Result<()> {
         concurrency: 8,
         allow_missing: false,
         sync: false,
+        var: None,
+        format: super::extract_var::VarFormat::Pickle,
         resume: false,
         quiet: false,
     })?;

@@ -90,6 +90,13 @@ pub struct Args {
     /// Wait until each state is on disk before renaming it into place (survives power loss; slower).
     #[arg(long)]
     pub sync: bool,
+    /// Extract one variable (an array path such as `t2m/instant/heightAboveGround/t2m`)
+    /// as one n-d array with its coordinates, instead of AIFS states.
+    #[arg(long)]
+    pub var: Option<String>,
+    /// With --var: `pickle` (array + coordinates) or `npy` (the array alone).
+    #[arg(long, value_enum, default_value = "pickle")]
+    pub format: super::extract_var::VarFormat,
     /// Skip members whose output file already exists (outputs are only ever complete).
     #[arg(long)]
     pub resume: bool,
@@ -100,7 +107,7 @@ pub struct Args {
 
 /// Sources opened once per url.
 #[derive(Default)]
-struct Sources {
+pub(crate) struct Sources {
     stores: Stores,
     open: Mutex<HashMap<String, Source>>,
 }
@@ -118,7 +125,7 @@ impl Sources {
     }
 }
 
-async fn fetch(sources: &Sources, part: &RefValue) -> Result<Bytes> {
+pub(crate) async fn fetch(sources: &Sources, part: &RefValue) -> Result<Bytes> {
     match part {
         RefValue::Inline(b) => Ok(Bytes::from(b.clone())),
         RefValue::Range {
@@ -322,6 +329,28 @@ async fn run_engine(
 /// Runs `gik extract`.
 pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
+    if let Some(path) = &args.var {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+        let stores = Stores::default();
+        let store = rt.block_on(crate::refs_in::load(&stores, &args.refs))?;
+        let file = rt.block_on(async {
+            tokio::select! {
+                r = super::extract_var::run(args, &store, path, args.format) => r,
+                _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted),
+            }
+        })?;
+        if !args.quiet {
+            eprintln!(
+                "gik: {path} → {} ({:.2} s)",
+                file.display(),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        return Ok(());
+    }
     let inputs = plan::parse_params(&args.params).map_err(CliError::plan)?;
     let members = plan::parse_members(&args.members).map_err(CliError::plan)?;
     let date = args

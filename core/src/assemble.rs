@@ -286,6 +286,30 @@ pub fn decode_field<B: AsRef<[u8]>>(
     Ok(out)
 }
 
+/// [`decode_field`], optionally regridded to N320 ([`decode_part_with`]).
+///
+/// # Errors
+/// As [`decode_field`].
+pub fn decode_field_with<B: AsRef<[u8]>>(
+    field: &FieldPlan,
+    messages: &[B],
+    dtype: Dtype,
+    regrid: Option<&crate::regrid::N320Operator>,
+) -> Result<Vec<u8>> {
+    if messages.len() != field.parts.len() {
+        return Err(AssembleError::Parts {
+            field: field.name.clone(),
+            got: messages.len(),
+            want: field.parts.len(),
+        });
+    }
+    let mut out = Vec::new();
+    for (bytes, part) in messages.iter().zip(&field.parts) {
+        decode_part_with(bytes.as_ref(), part, field, dtype, regrid, &mut out)?;
+    }
+    Ok(out)
+}
+
 /// Streams one state's pickle: `{"date": …, "fields": {name: array}}`,
 /// fields pushed in plan order.
 #[derive(Debug)]
@@ -293,6 +317,8 @@ pub struct StateAssembler<W: Write> {
     writer: StateWriter<W>,
     layout: Layout,
     dtype: Dtype,
+    /// Points per time slice when the fields were regridded (N320: 542,080).
+    points: Option<usize>,
 }
 
 impl<W: Write> StateAssembler<W> {
@@ -305,7 +331,21 @@ impl<W: Write> StateAssembler<W> {
             writer: StateWriter::new(w, date_of(state.date))?,
             layout,
             dtype,
+            points: None,
         })
+    }
+
+    /// Starts the pickle of a state whose fields are regridded to N320 (see
+    /// [`decode_part_with`]): each field is `(points,)` for [`Layout::Grid`]
+    /// and `(times, points)` for [`Layout::Aifs`], and [`StateAssembler::finish`]
+    /// adds `latitudes` and `longitudes` (0 → 360), as anemoi-inference reads them.
+    ///
+    /// # Errors
+    /// Any error of the writer.
+    pub fn new_n320(w: W, state: &StatePlan, layout: Layout, dtype: Dtype) -> Result<Self> {
+        let mut a = Self::new(w, state, layout, dtype)?;
+        a.points = Some(crate::regrid::N320_POINTS);
+        Ok(a)
     }
 
     /// Writes `field` with the array bytes [`decode_field`] made for it.
@@ -313,7 +353,11 @@ impl<W: Write> StateAssembler<W> {
     /// # Errors
     /// A writer error, or bytes that do not fill the field's shape.
     pub fn push(&mut self, field: &FieldPlan, array: &[u8]) -> Result<()> {
-        let shape = field_shape(field, self.layout);
+        let shape = match (self.points, self.layout) {
+            (None, _) => field_shape(field, self.layout),
+            (Some(n), Layout::Grid) => vec![n],
+            (Some(n), Layout::Aifs) => vec![field.parts.len(), n],
+        };
         self.writer
             .field(&field.name, self.dtype, &shape, |out| out.write_all(array))?;
         Ok(())
@@ -323,7 +367,18 @@ impl<W: Write> StateAssembler<W> {
     ///
     /// # Errors
     /// Any error of the writer.
-    pub fn finish(self) -> Result<W> {
+    pub fn finish(mut self) -> Result<W> {
+        if self.points.is_some() {
+            for (name, v) in [
+                ("latitudes", crate::regrid::n320_latitudes()),
+                ("longitudes", crate::regrid::n320_longitudes()),
+            ] {
+                self.writer
+                    .top_level_array(name, Dtype::F64, &[v.len()], |o| {
+                        crate::pickle::write_f64s(o, &v)
+                    })?;
+            }
+        }
         Ok(self.writer.finish()?)
     }
 }

@@ -146,6 +146,9 @@ export interface MemberPickleOptions {
   step?: number;
   /** "grid": (nlat, nlon) per field (default); "aifs": (2, npoints), date − 6 h and date. */
   layout?: "grid" | "aifs";
+  /** "n320": regrid every field to N320 (542,080 points, MIR "linear") and add
+   * `latitudes`/`longitudes` (0 → 360), as the AIFS models read them; default "0.25" (source grid). */
+  grid?: "0.25" | "n320";
   dtype?: "float32" | "float64";
   /** Leave out inputs the references lack instead of failing. */
   allowMissing?: boolean;
@@ -665,6 +668,7 @@ impl Inner {
         dtype: Dtype,
         concurrency: usize,
         progress: Option<Function>,
+        n320: bool,
     ) -> Result<Vec<u8>> {
         let state = match plan.states.as_slice() {
             [one] => one,
@@ -677,7 +681,13 @@ impl Inner {
             }
         };
         let total = state.fields.len();
-        let mut asm = StateAssembler::new(Vec::new(), state, layout, dtype)?;
+        // Built per pickle (~0.1 s in wasm), shared by every field of it.
+        let regrid = n320.then(gik_core::regrid::N320Operator::build);
+        let mut asm = if n320 {
+            StateAssembler::new_n320(Vec::new(), state, layout, dtype)?
+        } else {
+            StateAssembler::new(Vec::new(), state, layout, dtype)?
+        };
         let mut fetched = stream::iter(state.fields.iter().map(|field| {
             let fetcher = self.fetcher.clone();
             async move {
@@ -692,7 +702,7 @@ impl Inner {
         let mut done = 0;
         while let Some(next) = fetched.next().await {
             let (field, parts) = next?;
-            let array = assemble::decode_field(field, &parts, dtype)?;
+            let array = assemble::decode_field_with(field, &parts, dtype, regrid.as_ref())?;
             drop(parts);
             asm.push(field, &array)?;
             done += 1;
@@ -741,6 +751,16 @@ impl Inner {
                 )))
             }
         };
+        // `grid: "n320"`: regrid to N320 (MIR "linear"), as `gik extract --grid n320`.
+        let n320 = match js::get_str(&opts, "grid")?.as_deref() {
+            None | Some("0.25" | "source") => false,
+            Some("n320" | "N320") => true,
+            Some(o) => {
+                return Err(Error::Options(format!(
+                    "grid must be \"0.25\" or \"n320\", got \"{o}\""
+                )))
+            }
+        };
         let member = js::get_i64(&opts, "member")?;
         let steps = js::get_i64s(&opts, "step")?.or(js::get_i64s(&opts, "steps")?);
         let sel = Selection {
@@ -759,7 +779,7 @@ impl Inner {
             .map_or(self.concurrency, |c| c.clamp(1, 64) as usize);
         let progress = js::get(&opts, "onProgress").and_then(|f| f.dyn_into::<Function>().ok());
         let bytes = self
-            .state_pickle(&plan, layout, dtype, concurrency, progress)
+            .state_pickle(&plan, layout, dtype, concurrency, progress, n320)
             .await?;
         Ok(Uint8Array::from(bytes.as_slice()).into())
     }
@@ -813,7 +833,7 @@ impl Inner {
         };
         let plan = plan::plan(&self.store, &inputs, &selection)?;
         let bytes = self
-            .state_pickle(&plan, Layout::Grid, Dtype::F32, 1, None)
+            .state_pickle(&plan, Layout::Grid, Dtype::F32, 1, None, false)
             .await?;
         Ok(Uint8Array::from(bytes.as_slice()).into())
     }

@@ -76,6 +76,21 @@ test("openRefs + readField range-read one field over HTTP, equal to decoding the
     assert.deepEqual(Array.from(pickle.subarray(0, 2)), [0x80, 3], "a protocol-3 pickle");
     assert.ok(pickle.length > 2 * 721 * 1440 * 4);
 
+    // N320, as the AIFS models read it: the same bytes as `gik regrid` (MIR "linear").
+    const n320 = await refs.memberPickle({ params: "tcc", grid: "n320" });
+    assert.ok(n320.length > 542080 * 4 + 2 * 542080 * 8, "field plus latitudes and longitudes");
+    if (process.env.GIK_BIN) {
+      const { execFileSync } = await import("node:child_process");
+      const { mkdtempSync } = await import("node:fs");
+      const { tmpdir } = await import("node:os");
+      const out = `${mkdtempSync(`${tmpdir()}/gik-n320-`)}/tcc.npy`;
+      execFileSync(process.env.GIK_BIN, ["regrid", SAMPLE, "--message", "4", "--out", out]);
+      const npy = readFileSync(out);
+      const data = npy.subarray(10 + npy.readUInt16LE(8));
+      assert.equal(data.length, 542080 * 4);
+      assert.ok(Buffer.from(n320).indexOf(data) > 0, "the pickle holds gik regrid's N320 values");
+    }
+
     await assert.rejects(refs.readField({ variable: "tcc", step: 6 }), (e) => e.kind === "missingData" && /step 6/.test(e.message));
     await assert.rejects(refs.readField({ variable: "nope" }), (e) => e.kind === "options");
     await assert.rejects(refs.memberPickle({ params: "aifs-ens" }), (e) => e.kind === "missingData");

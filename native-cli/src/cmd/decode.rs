@@ -35,6 +35,41 @@ pub struct Args {
     pub format: Option<Format>,
 }
 
+/// The bytes of the message holding field `n` (in `gik inspect` numbering),
+/// found by reading headers only, and the index of that field within them.
+/// With `--all` the whole file is read instead (index 0 unused).
+fn read_one_message(path: &str, n: usize) -> Result<(Vec<u8>, usize)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    rt.block_on(async {
+        let stores = crate::store::Stores::default();
+        let src = stores.open(path).await.map_err(CliError::store)?;
+        let scanned =
+            crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden())
+                .await
+                .map_err(CliError::scan)?;
+        let Some(f) = scanned.get(n) else {
+            return Err(CliError::Usage(format!(
+                "{path}: no field {n}: the file has {} (0–{})",
+                scanned.len(),
+                scanned.len().saturating_sub(1)
+            )));
+        };
+        let within = scanned[..n]
+            .iter()
+            .rev()
+            .take_while(|g| g.offset == f.offset)
+            .count();
+        let bytes = src
+            .read(f.offset..f.offset + f.length)
+            .await
+            .map_err(CliError::store)?;
+        Ok((bytes.to_vec(), within))
+    })
+}
+
 /// Runs `gik decode`.
 pub fn run(args: &Args) -> Result<()> {
     let format = args.format.unwrap_or_else(|| {
@@ -44,13 +79,17 @@ pub fn run(args: &Args) -> Result<()> {
             Format::F32
         }
     });
-    let bytes = std::fs::read(&args.file).map_err(CliError::io(&args.file))?;
     let path = args.file.display().to_string();
-    let wanted = if args.all {
-        None
-    } else {
-        Some(args.message.unwrap_or(0))
+    // One field of a large file: find it from the headers, read only its message.
+    let bytes = match (args.all, args.message.unwrap_or(0)) {
+        (false, n) => read_one_message(&path, n)?,
+        (true, _) => (
+            std::fs::read(&args.file).map_err(CliError::io(&args.file))?,
+            0,
+        ),
     };
+    let (bytes, first_index) = bytes;
+    let wanted = if args.all { None } else { Some(first_index) };
 
     let mut selected = Vec::new();
     let mut n_fields = 0usize;

@@ -11,7 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
-export GIK_ARTIFACTS="${GIK_ARTIFACTS:-$TARGET_DIR/browser-artifacts}"
+# Inside the checkout: `gik serve --root <checkout>` must be able to serve them.
+export GIK_ARTIFACTS="${GIK_ARTIFACTS:-$ROOT/target/browser-artifacts}"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 
 step() { printf '\n==> %s\n' "$*"; }

@@ -272,18 +272,7 @@ pub fn decode_field<B: AsRef<[u8]>>(
     messages: &[B],
     dtype: Dtype,
 ) -> Result<Vec<u8>> {
-    if messages.len() != field.parts.len() {
-        return Err(AssembleError::Parts {
-            field: field.name.clone(),
-            got: messages.len(),
-            want: field.parts.len(),
-        });
-    }
-    let mut out = Vec::new();
-    for (bytes, part) in messages.iter().zip(&field.parts) {
-        decode_part(bytes.as_ref(), part, field, dtype, &mut out)?;
-    }
-    Ok(out)
+    decode_field_with(field, messages, dtype, None)
 }
 
 /// [`decode_field`], optionally regridded to N320 ([`decode_part_with`]).

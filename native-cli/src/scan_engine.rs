@@ -389,6 +389,19 @@ pub async fn scan_with_index(
     Ok(out)
 }
 
+/// The 4 bytes where a message's `7777` must be.
+fn check_end(tail: &[u8], msg_start: u64) -> Result<(), gik_core::Error> {
+    if tail == b"7777" {
+        Ok(())
+    } else {
+        Err(gik_core::Error::InvalidSection {
+            offset: msg_start,
+            section: 8,
+            reason: "the message does not end with `7777`".into(),
+        })
+    }
+}
+
 /// Scans one file by hopping from header to header. Each read also takes the
 /// 4 bytes before the next message, so its `7777` is checked for free.
 pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Scanned>, ScanError> {
@@ -467,13 +480,7 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
         let tail_at = end - 4;
         if tail_at >= buf_start && end <= buf_start + buf.len() as u64 {
             let t = (tail_at - buf_start) as usize;
-            if &buf[t..t + 4] != b"7777" {
-                return Err(grib(gik_core::Error::InvalidSection {
-                    offset: msg_start,
-                    section: 8,
-                    reason: "the message does not end with `7777`".into(),
-                }));
-            }
+            check_end(&buf[t..t + 4], msg_start).map_err(grib)?;
         } else {
             let ahead = if length > READ_AHEAD {
                 SMALL_READ
@@ -483,13 +490,7 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
             let read_end = (tail_at + ahead).min(file_len);
             buf = src.read(tail_at..read_end).await?;
             buf_start = tail_at;
-            if &buf[..4] != b"7777" {
-                return Err(grib(gik_core::Error::InvalidSection {
-                    offset: msg_start,
-                    section: 8,
-                    reason: "the message does not end with `7777`".into(),
-                }));
-            }
+            check_end(buf.get(..4).unwrap_or_default(), msg_start).map_err(grib)?;
         }
         for meta in fields {
             out.push(Scanned {

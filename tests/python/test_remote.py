@@ -145,6 +145,12 @@ def main():
         blob = open(os.path.join(data, g + ".grib2"), "rb").read()
         open(f"{bad}/cut.grib2", "wb").write(blob[: len(blob) // 2 + 13])
         print(" truncated:", expect_failure(["scan", f"{bad}/cut.grib2", "--out", f"{out}/x.json"], "truncated", [f"{out}/x.json"]))
+        # A message whose end marker is damaged (header scan checks `7777` without reading data).
+        first_len = int.from_bytes(blob[8:16], "big")
+        damaged = bytearray(blob[: 3 * first_len])
+        damaged[first_len - 2] ^= 0xFF
+        open(f"{bad}/no7777.grib2", "wb").write(bytes(damaged))
+        print(" damaged 7777:", expect_failure(["scan", f"{bad}/no7777.grib2", "--mode", "headers", "--out", f"{out}/x.json"], "7777", [f"{out}/x.json"]))
         open(f"{bad}/notgrib.grib2", "w").write("hello, this is a text file\n" * 10)
         print(" not GRIB:", expect_failure(["scan", f"{bad}/notgrib.grib2", "--out", f"{out}/x.json"], "no GRIB2 message", [f"{out}/x.json"]))
         open(f"{bad}/broken.parquet", "wb").write(b"PAR1" + os.urandom(300) + b"PAR1")

@@ -389,6 +389,16 @@ pub async fn scan_with_index(
     Ok(out)
 }
 
+/// How much to read after a message of `length` bytes: large messages get
+/// just enough for `7777` and the next header, small ones several per read.
+fn read_ahead(length: u64) -> u64 {
+    if length > READ_AHEAD {
+        SMALL_READ
+    } else {
+        READ_AHEAD
+    }
+}
+
 /// The 4 bytes where a message's `7777` must be.
 fn check_end(tail: &[u8], msg_start: u64) -> Result<(), gik_core::Error> {
     if tail == b"7777" {
@@ -421,12 +431,7 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
         // Make sure the buffer covers pos..pos+16 at least.
         if pos < buf_start || pos + 16 > buf_start + buf.len() as u64 {
             // Large messages: read just enough for a header; small ones: several per read.
-            let ahead = if last_len > READ_AHEAD {
-                SMALL_READ
-            } else {
-                READ_AHEAD
-            };
-            let end = (pos + ahead).min(file_len);
+            let end = (pos + read_ahead(last_len)).min(file_len);
             buf = src.read(pos..end).await?;
             buf_start = pos;
         }
@@ -482,12 +487,7 @@ pub async fn scan_headers_only(src: &Source, bar: &ProgressBar) -> Result<Vec<Sc
             let t = (tail_at - buf_start) as usize;
             check_end(&buf[t..t + 4], msg_start).map_err(grib)?;
         } else {
-            let ahead = if length > READ_AHEAD {
-                SMALL_READ
-            } else {
-                READ_AHEAD
-            };
-            let read_end = (tail_at + ahead).min(file_len);
+            let read_end = (tail_at + read_ahead(length)).min(file_len);
             buf = src.read(tail_at..read_end).await?;
             buf_start = tail_at;
             check_end(buf.get(..4).unwrap_or_default(), msg_start).map_err(grib)?;

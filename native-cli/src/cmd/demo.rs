@@ -49,6 +49,33 @@ fn gribs(dir: &Path) -> Result<Vec<String>> {
     Ok(v)
 }
 
+/// `gik extract` with the demo's defaults: every member, preset aifs-ens, float32.
+fn aifs_ens(
+    refs: &Path,
+    out: PathBuf,
+    layout: extract::LayoutArg,
+    steps: Option<Vec<i64>>,
+) -> extract::Args {
+    extract::Args {
+        refs: refs.to_string_lossy().into_owned(),
+        out,
+        members: "all".into(),
+        date: None,
+        steps,
+        params: "aifs-ens".into(),
+        layout,
+        grid: extract::GridArg::Source,
+        dtype: extract::DtypeArg::Float32,
+        concurrency: 8,
+        allow_missing: false,
+        sync: false,
+        var: None,
+        format: super::extract_var::VarFormat::Pickle,
+        resume: false,
+        quiet: false,
+    }
+}
+
 /// Runs `gik demo`.
 pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
@@ -96,52 +123,24 @@ pub fn run(args: &Args) -> Result<()> {
             "\n== 3. Extract every member's AIFS-ENS input state ({cycle}) → {}",
             states.display()
         );
-        extract::run(&extract::Args {
-            refs: refs.to_string_lossy().into_owned(),
-            out: states.clone(),
-            members: "all".into(),
-            date: None,
-            steps: Some(vec![6]),
-            params: "aifs-ens".into(),
-            layout: extract::LayoutArg::Grid,
-            grid: extract::GridArg::Source,
-            dtype: extract::DtypeArg::Float32,
-            concurrency: 8,
-            allow_missing: false,
-            sync: false,
-            var: None,
-            format: super::extract_var::VarFormat::Pickle,
-            resume: false,
-            quiet: false,
-        })?;
+        extract::run(&aifs_ens(
+            &refs,
+            states.clone(),
+            extract::LayoutArg::Grid,
+            Some(vec![6]),
+        ))?;
     }
     let aifs = args.out.join("states-50r1-aifs");
     println!(
         "\n== 4. The same as the model reads it: (2, points) per field, date − 6 h and date → {}",
         aifs.display()
     );
-    extract::run(&extract::Args {
-        refs: args
-            .out
-            .join("refs-50r1.json")
-            .to_string_lossy()
-            .into_owned(),
-        out: aifs,
-        members: "all".into(),
-        date: None,
-        steps: None,
-        params: "aifs-ens".into(),
-        layout: extract::LayoutArg::Aifs,
-        grid: extract::GridArg::Source,
-        dtype: extract::DtypeArg::Float32,
-        concurrency: 8,
-        allow_missing: false,
-        sync: false,
-        var: None,
-        format: super::extract_var::VarFormat::Pickle,
-        resume: false,
-        quiet: false,
-    })?;
+    extract::run(&aifs_ens(
+        &args.out.join("refs-50r1.json"),
+        aifs,
+        extract::LayoutArg::Aifs,
+        None,
+    ))?;
     let pkl = args.out.join("states-50r1/input_state_member_001.pkl");
     println!(
         "\nDone in {:.1} s. Pickles are in {}/states-*/. Load one in Python (numpy only):\n",

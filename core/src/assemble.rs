@@ -225,11 +225,12 @@ pub fn decode_part_with(
         }
     };
     if dtype == Dtype::F32 && field.scale.is_none() && regrid.is_none() {
-        let values = f.decode_f32().map_err(grib)?;
-        check(values.len())?;
-        out.reserve(values.len() * 4);
-        for v in values {
-            out.extend_from_slice(&v.to_le_bytes());
+        let bytes = f.decode_f32_le().map_err(grib)?;
+        check(bytes.len() / 4)?;
+        if out.is_empty() {
+            *out = bytes;
+        } else {
+            out.extend_from_slice(&bytes);
         }
         return Ok(());
     }
@@ -242,22 +243,16 @@ pub fn decode_part_with(
         })?,
         None => values,
     };
-    let scale = field.scale;
+    let mut values = values;
+    if let Some(s) = field.scale {
+        values.iter_mut().for_each(|v| *v *= s);
+    }
     match dtype {
         Dtype::F32 => {
-            out.reserve(values.len() * 4);
-            for v in values {
-                let v = scale.map_or(v, |s| v * s);
-                out.extend_from_slice(&(v as f32).to_le_bytes());
-            }
+            let narrowed: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+            crate::npy::extend_le(out, &narrowed);
         }
-        Dtype::F64 => {
-            out.reserve(values.len() * 8);
-            for v in values {
-                let v = scale.map_or(v, |s| v * s);
-                out.extend_from_slice(&v.to_le_bytes());
-            }
-        }
+        Dtype::F64 => crate::npy::extend_le(out, &values),
     }
     Ok(())
 }

@@ -284,20 +284,23 @@ impl<W: Write> Write for Counted<'_, W> {
     }
 }
 
+/// Writes `values` as little-endian bytes, 64 Ki values at a time.
+fn write_le<T: crate::npy::LeBytes>(w: &mut dyn Write, values: &[T]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(values.len().min(1 << 16) * T::SIZE);
+    for chunk in values.chunks(1 << 16) {
+        buf.clear();
+        crate::npy::extend_le(&mut buf, chunk);
+        w.write_all(&buf)?;
+    }
+    Ok(())
+}
+
 /// Writes a whole f32 slice as little-endian bytes (helper for `fill`).
 ///
 /// # Errors
 /// Any error of the writer.
 pub fn write_f32s(w: &mut dyn Write, values: &[f32]) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 4);
-    for chunk in values.chunks(1 << 16) {
-        buf.clear();
-        for v in chunk {
-            buf.extend_from_slice(&v.to_le_bytes());
-        }
-        w.write_all(&buf)?;
-    }
-    Ok(())
+    write_le(w, values)
 }
 
 /// Writes a whole f64 slice as little-endian bytes (helper for `fill`).
@@ -305,15 +308,7 @@ pub fn write_f32s(w: &mut dyn Write, values: &[f32]) -> io::Result<()> {
 /// # Errors
 /// Any error of the writer.
 pub fn write_f64s(w: &mut dyn Write, values: &[f64]) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(values.len().min(1 << 16) * 8);
-    for chunk in values.chunks(1 << 16) {
-        buf.clear();
-        for v in chunk {
-            buf.extend_from_slice(&v.to_le_bytes());
-        }
-        w.write_all(&buf)?;
-    }
-    Ok(())
+    write_le(w, values)
 }
 
 #[cfg(test)]

@@ -76,6 +76,23 @@ fn check(field: &gik_core::grib::Field<'_>, want: &Value) -> Result<bool, String
         return Err(format!("sha256 of float32 differs ({nan} NaN)"));
     }
     let f64s = field.decode_f64().map_err(|e| format!("decode_f64: {e}"))?;
+    // the byte forms hold exactly the same values (NaN bit patterns included)
+    let le32: Vec<u8> = f32s.iter().flat_map(|v| v.to_le_bytes()).collect();
+    if field
+        .decode_f32_le()
+        .map_err(|e| format!("decode_f32_le: {e}"))?
+        != le32
+    {
+        return Err("decode_f32_le differs from decode_f32".into());
+    }
+    let le64: Vec<u8> = f64s.iter().flat_map(|v| v.to_le_bytes()).collect();
+    if field
+        .decode_f64_le()
+        .map_err(|e| format!("decode_f64_le: {e}"))?
+        != le64
+    {
+        return Err("decode_f64_le differs from decode_f64".into());
+    }
     if let Some(samples) = want["sample_values"].as_object() {
         for (k, v) in samples {
             let i: usize = k.parse().unwrap();

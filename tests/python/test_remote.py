@@ -14,11 +14,13 @@
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gik_testlib import ROOT, gik, make_ensemble, moto_s3, range_server, rm, tmpdir  # noqa: E402
+from gik_testlib import ROOT, ensure_gik, gik, make_ensemble, moto_s3, range_server, rm, tmpdir  # noqa: E402
 
 PARAMS = "2t,msl,tp,lsm,t_850,gh_500,sot_1"
 
@@ -97,6 +99,28 @@ def main():
             line = expect_failure(["extract", "--refs", f"{work}/trunc.json", "--out", f"{work}/trunc", "--params", PARAMS,
                                    "--steps", "6", "-q"], "field", [f"{work}/trunc"])
         print(f"truncated responses: {line}")
+
+        # Ctrl-C in the middle of a member (a slow server: 150 ms per request,
+        # one field at a time): exit status 130, a message, no file left.
+        with range_server(data) as base:
+            gik("scan", *[f"{base}/{g}" for g in gribs], "--out", f"{work}/slow.json", "-q")
+        with range_server(data, delay_ms=150) as base2:
+            refs = open(f"{work}/slow.json").read().replace(base.split("//")[1], base2.split("//")[1])
+            open(f"{work}/slow.json", "w").write(refs)
+            os.makedirs(f"{work}/intr")
+            p = subprocess.Popen([ensure_gik(), "extract", "--refs", f"{work}/slow.json", "--out", f"{work}/intr",
+                                  "--params", PARAMS, "--steps", "6", "--concurrency", "1", "-q"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 30
+            while not any("gik-tmp" in f for f in os.listdir(f"{work}/intr")):
+                assert p.poll() is None and time.monotonic() < deadline, "extract ended before it was interrupted"
+                time.sleep(0.02)
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=30)
+            assert p.returncode == 130, (p.returncode, err)
+            assert "interrupted" in err, err
+            assert files_in(f"{work}/intr") == [], files_in(f"{work}/intr")
+        print(f"Ctrl-C mid-member: {err.strip().splitlines()[-1]}")
 
         # S3 on loopback (moto), anonymous and with credentials.
         import boto3

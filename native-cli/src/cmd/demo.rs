@@ -72,6 +72,7 @@ fn aifs_ens(
         var: None,
         format: super::extract_var::VarFormat::Pickle,
         resume: false,
+        no_direct_io: false,
         quiet: false,
     }
 }

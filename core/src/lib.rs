@@ -25,6 +25,7 @@
 pub mod assemble;
 pub mod grib;
 pub mod index;
+pub mod io;
 pub mod npy;
 pub mod pickle;
 pub mod plan;

@@ -210,6 +210,10 @@ impl Fetcher {
     /// # Errors
     /// A refused request, an HTTP error, or fewer bytes than the range.
     pub async fn get(&self, url: &str, range: Option<Range<u64>>) -> Result<Vec<u8>> {
+        if range.as_ref().is_some_and(|r| r.start >= r.end) {
+            // (no request: an HTTP range cannot be empty)
+            return Ok(Vec::new());
+        }
         let target = self.resolve(url)?;
         let proxied = self
             .opts
@@ -250,6 +254,34 @@ impl Fetcher {
             }
             other => other,
         }
+    }
+}
+
+/// The wasm implementation of the core's one I/O seam: every read of
+/// references and GRIB messages in the browser goes through it. (Only on
+/// wasm32: natively the core asks for `Send` futures, which JavaScript
+/// promises are not, and `fetch` does not exist there anyway.)
+#[cfg(target_arch = "wasm32")]
+impl gik_core::io::RangeReader for Fetcher {
+    type Error = Error;
+
+    fn read_range<'a>(
+        &'a self,
+        location: &'a str,
+        range: Range<u64>,
+    ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes>> {
+        Box::pin(async move {
+            self.get(location, Some(range))
+                .await
+                .map(bytes::Bytes::from)
+        })
+    }
+
+    fn read_all<'a>(
+        &'a self,
+        location: &'a str,
+    ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes>> {
+        Box::pin(async move { self.get(location, None).await.map(bytes::Bytes::from) })
     }
 }
 

@@ -425,20 +425,40 @@ fn at_text(at: &FieldAt) -> String {
     }
 }
 
-async fn fetch_part(fetcher: &Fetcher, part: &RefValue) -> Result<Vec<u8>> {
-    match part {
-        RefValue::Inline(b) => Ok(b.clone()),
-        RefValue::Range {
-            url,
-            offset,
-            length,
-        } => {
-            fetcher
-                .get(url, Some(*offset..offset.saturating_add(*length)))
-                .await
-        }
-        RefValue::Whole { url } => fetcher.get(url, None).await,
-    }
+#[cfg(target_arch = "wasm32")]
+async fn fetch_part(fetcher: &Fetcher, part: &RefValue) -> Result<bytes::Bytes> {
+    gik_core::io::read_part(fetcher, part).await
+}
+
+/// Natively (the crate's own unit tests) there is no `fetch` to read with.
+#[cfg(not(target_arch = "wasm32"))]
+async fn fetch_part(_fetcher: &Fetcher, part: &RefValue) -> Result<bytes::Bytes> {
+    Err(Error::Unreachable {
+        url: assemble::describe(part),
+        reason: "reading needs WebAssembly's fetch".into(),
+    })
+}
+
+/// Checks that range reads of `url` through this package's `fetch` reader
+/// keep the core's `RangeReader` contract (exact ranges; ranges past the end
+/// and missing objects are errors), given the object's bytes; `missingUrl`
+/// must not exist. Resolves when they do, rejects with the first broken
+/// promise. The package's tests run it; it also tells whether a server
+/// handles `Range` requests as gik needs.
+///
+/// # Errors
+/// The first broken promise, as text.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(js_name = checkReader)]
+pub async fn check_reader(
+    url: String,
+    expected: Vec<u8>,
+    missing_url: String,
+) -> Result<(), JsError> {
+    let fetcher = Fetcher::new(FetchOptions::default());
+    gik_core::io::check_reader(&fetcher, &url, &expected, &missing_url)
+        .await
+        .map_err(|e| JsError::new(&e))
 }
 
 /// Latitudes and longitudes of a regular lat/lon grid from its GRIB header.

@@ -8,7 +8,7 @@
 //! by `--concurrency`, not by the size of a member.
 
 use crate::output::AtomicFile;
-use crate::store::{Source, Stores};
+use crate::store::{Sources, Stores};
 use crate::{CliError, Result};
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
@@ -19,10 +19,9 @@ use gik_core::plan::{self, FieldPlan, Layout, Selection};
 use gik_core::refs::RefValue;
 use gik_core::regrid::{n320_latitudes, n320_longitudes, N320Operator, N320_POINTS};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::collections::HashMap;
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -111,44 +110,11 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// Sources opened once per url.
-#[derive(Default)]
-pub(crate) struct Sources {
-    stores: Stores,
-    open: Mutex<HashMap<String, Source>>,
-}
-
-impl Sources {
-    async fn get(&self, url: &str) -> Result<Source> {
-        if let Some(s) = self.open.lock().ok().and_then(|m| m.get(url).cloned()) {
-            return Ok(s);
-        }
-        let s = self.stores.open(url).await.map_err(CliError::store)?;
-        if let Ok(mut m) = self.open.lock() {
-            m.insert(url.to_string(), s.clone());
-        }
-        Ok(s)
-    }
-}
-
+/// The bytes of one reference, through the shared [`RangeReader`] seam.
 pub(crate) async fn fetch(sources: &Sources, part: &RefValue) -> Result<Bytes> {
-    match part {
-        RefValue::Inline(b) => Ok(Bytes::from(b.clone())),
-        RefValue::Range {
-            url,
-            offset,
-            length,
-        } => {
-            let src = sources.get(url).await?;
-            src.read(*offset..offset.saturating_add(*length))
-                .await
-                .map_err(CliError::store)
-        }
-        RefValue::Whole { url } => {
-            let mut src = sources.get(url).await?;
-            src.read_all().await.map_err(CliError::store)
-        }
-    }
+    gik_core::io::read_part(sources, part)
+        .await
+        .map_err(CliError::store)
 }
 
 struct Decoded {

@@ -4,8 +4,9 @@
 //! they arrive, so the array is never held in memory whole; chunks without a
 //! reference (a member that lacks the field) are NaN.
 
-use super::extract::{Args, DtypeArg, Sources};
+use super::extract::{Args, DtypeArg};
 use crate::output::AtomicFile;
+use crate::store::Sources;
 use crate::{CliError, Result};
 use futures::stream::{self, StreamExt};
 use gik_core::assemble;

@@ -553,22 +553,46 @@ pub fn run(args: &Args) -> Result<()> {
         if args.open {
             open_browser(&url);
         }
-        loop {
-            let accepted = tokio::select! {
-                a = listener.accept() => a,
-                _ = tokio::signal::ctrl_c() => return Ok(()),
-            };
-            let Ok((stream, _)) = accepted else { continue };
-            let state = state.clone();
-            tokio::spawn(async move {
-                let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
-                let _ = hyper::server::conn::http1::Builder::new()
-                    .keep_alive(true)
-                    .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
-                    .await;
-            });
+        tokio::select! {
+            () = accept_loop(listener, state) => Ok(()),
+            _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })
+}
+
+/// Serves connections on `listener` until the task is dropped.
+async fn accept_loop(listener: tokio::net::TcpListener, state: Arc<State>) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let state = state.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
+            let _ = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}
+
+/// Serves the local files below `root` at `http://127.0.0.1:PORT/files/<absolute
+/// path>` on a free loopback port, on the current tokio runtime (for tests of
+/// the readers against a real HTTP server); returns the base url.
+#[cfg(test)]
+pub(crate) async fn serve_files(root: &Path) -> std::io::Result<String> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let port = listener.local_addr()?.port();
+    let state = Arc::new(State {
+        web: root.to_path_buf(),
+        root: root.to_path_buf(),
+        proxy: false,
+        verbose: false,
+        stores: Stores::default(),
+    });
+    tokio::spawn(accept_loop(listener, state));
+    Ok(format!("http://127.0.0.1:{port}/files"))
 }
 
 #[cfg(test)]

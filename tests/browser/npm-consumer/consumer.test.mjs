@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import init, { openRefs, decodeGrib, version } from "gik-wasm";
+import init, { openRefs, decodeGrib, version, checkReader } from "gik-wasm";
 
 const SAMPLE = process.env.GIK_SAMPLE;
 const REFS = process.env.GIK_SAMPLE_REFS;
@@ -14,14 +14,24 @@ const grib = readFileSync(SAMPLE);
 
 function serve() {
   const ranges = [];
+  // Ranges as RFC 9110 says: the end clipped to the object, a start past it 416.
   const server = createServer((req, res) => {
+    if (req.url.includes("missing")) {
+      res.writeHead(404);
+      return res.end();
+    }
     const m = /bytes=(\d+)-(\d+)/.exec(req.headers.range ?? "");
     if (!m) {
       res.writeHead(200, { "content-length": grib.length });
       return res.end(grib);
     }
-    const [a, b] = [Number(m[1]), Number(m[2])];
+    const a = Number(m[1]);
+    const b = Math.min(Number(m[2]), grib.length - 1);
     ranges.push([a, b]);
+    if (a >= grib.length) {
+      res.writeHead(416, { "content-range": `bytes */${grib.length}` });
+      return res.end();
+    }
     res.writeHead(206, { "content-range": `bytes ${a}-${b}/${grib.length}`, "content-length": b - a + 1 });
     res.end(grib.subarray(a, b + 1));
   });
@@ -31,6 +41,20 @@ function serve() {
 test("the package loads in Node and `await init()` is harmless", async () => {
   await init();
   assert.match(version(), /^\d+\.\d+\.\d+/);
+});
+
+test("the fetch reader keeps the core's RangeReader contract (the same check as the native readers)", async () => {
+  const { server } = await serve();
+  try {
+    const base = `http://127.0.0.1:${server.address().port}`;
+    await checkReader(`${base}/sample.grib2`, new Uint8Array(grib), `${base}/missing.grib2`);
+    // and the check itself fails on a wrong answer
+    const wrong = new Uint8Array(grib);
+    wrong[wrong.length >> 1] ^= 0xff;
+    await assert.rejects(checkReader(`${base}/sample.grib2`, wrong, `${base}/missing.grib2`), /differ/);
+  } finally {
+    server.close();
+  }
 });
 
 test("decodeGrib decodes every message of a buffer", () => {

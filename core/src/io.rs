@@ -1,0 +1,308 @@
+//! The one asynchronous seam of the core: reading byte ranges of objects.
+//!
+//! Everything else in `gik-core` is sans-IO: it takes bytes and returns
+//! values or the byte ranges it still needs. Fetching those ranges is the
+//! caller's business, behind [`RangeReader`]: `gik-cli` implements it with
+//! positional reads and `object_store` (S3, GCS, Azure, HTTP), `gik-wasm` with
+//! the browser's `fetch`, and [`MemoryReader`] serves tests. Every
+//! implementation is held to the same contract by [`check_reader`], which each
+//! crate runs against its own reader.
+//!
+//! Futures are `Send` natively (readers are shared across tokio's threads)
+//! and not on wasm32, where JavaScript promises are not `Send`.
+
+use crate::refs::RefValue;
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::Range;
+use std::pin::Pin;
+
+/// A boxed future: `Send` natively, not on wasm32.
+#[cfg(not(target_arch = "wasm32"))]
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+/// A boxed future: `Send` natively, not on wasm32.
+#[cfg(target_arch = "wasm32")]
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Reads bytes of objects named by a location (a path or URL, as references
+/// hold them).
+///
+/// The contract ([`check_reader`] tests it):
+/// - `read_range(loc, a..b)` returns exactly `b - a` bytes, those of the
+///   object at offsets `a..b`; an empty range returns no bytes;
+/// - a range reaching past the end of the object is an error (a stale
+///   reference), never a shorter result;
+/// - `read_all(loc)` returns the whole object;
+/// - a location that does not exist is an error, from both.
+pub trait RangeReader {
+    /// What went wrong, naming the location (and range).
+    type Error: std::error::Error + 'static;
+
+    /// The bytes at `range` of `location` (half-open: `start..end`).
+    fn read_range<'a>(
+        &'a self,
+        location: &'a str,
+        range: Range<u64>,
+    ) -> BoxFuture<'a, Result<Bytes, Self::Error>>;
+
+    /// The whole object at `location`.
+    fn read_all<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<Bytes, Self::Error>>;
+}
+
+/// The bytes of one reference: inline data as it is, a range or a whole
+/// object through `reader`.
+///
+/// # Errors
+/// The reader's error for a failed read.
+pub async fn read_part<R: RangeReader + ?Sized>(
+    reader: &R,
+    part: &RefValue,
+) -> Result<Bytes, R::Error> {
+    match part {
+        RefValue::Inline(b) => Ok(Bytes::copy_from_slice(b)),
+        RefValue::Range {
+            url,
+            offset,
+            length,
+        } => {
+            reader
+                .read_range(url, *offset..offset.saturating_add(*length))
+                .await
+        }
+        RefValue::Whole { url } => reader.read_all(url).await,
+    }
+}
+
+/// Objects held in memory, by location: a [`RangeReader`] for tests and for
+/// bytes a caller already has.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryReader {
+    objects: BTreeMap<String, Bytes>,
+}
+
+/// A failed read from a [`MemoryReader`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MemoryReadError {
+    /// No object at the location.
+    #[error("{location}: not found")]
+    NotFound {
+        /// The location asked for.
+        location: String,
+    },
+    /// The range reaches past the end of the object.
+    #[error("{location}: bytes {}-{} asked for, the object has {size}", range.start, range.end)]
+    Short {
+        /// The location asked for.
+        location: String,
+        /// The range asked for.
+        range: Range<u64>,
+        /// The object's size.
+        size: u64,
+    },
+}
+
+impl MemoryReader {
+    /// An empty reader.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) the object at `location`.
+    pub fn insert(&mut self, location: impl Into<String>, bytes: impl Into<Bytes>) {
+        self.objects.insert(location.into(), bytes.into());
+    }
+
+    fn get(&self, location: &str) -> Result<&Bytes, MemoryReadError> {
+        self.objects
+            .get(location)
+            .ok_or_else(|| MemoryReadError::NotFound {
+                location: location.to_string(),
+            })
+    }
+}
+
+impl RangeReader for MemoryReader {
+    type Error = MemoryReadError;
+
+    fn read_range<'a>(
+        &'a self,
+        location: &'a str,
+        range: Range<u64>,
+    ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
+        Box::pin(async move {
+            let obj = self.get(location)?;
+            let size = obj.len() as u64;
+            if range.end > size || range.start > range.end {
+                return Err(MemoryReadError::Short {
+                    location: location.to_string(),
+                    range,
+                    size,
+                });
+            }
+            // both ends are ≤ size, which is a usize
+            Ok(obj.slice(range.start as usize..range.end as usize))
+        })
+    }
+
+    fn read_all<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
+        Box::pin(async move { self.get(location).cloned() })
+    }
+}
+
+/// Checks that `reader` keeps the [`RangeReader`] contract: `location` must
+/// hold exactly `expected` (at least 2 bytes; the checks read ranges at its
+/// start, middle and end, empty and single-byte ranges, the whole object, and
+/// ranges past the end), and `missing` must not exist.
+///
+/// Each implementation's tests call this with its own reader (a local file,
+/// a loopback HTTP server, `fetch` in Node), so they all behave alike.
+///
+/// # Errors
+/// A description of the first broken promise.
+pub async fn check_reader<R: RangeReader + ?Sized>(
+    reader: &R,
+    location: &str,
+    expected: &[u8],
+    missing: &str,
+) -> Result<(), String> {
+    let n = expected.len() as u64;
+    if n < 2 {
+        return Err("check_reader needs an object of at least 2 bytes".into());
+    }
+    let mid = n / 2;
+    let ranges = [
+        0..n,
+        0..1,
+        n - 1..n,
+        mid..mid,
+        0..0,
+        n..n,
+        1..n - 1,
+        mid..n,
+        0..mid,
+    ];
+    for r in ranges {
+        let got = reader
+            .read_range(location, r.clone())
+            .await
+            .map_err(|e| format!("read_range({location}, {r:?}) failed: {e}"))?;
+        let want = &expected[r.start as usize..r.end as usize];
+        if got.as_ref() != want {
+            return Err(format!(
+                "read_range({location}, {r:?}) returned {} bytes that differ from the object's {}",
+                got.len(),
+                want.len()
+            ));
+        }
+    }
+    let all = reader
+        .read_all(location)
+        .await
+        .map_err(|e| format!("read_all({location}) failed: {e}"))?;
+    if all.as_ref() != expected {
+        return Err(format!(
+            "read_all({location}) returned {} bytes, not the object's {n}",
+            all.len()
+        ));
+    }
+    for r in [n - 1..n + 1, mid..n + 100, n + 10..n + 20] {
+        if let Ok(b) = reader.read_range(location, r.clone()).await {
+            return Err(format!(
+                "read_range({location}, {r:?}) past the end ({n} bytes) returned {} bytes instead of an error",
+                b.len()
+            ));
+        }
+    }
+    if reader.read_range(missing, 0..1).await.is_ok() {
+        return Err(format!(
+            "read_range({missing}) of a missing object succeeded"
+        ));
+    }
+    if reader.read_all(missing).await.is_ok() {
+        return Err(format!("read_all({missing}) of a missing object succeeded"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::task::{Context, Poll, Waker};
+
+    /// Runs a future that never waits (every MemoryReader future is ready).
+    fn ready<F: Future>(f: F) -> F::Output {
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(v) => v,
+            Poll::Pending => unreachable!("a MemoryReader future waited"),
+        }
+    }
+
+    #[test]
+    fn memory_reader_keeps_the_contract() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut r = MemoryReader::new();
+        r.insert("mem://a.grib2", data.clone());
+        ready(check_reader(&r, "mem://a.grib2", &data, "mem://missing")).unwrap();
+    }
+
+    /// A reader that pads short reads would pass a naive test; this one must fail.
+    #[test]
+    fn check_reader_catches_a_reader_that_ignores_the_end() {
+        struct Lenient(MemoryReader);
+        impl RangeReader for Lenient {
+            type Error = MemoryReadError;
+            fn read_range<'a>(
+                &'a self,
+                location: &'a str,
+                range: Range<u64>,
+            ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
+                Box::pin(async move {
+                    let all = self.0.read_all(location).await?;
+                    let end = (range.end as usize).min(all.len());
+                    let start = (range.start as usize).min(end);
+                    Ok(all.slice(start..end))
+                })
+            }
+            fn read_all<'a>(
+                &'a self,
+                location: &'a str,
+            ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
+                self.0.read_all(location)
+            }
+        }
+        let mut m = MemoryReader::new();
+        m.insert("x", vec![1u8, 2, 3, 4]);
+        let err = ready(check_reader(&Lenient(m), "x", &[1, 2, 3, 4], "y")).unwrap_err();
+        assert!(err.contains("past the end"), "{err}");
+    }
+
+    #[test]
+    fn parts_read_inline_ranges_and_whole_objects() {
+        let mut m = MemoryReader::new();
+        m.insert("f", b"GRIB....7777".to_vec());
+        let range = RefValue::Range {
+            url: "f".into(),
+            offset: 4,
+            length: 4,
+        };
+        assert_eq!(ready(read_part(&m, &range)).unwrap().as_ref(), b"....");
+        let whole = RefValue::Whole { url: "f".into() };
+        assert_eq!(ready(read_part(&m, &whole)).unwrap().len(), 12);
+        let inline = RefValue::Inline(vec![9, 9]);
+        assert_eq!(ready(read_part(&m, &inline)).unwrap().as_ref(), &[9, 9]);
+        let stale = RefValue::Range {
+            url: "f".into(),
+            offset: 10,
+            length: 4,
+        };
+        assert!(matches!(
+            ready(read_part(&m, &stale)),
+            Err(MemoryReadError::Short { size: 12, .. })
+        ));
+    }
+}

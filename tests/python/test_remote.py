@@ -74,6 +74,10 @@ def main():
             assert chunk_refs(f"{work}/http.json", base) == chunk_refs(f"{work}/local.json", data)
             gik("extract", "--refs", f"{work}/http.json", "--out", f"{work}/http", "--params", PARAMS, "--steps", "6", "-q")
             assert states(f"{work}/http") == local
+            # gik decode reads a remote file the same way (headers, then one message)
+            gik("decode", f"{base}/{gribs[-1]}", "--all", "--out", f"{work}/remote.npy")
+            gik("decode", os.path.join(data, gribs[-1]), "--all", "--out", f"{work}/local.npy")
+            assert open(f"{work}/remote.npy", "rb").read() == open(f"{work}/local.npy", "rb").read()
         print("http: scan and extract identical to local files")
 
         # References themselves remote: an fsspec parquet directory served over HTTP.

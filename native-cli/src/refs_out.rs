@@ -16,7 +16,20 @@ fn refs_err(location: &Path) -> impl FnOnce(refs::RefsError) -> CliError + '_ {
     }
 }
 
+/// Whether `out` means standard output (`-`).
+pub fn is_stdout(out: &Path) -> bool {
+    out.as_os_str() == "-"
+}
+
 fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if is_stdout(path) {
+        let mut o = std::io::stdout().lock();
+        return match o.write_all(bytes).and_then(|()| o.flush()) {
+            // the reader stopped early (`| head`): not an error of ours
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            r => r.map_err(CliError::io("standard output")),
+        };
+    }
     let mut f = AtomicFile::create(path)?;
     f.write_all(bytes).map_err(CliError::io(path))?;
     f.commit()
@@ -65,6 +78,11 @@ pub fn write_tree(dir: &Path, files: &FileMap) -> Result<()> {
 /// Builds references from scanned fields and writes them in `format`;
 /// with `split`, also the original per-member layout beside `out`.
 pub fn write(fields: &[ScannedField], out: &Path, format: Format, split: bool) -> Result<RefStore> {
+    if is_stdout(out) && (format == Format::ParquetDir || split) {
+        return Err(CliError::Usage(
+            "--out - (standard output) takes one file: --format json or parquet, without --split-members".into(),
+        ));
+    }
     let built = refs::build(fields).map_err(refs_err(out))?;
     for s in &built.skipped {
         eprintln!(

@@ -247,3 +247,37 @@ fn asking_for_a_field_that_does_not_exist_is_a_usage_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("no field 99"));
     no_stray_files(&dir);
 }
+
+#[test]
+fn scan_to_standard_output_writes_the_same_json_as_to_a_file() {
+    let dir = tmpdir("stdout");
+    let file = dir.join("refs.json");
+    let sample = sample();
+    let to_file = gik(&[
+        "scan",
+        sample.to_str().unwrap(),
+        "--out",
+        file.to_str().unwrap(),
+        "-q",
+    ]);
+    assert!(to_file.status.success());
+    let to_stdout = gik(&["scan", sample.to_str().unwrap(), "--out", "-", "-q"]);
+    assert!(
+        to_stdout.status.success(),
+        "{}",
+        String::from_utf8_lossy(&to_stdout.stderr)
+    );
+    assert_eq!(to_stdout.stdout, std::fs::read(&file).unwrap());
+    // a directory format cannot go to standard output
+    let dir_fmt = gik(&[
+        "scan",
+        sample.to_str().unwrap(),
+        "--out",
+        "-",
+        "--format",
+        "parquet-dir",
+    ]);
+    assert_eq!(dir_fmt.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&dir_fmt.stderr).contains("standard output"));
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -26,7 +26,7 @@ pub struct Args {
     /// GRIB2 files: local paths, file://, http(s)://, s3://, gs://, az://.
     #[arg(required = true)]
     pub locations: Vec<String>,
-    /// Output: `.json` → kerchunk JSON, `.parquet` → two-column parquet, a directory → fsspec parquet directory.
+    /// Output: `.json` → kerchunk JSON, `.parquet` → two-column parquet, a directory → fsspec parquet directory, `-` → JSON on standard output.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
     /// Output format (default from the extension of --out).
@@ -50,6 +50,9 @@ pub struct Args {
 }
 
 fn format_for(args: &Args) -> Format {
+    if crate::refs_out::is_stdout(&args.out) {
+        return args.format.unwrap_or(Format::Json);
+    }
     args.format
         .unwrap_or_else(|| match args.out.extension().and_then(|e| e.to_str()) {
             Some("json") => Format::Json,
@@ -106,7 +109,11 @@ pub fn run(args: &Args) -> Result<()> {
             fields.len(),
             args.locations.len(),
             t0.elapsed().as_secs_f64(),
-            args.out.display()
+            if crate::refs_out::is_stdout(&args.out) {
+                "standard output".into()
+            } else {
+                args.out.display().to_string()
+            }
         );
     }
     Ok(())

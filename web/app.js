@@ -17,22 +17,51 @@ const gik = (window.gik = { timings: [], field: null, geo: null, variables: [], 
 
 // ---- the worker -------------------------------------------------------------
 
-const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+let worker = null;
 let nextId = 1;
 const pending = new Map();
-worker.onmessage = (e) => {
-  const { id, result, error, progress } = e.data;
-  const p = pending.get(id);
-  if (!p) return;
-  if (progress) return p.onProgress?.(progress);
-  pending.delete(id);
-  if (error) {
-    const err = new Error(error.message);
-    err.kind = error.kind;
+let opened = null; // the references the worker holds, reopened after a restart
+
+function startWorker() {
+  worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  worker.onmessage = (e) => {
+    const { id, result, error, progress } = e.data;
+    const p = pending.get(id);
+    if (!p) return;
+    if (progress) return p.onProgress?.(progress);
+    pending.delete(id);
+    if (error) {
+      const err = new Error(error.message);
+      err.kind = error.kind;
+      if (error.kind === "crashed") restartWorker(err);
+      p.reject(err);
+    } else p.resolve(result);
+  };
+  // An uncaught error in the worker: before it ever answered, it did not
+  // start; after, it trapped where no promise could carry the error (a panic
+  // inside a wasm-bindgen future aborts in the microtask that polls it).
+  let answered = false;
+  worker.addEventListener("message", () => { answered = true; }, { once: true });
+  worker.onerror = (e) => {
+    e.preventDefault();
+    if (!answered) return setStatus(`The decoder failed to start: ${e.message ?? "see the console"}`, true);
+    restartWorker(Object.assign(new Error(e.message ?? "the decoder stopped"), { kind: "crashed" }));
+  };
+}
+
+/** The worker stopped after a WebAssembly trap: fail what it was doing,
+ * start a fresh one and reopen the references it held. */
+function restartWorker(err) {
+  worker.terminate();
+  for (const [id, p] of pending) {
+    pending.delete(id);
     p.reject(err);
-  } else p.resolve(result);
-};
-worker.onerror = (e) => setStatus(`The decoder failed to start: ${e.message ?? "see the console"}`, true);
+  }
+  gik.restarts = (gik.restarts ?? 0) + 1;
+  startWorker();
+  if (opened) call("open", { url: opened }).catch(() => { opened = null; });
+}
+
 function call(op, args = {}, onProgress) {
   const id = nextId++;
   return new Promise((resolve, reject) => {
@@ -40,6 +69,8 @@ function call(op, args = {}, onProgress) {
     worker.postMessage({ id, op, ...args });
   });
 }
+
+startWorker();
 
 // ---- messages ---------------------------------------------------------------
 
@@ -68,6 +99,8 @@ function explain(err, what) {
       return `Cannot fetch: ${m}`;
     case "decode":
       return `Could not decode the field: ${m}`;
+    case "crashed":
+      return `The decoder stopped on data it cannot handle (corrupt or unsupported input: ${m}); it has been restarted.`;
     default:
       return `${what}: ${m}`;
   }
@@ -126,6 +159,7 @@ async function openRefs(url) {
   try {
     const t0 = performance.now();
     const { variables, location } = await call("open", { url });
+    opened = url;
     gik.variables = variables;
     if (!variables.length) throw Object.assign(new Error(`${location} holds no data variables`), { kind: "badRefs" });
     fillSelect(ui.variable, variables.map((v) => [v.path, `${v.shortName || v.name} — ${v.longName} (${v.typeOfLevel})`]), false);

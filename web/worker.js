@@ -67,9 +67,14 @@ self.onmessage = async (e) => {
     const result = await ops[op](args, id);
     self.postMessage({ id, result }, transferables(result));
   } catch (err) {
+    // A trap (a Rust panic aborts in WebAssembly: the parquet crate asserts
+    // on some corrupt pages) leaves the module unusable: say so and stop;
+    // the page starts a fresh worker.
+    const crashed = err instanceof WebAssembly.RuntimeError;
     self.postMessage({
       id,
-      error: { message: String(err?.message ?? err), kind: err?.kind ?? "internal" },
+      error: { message: String(err?.message ?? err), kind: crashed ? "crashed" : err?.kind ?? "internal" },
     });
+    if (crashed) self.close();
   }
 };

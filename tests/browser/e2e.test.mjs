@@ -263,6 +263,41 @@ test("missing, bad and CORS-refused references get clear messages; the proxy rea
   await plain.context().close();
 });
 
+test("a parquet file that makes the decoder trap gets a clear message, and the page keeps working", async () => {
+  // Flip one byte at a time until the parquet crate panics on it natively
+  // (gik catches that and says "the parquet decoder gave up"); in
+  // WebAssembly a panic is a trap, which the page must survive.
+  const dir = join(ART, "trap");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const good = join(dir, "refs.parquet");
+  execFileSync(GIK, ["scan", SAMPLE, "--out", good, "-q"]);
+  const orig = readFileSync(good);
+  const bad = join(dir, "corrupt.parquet");
+  let found = false;
+  for (let pos = 4; pos < orig.length - 8 && !found; pos += 7) {
+    const b = Buffer.from(orig);
+    b[pos] ^= 0x5a;
+    writeFileSync(bad, b);
+    try {
+      execFileSync(GIK, ["inspect", bad], { stdio: "pipe" });
+    } catch (e) {
+      found = /gave up/.test(String(e.stderr));
+    }
+  }
+  assert.ok(found, "no single-byte corruption made the parquet decoder panic");
+  const page = await newPage(main.url);
+  let r = await openInPage(page, new URL(`files${bad}`, main.url).href);
+  assert.ok(r.error && /decoder stopped/.test(r.text) && /restarted/.test(r.text), r.text);
+  assert.equal(await page.evaluate(() => window.gik.restarts), 1);
+  await page.screenshot({ path: join(ART, "page-trap.png") });
+  r = await openInPage(page, "sample/refs.json");
+  assert.equal(r.error, false, r.text);
+  const t = await choose(page, "tcc/instant/entireAtmosphere/tcc");
+  assert.equal(t.points, 1440 * 721);
+  await page.context().close();
+});
+
 test("every reference format opens in the page; zstd-compressed directories say how to convert them", async () => {
   const dir = join(ART, "formats");
   rmSync(dir, { recursive: true, force: true });

@@ -7,7 +7,7 @@
 //! Prints one tab-separated line per field: file, field index, message
 //! offset, message length, shortName, bitsPerValue, points, best ms for
 //! `decode_f32`, best ms for `decode_f64`.
-#![allow(clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::time::Instant;
 

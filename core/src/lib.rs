@@ -16,6 +16,15 @@
 //! # Ok::<(), gik_core::Error>(())
 //! ```
 //!
+//! # Untrusted input
+//!
+//! Every length or count read from a header is checked before it indexes or
+//! allocates; bad bytes give an [`Error`], never a panic. Library code holds
+//! no `unwrap`, `expect` or `panic!`: the workspace's clippy lints
+//! (`unwrap_used`, `expect_used`, `panic`, run with `-D warnings` by
+//! `scripts/test.sh`) refuse them outside tests, and a fuzz target
+//! (`fuzz/`) keeps the rest honest.
+//!
 //! # Features
 //!
 //! | feature | default | what it adds |

@@ -1,4 +1,6 @@
 //! The CLI tested as a user runs it, against ecCodes' answers for the same files.
+// (helpers outside #[test] functions may fail loudly too)
+#![allow(clippy::expect_used)]
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};

@@ -30,6 +30,9 @@ cargo fmt --all -- --check
 step "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
 
+step "cargo doc -D warnings (broken intra-doc links, bad HTML in docs)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
+
 step "cargo test (release: the decode tests compare ~240 real messages with ecCodes)"
 cargo test --workspace --release
 cargo build --release -p gik-cli --bin gik --example range_server

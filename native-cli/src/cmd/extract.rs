@@ -110,7 +110,7 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// The bytes of one reference, through the shared [`RangeReader`] seam.
+/// The bytes of one reference, through the shared [`gik_core::io::RangeReader`] seam.
 pub(crate) async fn fetch(sources: &Sources, part: &RefValue) -> Result<Bytes> {
     gik_core::io::read_part(sources, part)
         .await

@@ -47,7 +47,7 @@ pub struct Args {
     /// Directory of the page (default: `web/` here or next to the gik sources).
     #[arg(long)]
     pub web: Option<PathBuf>,
-    /// Local files below this directory are served at /files/<absolute path>.
+    /// Local files below this directory are served at `/files/<absolute path>`.
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
     /// Do not proxy remote urls.

@@ -74,6 +74,160 @@ pub async fn read_part<R: RangeReader + ?Sized>(
     }
 }
 
+/// Reads the parts of a sequence of fields (in the order a caller fetches
+/// them) with neighbouring byte ranges coalesced: within each window of
+/// `window` consecutive fields, parts that lie next to each other in one
+/// object (at most `max_gap(location)` bytes apart, at most `max_len` bytes
+/// in all) are served by one read, shared by whoever asks first, and
+/// released when its last part has been taken.
+///
+/// Windows of consecutive fields keep memory bounded: a caller that has at
+/// most `window` fields in flight (e.g. `buffered(window)`) holds at most
+/// the bytes of those fields. Parts that coalesce with nothing are read as
+/// they are. (ECMWF's ensemble files put members next to each other, so a
+/// member's fields rarely coalesce; a control or deterministic forecast's
+/// do: see BENCHMARKS.md.)
+#[derive(Debug)]
+pub struct CoalescingReader<R> {
+    reader: R,
+    groups: Vec<Group>,
+    /// (field, part) → (group, bytes of the part within the group's read)
+    index: std::collections::HashMap<(usize, usize), (usize, Range<usize>)>,
+}
+
+#[derive(Debug)]
+struct Group {
+    location: String,
+    range: Range<u64>,
+    /// Parts not yet taken; the read is dropped when this reaches zero.
+    left: std::sync::atomic::AtomicUsize,
+    bytes: futures::lock::Mutex<Option<Bytes>>,
+}
+
+impl<R: RangeReader> CoalescingReader<R> {
+    /// Plans the coalesced reads of `fields`, each given as its parts.
+    pub fn new<'p>(
+        reader: R,
+        fields: impl IntoIterator<Item = &'p [RefValue]>,
+        window: usize,
+        max_gap: impl Fn(&str) -> u64,
+        max_len: u64,
+    ) -> Self {
+        let window = window.max(1);
+        let mut groups = Vec::new();
+        let mut index = std::collections::HashMap::new();
+        // (location, offset, length, field, part) of one window
+        let mut pending: Vec<(&'p str, u64, u64, usize, usize)> = Vec::new();
+        let mut flush = |pending: &mut Vec<(&'p str, u64, u64, usize, usize)>| {
+            pending.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            let mut i = 0;
+            while i < pending.len() {
+                let (loc, start, len, ..) = pending[i];
+                let mut end = start.saturating_add(len);
+                let gap = max_gap(loc);
+                let mut j = i + 1;
+                while j < pending.len() {
+                    let (l2, s2, n2, ..) = pending[j];
+                    let e2 = s2.saturating_add(n2);
+                    if l2 != loc || s2 > end.saturating_add(gap) || e2.max(end) - start > max_len {
+                        break;
+                    }
+                    end = end.max(e2);
+                    j += 1;
+                }
+                if j - i > 1 {
+                    let g = groups.len();
+                    for &(_, s, n, field, part) in &pending[i..j] {
+                        // within a group of at most max_len bytes: fits usize
+                        let at = (s - start) as usize;
+                        index.insert((field, part), (g, at..at + n as usize));
+                    }
+                    groups.push(Group {
+                        location: loc.to_string(),
+                        range: start..end,
+                        left: std::sync::atomic::AtomicUsize::new(j - i),
+                        bytes: futures::lock::Mutex::new(None),
+                    });
+                }
+                i = j;
+            }
+            pending.clear();
+        };
+        for (field, parts) in fields.into_iter().enumerate() {
+            if field % window == 0 {
+                flush(&mut pending);
+            }
+            for (part, p) in parts.iter().enumerate() {
+                if let RefValue::Range {
+                    url,
+                    offset,
+                    length,
+                } = p
+                {
+                    if *length <= max_len {
+                        pending.push((&**url, *offset, *length, field, part));
+                    }
+                }
+            }
+        }
+        flush(&mut pending);
+        Self {
+            reader,
+            groups,
+            index,
+        }
+    }
+
+    /// How many reads serve several parts, and how many parts they serve.
+    #[must_use]
+    pub fn coalesced(&self) -> (usize, usize) {
+        (self.groups.len(), self.index.len())
+    }
+
+    /// The underlying reader.
+    pub fn inner(&self) -> &R {
+        &self.reader
+    }
+
+    /// The bytes of part `part` (`RefValue`) of field number `field` (in the
+    /// order given to [`CoalescingReader::new`]). Each part is to be taken
+    /// once: its share of a coalesced read is then released.
+    ///
+    /// # Errors
+    /// The reader's error (every part of a failed coalesced read gets it,
+    /// each retrying the read).
+    pub async fn read_part(
+        &self,
+        field: usize,
+        part: usize,
+        value: &RefValue,
+    ) -> Result<Bytes, R::Error> {
+        let Some((g, within)) = self.index.get(&(field, part)) else {
+            return read_part(&self.reader, value).await;
+        };
+        let group = &self.groups[*g];
+        let mut slot = group.bytes.lock().await;
+        let all = match slot.as_ref() {
+            Some(b) => b.clone(),
+            None => {
+                let b = self
+                    .reader
+                    .read_range(&group.location, group.range.clone())
+                    .await?;
+                *slot = Some(b.clone());
+                b
+            }
+        };
+        if group.left.fetch_sub(1, std::sync::atomic::Ordering::AcqRel) == 1 {
+            *slot = None;
+        }
+        drop(slot);
+        // the group's read returned exactly its range (the RangeReader
+        // contract), which contains `within`
+        Ok(all.slice(within.clone()))
+    }
+}
+
 /// Objects held in memory, by location: a [`RangeReader`] for tests and for
 /// bytes a caller already has.
 #[derive(Debug, Clone, Default)]
@@ -279,6 +433,93 @@ mod tests {
         m.insert("x", vec![1u8, 2, 3, 4]);
         let err = ready(check_reader(&Lenient(m), "x", &[1, 2, 3, 4], "y")).unwrap_err();
         assert!(err.contains("past the end"), "{err}");
+    }
+
+    /// A MemoryReader that counts its reads.
+    struct Counting(MemoryReader, std::sync::atomic::AtomicUsize);
+    impl RangeReader for Counting {
+        type Error = MemoryReadError;
+        fn read_range<'a>(
+            &'a self,
+            location: &'a str,
+            range: Range<u64>,
+        ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.read_range(location, range)
+        }
+        fn read_all<'a>(
+            &'a self,
+            location: &'a str,
+        ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
+            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.0.read_all(location)
+        }
+    }
+
+    fn range(url: &str, offset: u64, length: u64) -> RefValue {
+        RefValue::Range {
+            url: url.into(),
+            offset,
+            length,
+        }
+    }
+
+    #[test]
+    fn coalesced_reads_give_the_same_bytes_with_fewer_reads() {
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let mut m = MemoryReader::new();
+        m.insert("a", data.clone());
+        m.insert("b", data.clone());
+        // fields in fetch order: adjacent parts of "a" out of order, a gap of
+        // 100 bytes, another object, inline bytes, and a part too far away
+        let fields: Vec<Vec<RefValue>> = vec![
+            vec![range("a", 100, 50)],
+            vec![range("a", 0, 100), range("b", 0, 10)],
+            vec![range("a", 250, 50)],
+            vec![RefValue::Inline(vec![1, 2, 3])],
+            vec![range("a", 9_000, 10), range("b", 10, 20)],
+        ];
+        let r = CoalescingReader::new(
+            Counting(m, 0.into()),
+            fields.iter().map(Vec::as_slice),
+            8,
+            |_| 100,
+            1 << 20,
+        );
+        // a: 0..150 and 250..300 within the gap, 9000.. beyond; b: 0..30
+        assert_eq!(r.coalesced(), (2, 5));
+        for (i, parts) in fields.iter().enumerate() {
+            for (j, p) in parts.iter().enumerate() {
+                let got = ready(r.read_part(i, j, p)).unwrap();
+                let want = ready(read_part(&r.inner().0, p)).unwrap();
+                assert_eq!(got, want, "field {i} part {j}");
+            }
+        }
+        // 2 coalesced reads + "a" 9000.. alone (inline needs none)
+        assert_eq!(r.inner().1.load(std::sync::atomic::Ordering::Relaxed), 3);
+        // every coalesced read was released after its last part
+        for g in &r.groups {
+            assert!(ready(g.bytes.lock()).is_none());
+        }
+    }
+
+    #[test]
+    fn windows_and_length_caps_bound_what_coalesces() {
+        let fields: Vec<Vec<RefValue>> = (0..6).map(|i| vec![range("a", i * 100, 100)]).collect();
+        let plan = |window, max_len| {
+            CoalescingReader::new(
+                MemoryReader::new(),
+                fields.iter().map(Vec::as_slice),
+                window,
+                |_| 0,
+                max_len,
+            )
+            .coalesced()
+        };
+        assert_eq!(plan(6, 1 << 20), (1, 6));
+        assert_eq!(plan(3, 1 << 20), (2, 6)); // windows 0..3 and 3..6
+        assert_eq!(plan(6, 250), (3, 6)); // at most two 100-byte parts per read
+        assert_eq!(plan(1, 1 << 20), (0, 0));
     }
 
     #[test]

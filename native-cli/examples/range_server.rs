@@ -6,7 +6,8 @@
 //! `cargo run --release -p gik-cli --example range_server -- ROOT [--port 0]
 //! [--delay-ms 30] [--fail-rate 0.1] [--truncate-rate 0] [--seed 1] [--cors]`
 //!
-//! Prints `PORT <n>` once listening. Every request waits --delay-ms first;
+//! Prints `PORT <n>` once listening; `GET /__requests` answers how many
+//! requests it has served. Every request waits --delay-ms first;
 //! --fail-rate of requests get 503; --truncate-rate of ranged responses send
 //! half their announced body and close the connection.
 
@@ -31,6 +32,8 @@ struct Opts {
     truncate_rate: f64,
     cors: bool,
     rng: AtomicU64,
+    /// Requests answered (but `GET /__requests`, which returns this count).
+    served: AtomicU64,
 }
 
 impl Opts {
@@ -62,6 +65,11 @@ async fn handle(
     req: Request<Incoming>,
     opts: Arc<Opts>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
+    if req.uri().path() == "/__requests" {
+        let n = opts.served.load(Ordering::Relaxed);
+        return Ok(reply(StatusCode::OK, Bytes::from(n.to_string()), &opts));
+    }
+    opts.served.fetch_add(1, Ordering::Relaxed);
     if !opts.delay.is_zero() {
         tokio::time::sleep(opts.delay).await;
     }
@@ -165,6 +173,7 @@ async fn main() -> std::io::Result<()> {
         truncate_rate: arg(&args, "--truncate-rate", 0.0),
         cors: args.iter().any(|a| a == "--cors"),
         rng: AtomicU64::new(arg(&args, "--seed", 1u64)),
+        served: AtomicU64::new(0),
     });
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", arg(&args, "--port", 0u16))).await?;
     println!("PORT {}", listener.local_addr()?.port());

@@ -67,6 +67,14 @@ def make_handler(root, delay, fail_rate, truncate_rate, rng, cors):
             self._serve(head=False)
 
         def _serve(self, head):
+            if self.path == "/__requests":  # how many requests were served (as the Rust server)
+                with LOCK:
+                    body = str(STATS["requests"]).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
             trunc = self._pre()
             if trunc is None:
                 return

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gik_testlib import ROOT, ensure_gik, gik, make_ensemble, moto_s3, range_server, rm, tmpdir  # noqa: E402
@@ -74,6 +75,17 @@ def main():
             assert chunk_refs(f"{work}/http.json", base) == chunk_refs(f"{work}/local.json", data)
             gik("extract", "--refs", f"{work}/http.json", "--out", f"{work}/http", "--params", PARAMS, "--steps", "6", "-q")
             assert states(f"{work}/http") == local
+            # Coalescing: neighbouring messages of the control (oper-fc) come in
+            # fewer requests; with it off, one request per message; same states.
+            counts = {}
+            for gap in ["auto", "off"]:
+                n0 = int(urllib.request.urlopen(f"{base}/__requests").read())
+                gik("extract", "--refs", f"{work}/http.json", "--out", f"{work}/http-{gap}", "--params", PARAMS,
+                    "--steps", "6", "--members", "0", "--coalesce-gap", gap, "-q")
+                counts[gap] = int(urllib.request.urlopen(f"{base}/__requests").read()) - n0
+                assert states(f"{work}/http-{gap}") == {k: v for k, v in local.items() if k.endswith("000.pkl")}
+            assert counts["auto"] < counts["off"], counts
+            print(f"http: member 0 in {counts['auto']} requests coalesced, {counts['off']} without; identical states")
             # gik decode reads a remote file the same way (headers, then one message)
             gik("decode", f"{base}/{gribs[-1]}", "--all", "--out", f"{work}/remote.npy")
             gik("decode", os.path.join(data, gribs[-1]), "--all", "--out", f"{work}/local.npy")

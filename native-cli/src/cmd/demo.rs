@@ -66,13 +66,14 @@ fn aifs_ens(
         layout,
         grid: extract::GridArg::Source,
         dtype: extract::DtypeArg::Float32,
-        concurrency: 8,
+        concurrency: 16,
         allow_missing: false,
         sync: false,
         var: None,
         format: super::extract_var::VarFormat::Pickle,
         resume: false,
         no_direct_io: false,
+        coalesce_gap: extract::Gap::Auto,
         quiet: false,
     }
 }

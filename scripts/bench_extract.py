@@ -59,14 +59,23 @@ def main():
     size = os.path.getsize(os.path.join(work, "pkl", pkls[0]))
     print(f"gik extract: {len(pkls)} members in {wall:.2f} s = {wall / len(pkls):.3f} s/member; peak RSS {rss:.0f} MB; "
           f"pickle {size / 1e6:.0f} MB each")
-    # One member over HTTP with 30 ms per request.
-    shutil.rmtree(f"{work}/pkl-http", ignore_errors=True)
+    # One member over HTTP with 30 ms per request: the control (member 0, in
+    # oper-fc: its messages coalesce) and member 1, with coalescing on and off;
+    # request counts from the server.
+    import urllib.request
     with range_server(a.data, delay_ms=30) as base:
         urls = [f"{base}/{os.path.basename(g)}" for g in gribs]
         subprocess.run([GIK, "scan", *urls, "--out", f"{work}/refs-http.json", "-q"], check=True)
-        w1, r1, _ = timed([GIK, "extract", "--refs", f"{work}/refs-http.json", "--out", f"{work}/pkl-http", "--members", "1",
-                           "--params", "aifs-ens", "--steps", str(a.step), "-q"])
-    print(f"gik extract over HTTP (+30 ms/request), one member: {w1:.2f} s, peak RSS {r1:.0f} MB")
+        for member in ["1", "0"]:
+            for gap in ["auto", "off"]:
+                shutil.rmtree(f"{work}/pkl-http", ignore_errors=True)
+                n0 = int(urllib.request.urlopen(f"{base}/__requests").read())
+                w1, r1, _ = timed([GIK, "extract", "--refs", f"{work}/refs-http.json", "--out", f"{work}/pkl-http",
+                                   "--members", member, "--params", "aifs-ens", "--steps", str(a.step),
+                                   "--coalesce-gap", gap, "-q"])
+                n = int(urllib.request.urlopen(f"{base}/__requests").read()) - n0
+                print(f"gik extract over HTTP (+30 ms/request), member {member}, --coalesce-gap {gap}: {w1:.2f} s, "
+                      f"{n} requests, peak RSS {r1:.0f} MB")
     if a.skip_peer:
         return
     # The peer reads the original pipeline's member parquet: gik writes that layout too.

@@ -39,6 +39,18 @@ pub enum CliError {
     /// The selection cannot be planned (missing inputs, dates, members).
     #[error(transparent)]
     Plan(Box<gik_core::plan::PlanError>),
+    /// A fetched chunk could not be decoded into its array (not GRIB at the
+    /// referenced offset, a corrupt message, a shape that disagrees).
+    #[error(transparent)]
+    Assemble(Box<gik_core::assemble::AssembleError>),
+    /// A chunk of `--var` could not be decoded.
+    #[error("{variable} chunk {chunk}: {source}")]
+    Chunk {
+        variable: String,
+        chunk: String,
+        #[source]
+        source: Box<gik_core::assemble::AssembleError>,
+    },
     /// One field of one member could not be read or decoded.
     #[error("member {member}, field {field}: {source}")]
     Field {
@@ -81,6 +93,10 @@ impl CliError {
     pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Self {
         let path = path.into();
         move |source| Self::Io { path, source }
+    }
+
+    pub(crate) fn assemble(e: gik_core::assemble::AssembleError) -> Self {
+        Self::Assemble(Box::new(e))
     }
 
     pub(crate) fn grib(path: impl std::fmt::Display) -> impl FnOnce(gik_core::Error) -> Self {

@@ -48,9 +48,10 @@ def chunk_refs(path, base):
     return out
 
 
-def expect_failure(args, must_contain, outputs):
+def expect_failure(args, must_contain, outputs, code=None):
     r = gik(*args, check=False)
     assert r.returncode != 0, f"expected failure: gik {' '.join(args)}"
+    assert code is None or r.returncode == code, f"exit status {r.returncode}, not {code}: {r.stderr}"
     assert must_contain in r.stderr, f"{must_contain!r} not in:\n{r.stderr}"
     for o in outputs:
         left = files_in(o) if os.path.isdir(o) else ([o] if os.path.exists(o) else [])
@@ -202,7 +203,7 @@ def main():
         refs["refs"][key][1] += 100
         json.dump(refs, open(f"{bad}/stale.json", "w"))
         print(" stale reference:", expect_failure(["extract", "--refs", f"{bad}/stale.json", "--out", f"{out}/states", "--params", PARAMS,
-                                                  "--steps", "6", "--members", "0"], "GRIB", [f"{out}/states"]))
+                                                  "--steps", "6", "--members", "0"], "GRIB", [f"{out}/states"], code=1))
         # Output directory that cannot be created.
         print(" unwritable out:", expect_failure(["extract", "--refs", f"{work}/local.json", "--out", "/dev/null/states", "--params", PARAMS,
                                                  "--steps", "6"], "/dev/null/states", []))

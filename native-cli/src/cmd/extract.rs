@@ -233,13 +233,16 @@ async fn decode_field(
             if let Err(e) =
                 assemble::decode_part_with(b, p, &field, dt, regrid.as_deref(), &mut out)
             {
-                return Err(field_error(member, &field, CliError::Usage(e.to_string())));
+                return Err(field_error(member, &field, CliError::assemble(e)));
             }
         }
         Ok(out)
     })
     .await
-    .map_err(|e| CliError::Usage(format!("decode task failed: {e}")))??;
+    .map_err(|e| CliError::Io {
+        path: "decode task".into(),
+        source: std::io::Error::other(e),
+    })??;
     Ok(Decoded {
         state,
         field: field_idx,

@@ -122,8 +122,15 @@ pub async fn run(
                 assemble::decode_part(&bytes, &part, &field, dtype, &mut out).map(|()| out)
             })
             .await
-            .map_err(|e| CliError::Usage(e.to_string()))?
-            .map_err(|e| CliError::Usage(format!("{name} chunk {idx:?}: {e}")))
+            .map_err(|e| CliError::Io {
+                path: "decode task".into(),
+                source: std::io::Error::other(e),
+            })?
+            .map_err(|e| CliError::Chunk {
+                variable: name.clone(),
+                chunk: format!("{idx:?}"),
+                source: Box::new(e),
+            })
         }
     });
     let mut chunks = stream::iter(jobs).buffered(args.concurrency.max(1));

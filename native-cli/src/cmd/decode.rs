@@ -94,6 +94,17 @@ async fn decode_to(args: &Args, path: &str, format: Format) -> Result<(usize, us
     let mut points: Option<usize> = None;
     // (index in `scanned` of the message's first field, message bytes)
     let mut message: Option<(usize, bytes::Bytes)> = None;
+    // (drawn only on a terminal)
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(wanted.len() as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} fields",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
     for &i in &wanted {
         let f = &scanned[i];
         // fields of one message share its offset and come in order
@@ -140,7 +151,9 @@ async fn decode_to(args: &Args, path: &str, format: Format) -> Result<(usize, us
             Some(_) => {}
         }
         out.write_all(&values).map_err(CliError::io(&args.out))?;
+        bar.inc(1);
     }
+    bar.finish_and_clear();
     out.commit()?;
     Ok((wanted.len(), points.unwrap_or(0)))
 }

@@ -24,6 +24,12 @@ if ! cmp -s tests/requirements.txt .venv/.gik-requirements 2>/dev/null; then
 fi
 export GIK_PYTHON="$ROOT/.venv/bin/python"
 
+step "python venv with numpy 1.26 (.venv-numpy126): the pickles must load in 1.26 and 2.x"
+if [ ! -x .venv-numpy126/bin/python ]; then python3 -m venv .venv-numpy126; fi
+.venv-numpy126/bin/python -c 'import numpy; assert numpy.__version__ == "1.26.4"' 2>/dev/null \
+  || .venv-numpy126/bin/pip install -q --disable-pip-version-check numpy==1.26.4
+export GIK_PYTHON_NUMPY126="$ROOT/.venv-numpy126/bin/python"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -428,6 +428,8 @@ async fn run_engine(
     while let Some(d) = results.next().await {
         let d = d?;
         let member = plan.states[d.state].member;
+        // states are written in plan order: this one is the k-th of the run
+        let k = todo.partition_point(|&si| si < d.state) + 1;
         bytes_read += d.read;
         if tx.send(Msg::Field(d)).await.is_err() {
             // the writer stopped on an error, which it reports
@@ -437,7 +439,8 @@ async fn run_engine(
         bar.inc(1);
         let secs = t0.elapsed().as_secs_f64().max(1e-3);
         bar.set_message(format!(
-            "member {member} · {:.0} MB/s",
+            "member {member} ({k}/{} states) · {:.0} MB/s read",
+            todo.len(),
             bytes_read as f64 / 1e6 / secs
         ));
     }

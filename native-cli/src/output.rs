@@ -160,6 +160,8 @@ fn open_direct(_path: &Path) -> Option<File> {
 const ALIGN: usize = 4096;
 /// Bytes per direct write.
 const BLOCK: usize = 8 << 20;
+/// Blocks in all: one being filled, the rest queued for or in the I/O thread.
+const BLOCKS: usize = 4;
 
 /// A `BLOCK`-byte buffer aligned to [`ALIGN`] in memory, without `unsafe`:
 /// an offset into an over-allocated vector.
@@ -186,15 +188,17 @@ impl Block {
 }
 
 /// Writes through aligned blocks with `O_DIRECT` on an I/O thread, so that
-/// filling one block overlaps with the disk writing the previous one (two
-/// blocks in all). The last partial block goes through the page cache
+/// filling one block overlaps with the disk writing the previous ones
+/// ([`BLOCKS`] in all: 4 × 8 MiB ran 51 members 8–10 % faster than 2, in three
+/// alternating A/B pairs, as the queue absorbs uneven decoding). The last
+/// partial block goes through the page cache
 /// (direct writes need aligned lengths). If the kernel refuses a direct
 /// write (`EINVAL`), the file is reopened without `O_DIRECT` at the same
 /// position and writing goes on.
 #[derive(Debug)]
 struct DirectWriter {
     cur: Block,
-    spare: Option<Block>,
+    spare: Vec<Block>,
     to_io: Option<std::sync::mpsc::SyncSender<Block>>,
     from_io: std::sync::mpsc::Receiver<Block>,
     io: Option<std::thread::JoinHandle<std::io::Result<DirectFile>>>,
@@ -202,8 +206,8 @@ struct DirectWriter {
 
 impl DirectWriter {
     fn new(file: File, path: PathBuf) -> Self {
-        let (to_io, blocks) = std::sync::mpsc::sync_channel::<Block>(1);
-        let (done, from_io) = std::sync::mpsc::sync_channel::<Block>(2);
+        let (to_io, blocks) = std::sync::mpsc::sync_channel::<Block>(BLOCKS - 1);
+        let (done, from_io) = std::sync::mpsc::sync_channel::<Block>(BLOCKS);
         let io = std::thread::spawn(move || {
             let mut out = DirectFile {
                 file,
@@ -220,7 +224,7 @@ impl DirectWriter {
         });
         Self {
             cur: Block::new(),
-            spare: Some(Block::new()),
+            spare: (1..BLOCKS).map(|_| Block::new()).collect(),
             to_io: Some(to_io),
             from_io,
             io: Some(io),
@@ -238,7 +242,7 @@ impl DirectWriter {
 
     /// Hands the full current block to the I/O thread and takes an empty one.
     fn send_block(&mut self) -> std::io::Result<()> {
-        let next = match self.spare.take() {
+        let next = match self.spare.pop() {
             Some(b) => b,
             None => match self.from_io.recv() {
                 Ok(b) => b,

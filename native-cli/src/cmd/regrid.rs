@@ -3,7 +3,6 @@
 
 use crate::output::AtomicFile;
 use crate::{CliError, Result};
-use gik_core::grib;
 use gik_core::npy;
 use gik_core::regrid::{N320Operator, N320_POINTS};
 use std::io::Write;
@@ -19,7 +18,7 @@ pub enum Target {
 /// Arguments of `gik regrid`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// GRIB2 file on the 0.25° ECMWF open-data grid (721 × 1440).
+    /// GRIB2 file on the 0.25° ECMWF open-data grid (721 × 1440): a path or an s3://, gs://, az://, http(s):// url.
     pub file: PathBuf,
     /// Target grid.
     #[arg(long, value_enum, default_value = "n320")]
@@ -38,59 +37,45 @@ pub struct Args {
     pub f64: bool,
 }
 
-/// Runs `gik regrid`.
+/// Runs `gik regrid`: fields found from the headers and read one message at
+/// a time (as `gik decode`), each regridded and written as it comes.
 pub fn run(args: &Args) -> Result<()> {
-    let bytes = std::fs::read(&args.file).map_err(CliError::io(&args.file))?;
     let path = args.file.display().to_string();
-    let wanted = if args.all {
-        None
-    } else {
-        Some(args.message.unwrap_or(0))
-    };
-    let mut fields = Vec::new();
-    for (i, f) in grib::fields(&bytes).enumerate() {
-        if wanted.is_none_or(|w| w == i) {
-            fields.push(f.map_err(CliError::grib(&path))?);
-        }
-    }
-    if fields.is_empty() {
-        return Err(CliError::Usage(format!(
-            "{path}: no such field (see `gik inspect {path}`)"
-        )));
-    }
     let op = N320Operator::build();
     let dtype = if args.f64 {
         npy::Dtype::F64
     } else {
         npy::Dtype::F32
     };
-    let shape = if args.all {
-        vec![fields.len(), N320_POINTS]
-    } else {
-        vec![N320_POINTS]
-    };
     let mut out = AtomicFile::create(&args.out)?;
-    out.write_all(&npy::header(dtype, &shape))
-        .map_err(CliError::io(&args.out))?;
-    for f in &fields {
+    let mut started = false;
+    let fields = super::decode::each_field(&path, args.all, args.message, |total, _, f| {
+        if !started {
+            let shape = if args.all {
+                vec![total, N320_POINTS]
+            } else {
+                vec![N320_POINTS]
+            };
+            out.write_all(&npy::header(dtype, &shape))
+                .map_err(CliError::io(&args.out))?;
+            started = true;
+        }
         let values = f.decode_f64().map_err(CliError::grib(&path))?;
         let target = op
             .apply_f64(&values)
             .map_err(|e| CliError::Usage(format!("{path}: field at byte {}: {e}", f.msg_offset)))?;
-        let mut buf = Vec::with_capacity(target.len() * 8);
-        for v in target {
-            if args.f64 {
-                buf.extend_from_slice(&v.to_le_bytes());
-            } else {
-                buf.extend_from_slice(&(v as f32).to_le_bytes());
-            }
+        let mut buf = Vec::with_capacity(target.len() * dtype.size());
+        if args.f64 {
+            npy::extend_le(&mut buf, &target);
+        } else {
+            let narrowed: Vec<f32> = target.iter().map(|&v| v as f32).collect();
+            npy::extend_le(&mut buf, &narrowed);
         }
-        out.write_all(&buf).map_err(CliError::io(&args.out))?;
-    }
+        out.write_all(&buf).map_err(CliError::io(&args.out))
+    })?;
     out.commit()?;
     eprintln!(
-        "gik: regridded {} field(s) to N320 → {}",
-        fields.len(),
+        "gik: regridded {fields} field(s) to N320 → {}",
         args.out.display()
     );
     Ok(())

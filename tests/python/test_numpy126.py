@@ -8,7 +8,6 @@ with numpy 1.26.4 (`.venv-numpy126`, made by scripts/test.sh; set
 GIK_PYTHON_NUMPY126). Every array's dtype, shape and bytes, and the date,
 must agree, and numpy 1.26 must emit no warning at all.
 """
-import hashlib
 import json
 import os
 import pickle
@@ -23,31 +22,28 @@ from gik_testlib import ROOT, gik, rm, tmpdir  # noqa: E402
 
 PY126 = os.environ.get("GIK_PYTHON_NUMPY126", os.path.join(ROOT, ".venv-numpy126", "bin", "python"))
 
-# Runs in the numpy 1.26 venv: the same digest, every warning an error.
-DIGEST = r'''
-import hashlib, json, pickle, sys, warnings
+# The digest of a loaded pickle: run here (numpy 2) and, in a subprocess, in
+# the numpy 1.26 venv with every warning an error.
+DIGEST_FN = r'''
+import hashlib
 import numpy as np
-warnings.simplefilter("error")
 def digest(obj):
     if isinstance(obj, dict):
         return {k: digest(v) for k, v in obj.items()}
     if isinstance(obj, np.ndarray):
         return [str(obj.dtype), list(obj.shape), hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()]
     return repr(obj)
+'''
+DIGEST = DIGEST_FN + r'''
+import json, pickle, sys, warnings
+warnings.simplefilter("error")
 out = {}
 for p in sys.argv[1:]:
     with open(p, "rb") as f:
         out[p] = digest(pickle.load(f))
 print(json.dumps({"numpy": np.__version__, "digests": out}))
 '''
-
-
-def digest(obj):
-    if isinstance(obj, dict):
-        return {k: digest(v) for k, v in obj.items()}
-    if isinstance(obj, np.ndarray):
-        return [str(obj.dtype), list(obj.shape), hashlib.sha256(np.ascontiguousarray(obj).tobytes()).hexdigest()]
-    return repr(obj)
+exec(DIGEST_FN)  # defines digest() here exactly as in the subprocess
 
 
 def main():

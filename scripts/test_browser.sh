@@ -48,6 +48,13 @@ export GIK_BIN="$TARGET_DIR/debug/gik"
 step "the npm package"
 scripts/build_wasm.sh
 VERSION="$(node -p 'require("./web/pkg/package.json").version')"
+
+step "gik as a user installs it: cargo install --features embed-web (the page inside the binary)"
+# Reuses the release build of scripts/test.sh (same target directory).
+INSTALL_ROOT="$TARGET_DIR/gik-installed"
+CARGO_TARGET_DIR="$TARGET_DIR" cargo install --quiet --locked --force \
+  --path native-cli --features embed-web --root "$INSTALL_ROOT"
+export GIK_INSTALLED_BIN="$INSTALL_ROOT/bin/gik"
 TARBALL="$TARGET_DIR/npm/gik-wasm-$VERSION.tgz"
 
 step "npm ci (tests/browser: playwright-core, typescript)"

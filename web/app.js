@@ -83,6 +83,10 @@ function setStatus(text, isError = false) {
 /** Words a failure for a person, by its kind. */
 function explain(err, what) {
   const m = err.message;
+  // Opened without gik serve's token: its files and proxy are closed to this page.
+  if (gik.denied && ["network", "unreachable", "http"].includes(err.kind)) {
+    return `Could not read ${what}: ${m}. gik serve refused this page its local files and proxy: ${gik.denied}`;
+  }
   switch (err.kind) {
     case "network":
       return `Could not read ${what}: the server refused this page's request (it sends no CORS headers) or cannot be reached. ` +
@@ -343,6 +347,13 @@ new ResizeObserver(() => {
     const hello = await call("hello");
     gik.version = hello.version;
     gik.proxy = hello.proxy;
+    gik.denied = hello.denied;
+    // `gik serve` keeps the token in a cookie: take it out of the address bar.
+    const here = new URL(window.location.href);
+    if (here.searchParams.has("token")) {
+      here.searchParams.delete("token");
+      history.replaceState(null, "", here);
+    }
   } catch (err) {
     setStatus(`The WebAssembly decoder did not load: ${err.message}. Build it with scripts/build_wasm.sh.`, true);
     gik.ready = true;

@@ -12,11 +12,18 @@ const ready = (async () => {
   // static server has neither.
   try {
     const r = await fetch(new URL("gik-config.json", self.location.href));
-    config = r.ok ? await r.json() : {};
+    // 403: `gik serve` wants the token of the url it printed (kept in a
+    // cookie once the page was opened with it).
+    config = r.ok ? await r.json() : r.status === 403 ? { denied: await r.text() } : {};
   } catch {
     config = {};
   }
-  return { version: version(), server: config.server ?? null, proxy: config.proxy ?? null };
+  return {
+    version: version(),
+    server: config.server ?? null,
+    proxy: config.proxy ?? null,
+    denied: config.denied ?? null,
+  };
 })();
 
 const ops = {

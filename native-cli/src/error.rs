@@ -62,6 +62,13 @@ pub enum CliError {
     /// Ctrl-C: stopped, partial outputs removed.
     #[error("interrupted; no partial output was left")]
     Interrupted,
+    /// A server could not listen on its address.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),

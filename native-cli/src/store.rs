@@ -79,6 +79,9 @@ impl std::fmt::Debug for Source {
 #[derive(Default)]
 pub struct Stores {
     cache: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
+    /// Never sign requests, whatever credentials the environment holds
+    /// (`gik serve`'s proxy without `--proxy-credentials`).
+    anonymous: bool,
 }
 
 impl std::fmt::Debug for Stores {
@@ -116,6 +119,21 @@ pub fn is_url(location: &str) -> bool {
 }
 
 impl Stores {
+    /// Stores that never use the environment's credentials: every request
+    /// is anonymous.
+    #[must_use]
+    pub fn anonymous() -> Self {
+        Self {
+            anonymous: true,
+            ..Self::default()
+        }
+    }
+
+    /// Should requests go unsigned: asked for, or no credentials given in `keys`.
+    fn unsigned(&self, keys: &[&str]) -> bool {
+        self.anonymous || !keys.iter().any(|k| env_has(k))
+    }
+
     async fn store_for(&self, url: &url::Url) -> Result<Arc<dyn ObjectStore>, StoreError> {
         let key = format!("{}://{}", url.scheme(), url.authority());
         if let Some(s) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
@@ -132,7 +150,7 @@ impl Stores {
                     .with_bucket_name(bucket)
                     .with_client_options(client_options())
                     .with_retry(retry());
-                if !env_has("AWS_ACCESS_KEY_ID") {
+                if self.unsigned(&["AWS_ACCESS_KEY_ID"]) {
                     b = b.with_skip_signature(true);
                 }
                 let endpoint = std::env::var("AWS_ENDPOINT_URL")
@@ -158,8 +176,7 @@ impl Stores {
                     .with_bucket_name(bucket)
                     .with_client_options(client_options())
                     .with_retry(retry());
-                if !env_has("GOOGLE_APPLICATION_CREDENTIALS") && !env_has("GOOGLE_SERVICE_ACCOUNT")
-                {
+                if self.unsigned(&["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT"]) {
                     b = b.with_skip_signature(true);
                 }
                 Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
@@ -169,7 +186,7 @@ impl Stores {
                     .with_url(url.as_str())
                     .with_client_options(client_options())
                     .with_retry(retry());
-                if !env_has("AZURE_STORAGE_ACCOUNT_KEY") && !env_has("AZURE_STORAGE_SAS_KEY") {
+                if self.unsigned(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_KEY"]) {
                     b = b.with_skip_signature(true);
                 }
                 Arc::new(b.build().map_err(|e| bad(e.to_string()))?)

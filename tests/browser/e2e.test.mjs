@@ -36,10 +36,11 @@ let bare; // gik serve --no-proxy
 let noCors; // a server that sends no CORS headers
 const measurements = { shownMs: [], fields: [] };
 
-function serve(args) {
+function serve(args, { bin = GIK, cwd = ROOT, root = ROOT } = {}) {
   return new Promise((resolvePromise, reject) => {
-    const proc = spawn(GIK, ["serve", "--port", "0", "--root", ROOT, ...args], {
-      cwd: ROOT,
+    const rootArgs = root ? ["--root", root] : [];
+    const proc = spawn(bin, ["serve", "--port", "0", ...rootArgs, ...args], {
+      cwd,
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -73,6 +74,11 @@ function startNoCors() {
         const body = Buffer.from(JSON.stringify(refs));
         res.writeHead(200, { "content-type": "application/json", "content-length": body.length });
         return res.end(body);
+      }
+      if (req.url === "/attacker.html") {
+        // Another origin (another loopback port): a page that tries to read gik serve's data.
+        res.writeHead(200, { "content-type": "text/html" });
+        return res.end("<!doctype html><title>another origin</title>");
       }
       if (req.url === "/sample.grib2") {
         const size = statSync(SAMPLE).size;
@@ -129,7 +135,9 @@ async function download(page, button, name) {
 }
 
 before(async () => {
-  main = await serve([]);
+  // The CORS-less server below is on loopback: the proxy reads it only
+  // when told to (an internal mirror); by default it refuses.
+  main = await serve(["--allow-host", "127.0.0.1", "--proxy-allow-private"]);
   bare = await serve(["--no-proxy"]);
   noCors = await startNoCors();
   browser = await chromium.launch({
@@ -309,11 +317,10 @@ test("every reference format opens in the page; zstd-compressed directories say 
   const urls = [files(join(dir, "refs.parquet")), files(join(dir, "refs-dir") + "/")];
   // kerchunk 0.2.10's own grib_tree output for this very file (relative url to the GRIB file).
   const tree = join(SHARED, "data/grib/kerchunk_refs/gribberish__ecmwf-ifs-oper-surface.grib2.grib_tree.json");
-  if (existsSync(tree)) {
-    copyFileSync(tree, join(dir, "kerchunk-grib-tree.json"));
-    copyFileSync(SAMPLE, join(dir, "gribberish__ecmwf-ifs-oper-surface.grib2"));
-    urls.push(files(join(dir, "kerchunk-grib-tree.json")));
-  }
+  assert.ok(existsSync(tree), `the shared reference data is missing: ${tree} (set GIK_SHARED)`);
+  copyFileSync(tree, join(dir, "kerchunk-grib-tree.json"));
+  copyFileSync(SAMPLE, join(dir, "gribberish__ecmwf-ifs-oper-surface.grib2"));
+  urls.push(files(join(dir, "kerchunk-grib-tree.json")));
   for (const url of urls) {
     const r = await openInPage(page, url);
     assert.equal(r.error, false, `${url}: ${r.text}`);
@@ -327,4 +334,61 @@ test("every reference format opens in the page; zstd-compressed directories say 
   const r = await openInPage(page, files(join(dir, "zstd-dir")) + "/");
   assert.ok(r.error && /zstd/.test(r.text) && /gik scan/.test(r.text), r.text);
   await page.context().close();
+});
+
+test("a page of another origin cannot read gik serve's files, proxy or config, while gik's own page can", async () => {
+  const context = await browser.newContext();
+  // The user has gik's page open (its token cookie is in this browser)…
+  const own = await context.newPage();
+  await own.goto(main.url);
+  await own.waitForFunction(() => window.gik?.ready, null, { timeout: 30_000 });
+  const gikOrigin = new URL(main.url).origin;
+  const targets = {
+    files: `${gikOrigin}/files${SAMPLE}`,
+    config: `${gikOrigin}/gik-config.json`,
+    proxy: `${gikOrigin}/proxy?url=${encodeURIComponent(`http://127.0.0.1:${noCors.address().port}/sample.grib2`)}`,
+  };
+  const tryRead = (t) =>
+    Promise.all(
+      Object.entries(t).map(async ([k, url]) => {
+        try {
+          const r = await fetch(url, { credentials: "include", headers: { Range: "bytes=0-3" } });
+          return [k, `read: ${r.status} ${await r.text()}`];
+        } catch (e) {
+          return [k, `failed: ${e.message}`];
+        }
+      }),
+    ).then(Object.fromEntries);
+  // …gik's own page reads all three…
+  const mine = await own.evaluate(tryRead, targets);
+  for (const [k, v] of Object.entries(mine)) assert.match(v, /^read: (200|206)/, `${k} from gik's own page: ${v}`);
+  // …and a page of another origin (another loopback port, same browser) reads none.
+  const other = await context.newPage();
+  await other.goto(`http://127.0.0.1:${noCors.address().port}/attacker.html`);
+  const theirs = await other.evaluate(tryRead, targets);
+  for (const [k, v] of Object.entries(theirs)) assert.match(v, /^failed/, `${k} from another origin: ${v}`);
+  // Not even with the token in the url (a leaked link): the origin is checked too.
+  const leaked = await other.evaluate(tryRead, { files: `${targets.files}?token=${new URL(main.url).searchParams.get("token")}` });
+  assert.match(leaked.files, /^failed/, leaked.files);
+  await context.close();
+});
+
+test("an installed gik (cargo install, page embedded) serves a working page from an empty directory", async () => {
+  const installed = process.env.GIK_INSTALLED_BIN;
+  assert.ok(installed && existsSync(installed), "GIK_INSTALLED_BIN must name a gik built with --features embed-web (scripts/test_browser.sh installs one)");
+  const empty = join(ART, "empty-dir");
+  rmSync(empty, { recursive: true, force: true });
+  mkdirSync(empty, { recursive: true });
+  const srv = await serve([], { bin: installed, cwd: empty, root: null });
+  try {
+    const page = await newPage(srv.url);
+    assert.equal(await page.evaluate(() => document.getElementById("status").classList.contains("error")), false, await page.textContent("#status"));
+    const t = await choose(page, "tcc/instant/entireAtmosphere/tcc");
+    assert.equal(t.points, 1440 * 721);
+    assert.equal(t.packing, "grid_ccsds");
+    await page.screenshot({ path: join(ART, "page-installed.png") });
+    await page.context().close();
+  } finally {
+    srv.proc.kill();
+  }
 });

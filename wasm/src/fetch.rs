@@ -173,7 +173,7 @@ impl Fetcher {
         };
         if direct.is_none() && self.opts.proxy.is_none() {
             return Err(unreachable(
-                "Azure urls are read through `gik serve`'s proxy only",
+                "az:// urls cannot be read by a page: give the https://ACCOUNT.blob.core.windows.net/CONTAINER/… url",
             ));
         }
         Ok(Target {
@@ -312,9 +312,16 @@ async fn fetch_bytes(
     let init = RequestInit::new();
     init.set_method("GET");
     init.set_mode(RequestMode::Cors);
-    if let Some(r) = &range {
+    // `gik serve`'s proxy answers Range requests only: a whole object
+    // through it is asked for as `bytes=0-` (it checks the size first).
+    let wanted = match &range {
+        Some(r) => Some(range_header(r)),
+        None if proxied => Some("bytes=0-".to_string()),
+        None => None,
+    };
+    if let Some(r) = wanted {
         let headers = Headers::new().map_err(js_err)?;
-        headers.set("Range", &range_header(r)).map_err(js_err)?;
+        headers.set("Range", &r).map_err(js_err)?;
         init.set_headers(&headers);
     }
     let request =

@@ -1,31 +1,41 @@
-//! `gik serve [--port N] [--open]`: one command for the browser side. It
-//! serves
+//! `gik serve`: one command for the browser side, safe to leave running.
+//! It serves
 //!
-//! - the page (`web/`) and the wasm package it loads (`web/pkg/`),
+//! - the page and the wasm package it loads (built into the binary with the
+//!   cargo feature `embed-web`, else `web/` of the checkout, or `--web DIR`),
 //! - local files below `--root` at `/files/<absolute path>`, with HTTP
-//!   Range, so references written by `gik scan` for local files work as they are,
-//! - a range proxy at `/proxy?url=<url>` for remote objects (`https://`,
-//!   `s3://`, `gs://`, `az://`), read with the same object-store code as the
-//!   other commands, answered with CORS headers: ECMWF's mirrors do not
-//!   promise CORS, so a page cannot always read them directly,
+//!   Range, so references written by `gik scan` for local files work as
+//!   they are (nothing at all without `--root`),
+//! - a range proxy at `/proxy?url=<url>` for remote objects on an
+//!   allow-list (ECMWF's open-data mirrors by default): their servers do
+//!   not promise CORS, so a page cannot always read them directly,
 //! - `/gik-config.json`, which tells the page about the two routes above.
 //!
-//! It listens on loopback by default; every answer carries
-//! `Access-Control-Allow-Origin: *`.
+//! Who may use it (see [`guard`]): `Host` must name this server; the data
+//! routes answer only the page's own origin (and `--allow-origin`s) and
+//! only requests carrying the token printed in the url; the proxy reads
+//! only allow-listed hosts, never link-local or metadata addresses,
+//! anonymously unless `--proxy-credentials`.
 
-use crate::store::{is_url, StoreError, Stores};
+mod assets;
+mod guard;
+
+use crate::store::{StoreError, Stores};
 use crate::{CliError, Result};
+use assets::{Asset, Assets};
 use bytes::Bytes;
+use guard::{Allow, OriginCheck};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 type Body = BoxBody<Bytes, std::io::Error>;
 
@@ -44,53 +54,73 @@ pub struct Args {
     /// Open the page in the default browser.
     #[arg(long)]
     pub open: bool,
-    /// Directory of the page (default: `web/` here or next to the gik sources).
+    /// Directory of the page (default: the page built into this binary, or
+    /// `web/` of the gik checkout).
     #[arg(long)]
     pub web: Option<PathBuf>,
-    /// Local files below this directory are served at `/files/<absolute path>`.
-    #[arg(long, default_value = ".")]
-    pub root: PathBuf,
+    /// Serve the local files below this directory at `/files/<absolute path>`
+    /// (no dotfiles, no symlinks out of it). Without it no local file is served.
+    #[arg(long)]
+    pub root: Option<PathBuf>,
     /// Do not proxy remote urls.
     #[arg(long)]
     pub no_proxy: bool,
+    /// Also proxy this host name (any http(s) url on it) or url prefix
+    /// (`s3://bucket`, `https://host/path/`); ECMWF's open-data mirrors are
+    /// always on the list. Repeatable.
+    #[arg(long = "allow-host", value_name = "HOST|URL")]
+    pub allow_host: Vec<String>,
+    /// Let the proxy sign requests with the credentials in the environment
+    /// (AWS_*, GOOGLE_*, AZURE_*). Without it every proxied request is anonymous.
+    #[arg(long)]
+    pub proxy_credentials: bool,
+    /// Let the proxy read hosts that resolve to loopback or private-network
+    /// addresses (an internal mirror). Link-local and cloud-metadata addresses
+    /// are refused regardless.
+    #[arg(long)]
+    pub proxy_allow_private: bool,
+    /// Largest proxied response, in MiB.
+    #[arg(long, default_value_t = 256, value_name = "MIB")]
+    pub proxy_max_mib: u64,
+    /// Also answer pages of this origin (`https://dashboard.example`) on
+    /// `/files`, `/proxy` and `/gik-config.json`, with CORS headers; they
+    /// must still send the token (`Authorization: token …`). Repeatable.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
+    pub allow_origin: Vec<String>,
+    /// Also accept this name in the `Host` header (a machine name, when
+    /// listening beyond loopback). IP literals and `localhost` always work.
+    #[arg(long = "server-name", value_name = "NAME")]
+    pub server_name: Vec<String>,
+    /// The token for everything but the page (default: a fresh random one,
+    /// printed in the url).
+    #[arg(long)]
+    pub token: Option<String>,
     /// Print one line per request.
     #[arg(long, short = 'v')]
     pub verbose: bool,
 }
 
-struct State {
-    web: PathBuf,
-    root: PathBuf,
-    proxy: bool,
-    verbose: bool,
+/// What the proxy may read, and how.
+struct Proxy {
     stores: Stores,
+    allow: Vec<Allow>,
+    allow_private: bool,
+    max_bytes: u64,
 }
 
-fn find_web(arg: Option<&Path>) -> Result<PathBuf> {
-    if let Some(dir) = arg {
-        if dir.join("index.html").is_file() {
-            return Ok(dir.to_path_buf());
-        }
-        return Err(CliError::Usage(format!(
-            "--web {}: no index.html there",
-            dir.display()
-        )));
-    }
-    let candidates = [
-        std::env::var_os("GIK_WEB").map(PathBuf::from),
-        Some(PathBuf::from("web")),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../web")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|d| d.join("index.html").is_file())
-        .ok_or_else(|| {
-            CliError::Usage(
-                "cannot find the page (web/index.html); run from the gik checkout or pass --web DIR"
-                    .into(),
-            )
-        })
+struct State {
+    assets: Assets,
+    /// `--root`, canonical (symlinks resolved).
+    root: Option<PathBuf>,
+    /// `--root` made absolute, as given (references name files through it).
+    root_given: PathBuf,
+    proxy: Option<Proxy>,
+    verbose: bool,
+    /// `None` only in tests of the readers against a real HTTP server.
+    token: Option<String>,
+    port: u16,
+    server_names: Vec<String>,
+    origins: Vec<String>,
 }
 
 /// A path below `base` for the url path `rel`, or `None` when it would leave `base`.
@@ -189,19 +219,6 @@ fn full(b: impl Into<Bytes>) -> Body {
     Full::new(b.into()).map_err(|never| match never {}).boxed()
 }
 
-fn with_cors(mut r: Response<Body>) -> Response<Body> {
-    let h = r.headers_mut();
-    h.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
-    h.insert(
-        header::ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static("Content-Range, Content-Length, Accept-Ranges"),
-    );
-    r
-}
-
 fn text(status: StatusCode, msg: impl Into<String>) -> Response<Body> {
     let mut r = Response::new(full(msg.into()));
     *r.status_mut() = status;
@@ -243,6 +260,57 @@ fn file_body(file: Arc<std::fs::File>, range: Range<u64>) -> Body {
     BodyExt::boxed(StreamBody::new(stream))
 }
 
+/// The status and byte range to answer for an object of `size` bytes, or
+/// the 416 response.
+fn answer_range(
+    req: &Request<Incoming>,
+    size: u64,
+) -> Result<(StatusCode, Range<u64>), Box<Response<Body>>> {
+    let range_header = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok());
+    match parse_range(range_header, Some(size)) {
+        Wanted::Whole => Ok((StatusCode::OK, 0..size)),
+        Wanted::Part(r) => Ok((StatusCode::PARTIAL_CONTENT, r)),
+        Wanted::Unsatisfiable => {
+            let mut r = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
+            r.headers_mut().insert(
+                header::CONTENT_RANGE,
+                header_value(&format!("bytes */{size}")),
+            );
+            Err(Box::new(r))
+        }
+    }
+}
+
+/// A 200/206 response with the headers of a ranged read of `size` bytes.
+fn ranged(
+    body: Body,
+    status: StatusCode,
+    range: &Range<u64>,
+    size: u64,
+    ctype: &'static str,
+) -> Response<Body> {
+    let mut r = Response::new(body);
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::CONTENT_LENGTH,
+        header_value(&(range.end - range.start).to_string()),
+    );
+    if status == StatusCode::PARTIAL_CONTENT {
+        h.insert(
+            header::CONTENT_RANGE,
+            header_value(&format!("bytes {}-{}/{size}", range.start, range.end - 1)),
+        );
+    }
+    r
+}
+
 /// Answers GET/HEAD of a local file, honouring `Range`.
 async fn serve_file(path: &Path, req: &Request<Incoming>) -> Response<Body> {
     let p = path.to_path_buf();
@@ -264,48 +332,36 @@ async fn serve_file(path: &Path, req: &Request<Incoming>) -> Response<Body> {
         Ok(Err(e)) => return text(StatusCode::FORBIDDEN, format!("{}: {e}", path.display())),
         Err(e) => return text(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
-    let size = meta.len();
-    let range_header = req
-        .headers()
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok());
-    let (status, range) = match parse_range(range_header, Some(size)) {
-        Wanted::Whole => (StatusCode::OK, 0..size),
-        Wanted::Part(r) => (StatusCode::PARTIAL_CONTENT, r),
-        Wanted::Unsatisfiable => {
-            let mut r = text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable");
-            r.headers_mut().insert(
-                header::CONTENT_RANGE,
-                header_value(&format!("bytes */{size}")),
-            );
-            return r;
-        }
+    respond(req, meta.len(), path, |range| {
+        file_body(Arc::new(file), range)
+    })
+}
+
+/// The response to GET/HEAD of `size` bytes named `path`, honouring `Range`:
+/// `body` makes the body of the range answered.
+fn respond(
+    req: &Request<Incoming>,
+    size: u64,
+    path: &Path,
+    body: impl FnOnce(Range<u64>) -> Body,
+) -> Response<Body> {
+    let (status, range) = match answer_range(req, size) {
+        Ok(x) => x,
+        Err(r) => return *r,
     };
-    let body = if req.method() == Method::HEAD {
+    let b = if req.method() == Method::HEAD {
         full(Bytes::new())
     } else {
-        file_body(Arc::new(file), range.clone())
+        body(range.clone())
     };
-    let mut r = Response::new(body);
-    *r.status_mut() = status;
-    let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(path)),
-    );
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    h.insert(
-        header::CONTENT_LENGTH,
-        header_value(&(range.end - range.start).to_string()),
-    );
-    if status == StatusCode::PARTIAL_CONTENT {
-        h.insert(
-            header::CONTENT_RANGE,
-            header_value(&format!("bytes {}-{}/{size}", range.start, range.end - 1)),
-        );
-    }
-    r
+    ranged(b, status, &range, size, content_type(path))
+}
+
+/// Answers GET/HEAD of a file of the page built into the binary.
+fn serve_bytes(bytes: &'static [u8], path: &Path, req: &Request<Incoming>) -> Response<Body> {
+    respond(req, bytes.len() as u64, path, |r| {
+        full(Bytes::from_static(&bytes[r.start as usize..r.end as usize]))
+    })
 }
 
 fn query_param(query: &str, key: &str) -> Option<String> {
@@ -315,35 +371,120 @@ fn query_param(query: &str, key: &str) -> Option<String> {
     })
 }
 
-/// The range proxy: reads a remote object with the object-store code of
-/// the other commands and answers with CORS headers.
-async fn proxy(state: &State, req: &Request<Incoming>) -> Response<Body> {
-    if !state.proxy {
-        return text(StatusCode::FORBIDDEN, "the proxy is off (--no-proxy)");
+/// The host and port the proxy's client will connect to for `url`.
+fn contacted(url: &url::Url) -> Option<(String, u16)> {
+    match url.scheme() {
+        "s3" => {
+            let endpoint = std::env::var("AWS_ENDPOINT_URL")
+                .or_else(|_| std::env::var("AWS_ENDPOINT"))
+                .ok()
+                .filter(|e| !e.is_empty());
+            match endpoint {
+                Some(e) => {
+                    let e = url::Url::parse(&e).ok()?;
+                    Some((e.host_str()?.to_string(), e.port_or_known_default()?))
+                }
+                None => Some((format!("{}.s3.amazonaws.com", url.host_str()?), 443)),
+            }
+        }
+        "gs" => Some(("storage.googleapis.com".into(), 443)),
+        _ => Some((url.host_str()?.to_string(), url.port_or_known_default()?)),
     }
-    let Some(url) = req.uri().query().and_then(|q| query_param(q, "url")) else {
+}
+
+/// Refuses a url whose host resolves to an address the proxy must not
+/// read: the check is on the resolved addresses, not the name.
+async fn check_addresses(url: &url::Url, allow_private: bool) -> Result<(), Response<Body>> {
+    let Some((host, port)) = contacted(url) else {
+        return Err(text(StatusCode::BAD_REQUEST, format!("{url}: no host")));
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let lookup = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio::net::lookup_host((host.as_str(), port)),
+    )
+    .await;
+    let addrs: Vec<SocketAddr> = match lookup {
+        Ok(Ok(a)) => a.collect(),
+        Ok(Err(e)) => {
+            return Err(text(
+                StatusCode::BAD_GATEWAY,
+                format!("{host}: cannot resolve ({e})"),
+            ))
+        }
+        Err(_) => {
+            return Err(text(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!("{host}: no answer from DNS in 10 s"),
+            ))
+        }
+    };
+    if addrs.is_empty() {
+        return Err(text(StatusCode::BAD_GATEWAY, format!("{host}: no address")));
+    }
+    if let Some(bad) = addrs
+        .iter()
+        .find(|a| !guard::address_allowed(a.ip(), allow_private))
+    {
+        let what = match guard::classify(bad.ip()) {
+            guard::AddrClass::Forbidden => "a link-local, metadata or unroutable address the proxy never reads",
+            _ => "a loopback or private-network address (--proxy-allow-private reads an internal mirror)",
+        };
+        return Err(text(
+            StatusCode::FORBIDDEN,
+            format!("{host} resolves to {}, {what}", bad.ip()),
+        ));
+    }
+    Ok(())
+}
+
+/// The range proxy: GET with one `Range`, to an allow-listed url whose
+/// host resolves to an address it may read, bounded in size; read with
+/// the object-store code of the other commands.
+async fn proxy(proxy: &Proxy, req: &Request<Incoming>) -> Response<Body> {
+    if req.method() != Method::GET {
+        return text(StatusCode::METHOD_NOT_ALLOWED, "the proxy answers GET only");
+    }
+    let Some(raw) = req.uri().query().and_then(|q| query_param(q, "url")) else {
         return text(
             StatusCode::BAD_REQUEST,
-            "usage: /proxy?url=<url-encoded https://, s3://, gs:// or az:// url>",
+            "usage: /proxy?url=<url-encoded https://, s3:// or gs:// url>, with a Range header",
         );
     };
-    if !is_url(&url) || url.starts_with("file://") {
-        return text(
-            StatusCode::FORBIDDEN,
-            format!("{url}: the proxy reads remote objects only (local files are under /files)"),
-        );
-    }
-    let mut src = match state.stores.open(&url).await {
-        Ok(s) => s,
-        Err(e) => return store_error(&e),
+    let url = match guard::check_url(&raw, &proxy.allow) {
+        Ok(u) => u,
+        Err(e) => return text(StatusCode::FORBIDDEN, format!("{raw}: {e}")),
     };
-    let range_header = req
+    let Some(range_header) = req
         .headers()
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    // A suffix range needs the size first.
-    let size = if range_header.as_deref().is_some_and(|h| h.contains("=-")) {
+        .map(str::to_string)
+    else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            "the proxy answers Range requests only (Range: bytes=a-b)",
+        );
+    };
+    let spec = range_header.trim().strip_prefix("bytes=").unwrap_or("");
+    if spec.is_empty() || spec.contains(',') || !spec.contains('-') {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("Range `{range_header}`: the proxy answers one byte range (bytes=a-b, bytes=a- or bytes=-n)"),
+        );
+    }
+    if let Err(r) = check_addresses(&url, proxy.allow_private).await {
+        return r;
+    }
+    let mut src = match proxy.stores.open(url.as_str()).await {
+        Ok(s) => s,
+        Err(e) => return store_error(&e),
+    };
+    // An open or suffix range needs the size first.
+    let size = if spec.starts_with('-') || spec.ends_with('-') {
         match src.len().await {
             Ok(n) => Some(n),
             Err(e) => return store_error(&e),
@@ -351,28 +492,29 @@ async fn proxy(state: &State, req: &Request<Incoming>) -> Response<Body> {
     } else {
         None
     };
-    let (status, read, range) = match parse_range(range_header.as_deref(), size) {
-        Wanted::Whole => (StatusCode::OK, src.read_all().await, None),
-        Wanted::Part(r) => (
-            StatusCode::PARTIAL_CONTENT,
-            src.read(r.clone()).await,
-            Some(r),
-        ),
-        Wanted::Unsatisfiable => {
+    let range = match parse_range(Some(&range_header), size) {
+        Wanted::Part(r) => r,
+        Wanted::Whole | Wanted::Unsatisfiable => {
             return text(StatusCode::RANGE_NOT_SATISFIABLE, "range not satisfiable")
         }
     };
-    let bytes = match read {
+    if range.end - range.start > proxy.max_bytes {
+        return text(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "{} bytes asked; the proxy answers at most {} MiB per request (--proxy-max-mib)",
+                range.end - range.start,
+                proxy.max_bytes >> 20
+            ),
+        );
+    }
+    let bytes = match src.read(range.clone()).await {
         Ok(b) => b,
         Err(e) => return store_error(&e),
     };
-    let len = bytes.len();
-    let mut r = Response::new(if req.method() == Method::HEAD {
-        full(Bytes::new())
-    } else {
-        full(bytes)
-    });
-    *r.status_mut() = status;
+    let len = bytes.len() as u64;
+    let mut r = Response::new(full(bytes));
+    *r.status_mut() = StatusCode::PARTIAL_CONTENT;
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -380,17 +522,15 @@ async fn proxy(state: &State, req: &Request<Incoming>) -> Response<Body> {
     );
     h.insert(header::CONTENT_LENGTH, header_value(&len.to_string()));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Some(r) = range {
-        let total = size.map_or_else(|| "*".to_string(), |s| s.to_string());
-        h.insert(
-            header::CONTENT_RANGE,
-            header_value(&format!(
-                "bytes {}-{}/{total}",
-                r.start,
-                r.start + len as u64 - 1
-            )),
-        );
-    }
+    let total = size.map_or_else(|| "*".to_string(), |s| s.to_string());
+    h.insert(
+        header::CONTENT_RANGE,
+        header_value(&format!(
+            "bytes {}-{}/{total}",
+            range.start,
+            (range.start + len).saturating_sub(1)
+        )),
+    );
     r
 }
 
@@ -404,79 +544,215 @@ fn store_error(e: &StoreError) -> Response<Body> {
     text(status, e.to_string())
 }
 
-async fn route(state: &State, req: &Request<Incoming>) -> Response<Body> {
-    if req.method() == Method::OPTIONS {
-        let mut r = text(StatusCode::NO_CONTENT, "");
-        let h = r.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+/// `/files/<absolute path>`: a regular file below `--root`, reached without
+/// leaving it through `..` or a symlink, with no dotfile on the way.
+async fn files(state: &State, abs: &str, req: &Request<Incoming>) -> Response<Body> {
+    let Some(root) = &state.root else {
+        return text(
+            StatusCode::FORBIDDEN,
+            "local files are not served: start gik serve with --root DIR",
         );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Range"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("86400"),
-        );
-        return r;
+    };
+    let Some(p) = below(Path::new("/"), abs) else {
+        return text(StatusCode::FORBIDDEN, "`..` is not allowed");
+    };
+    let dotfile = |p: &Path| {
+        p.components()
+            .any(|c| matches!(c, Component::Normal(n) if n.to_string_lossy().starts_with('.')))
+    };
+    // As asked (below the root as given or as resolved)…
+    let asked = [&state.root_given, root]
+        .iter()
+        .find_map(|r| p.strip_prefix(r).ok());
+    if asked.is_some_and(dotfile) {
+        return text(StatusCode::FORBIDDEN, "dotfiles are not served");
     }
+    let real = match tokio::fs::canonicalize(&p).await {
+        Ok(r) => r,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return text(StatusCode::NOT_FOUND, format!("{}: not found", p.display()))
+        }
+        Err(e) => return text(StatusCode::FORBIDDEN, format!("{}: {e}", p.display())),
+    };
+    // …and as found, with every symlink resolved.
+    let inside = real.strip_prefix(root).ok();
+    if inside.is_none_or(dotfile) {
+        return text(
+            StatusCode::FORBIDDEN,
+            format!(
+                "{} is outside the served directory {} (start gik serve with --root)",
+                p.display(),
+                root.display()
+            ),
+        );
+    }
+    serve_file(&real, req).await
+}
+
+fn config(state: &State) -> Response<Body> {
+    let cfg = serde_json::json!({
+        "server": "gik serve",
+        "version": env!("CARGO_PKG_VERSION"),
+        "proxy": state.proxy.as_ref().map(|_| "/proxy?url="),
+        "files": state.root.as_ref().map(|_| "/files"),
+    });
+    let mut r = text(StatusCode::OK, cfg.to_string());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn get(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Is the request's token the server's?
+fn has_token(state: &State, req: &Request<Incoming>) -> bool {
+    let Some(expected) = &state.token else {
+        return true;
+    };
+    let h = req.headers();
+    guard::request_token(
+        req.uri().query(),
+        get(h, header::AUTHORIZATION),
+        get(h, header::COOKIE),
+        &guard::cookie_name(state.port),
+    )
+    .is_some_and(|t| guard::token_matches(&t, expected))
+}
+
+/// The data routes: `/files/…`, `/proxy`, `/gik-config.json`.
+async fn data(state: &State, req: &Request<Incoming>, path: &str, host: &str) -> Response<Body> {
+    let h = req.headers();
+    let origin = guard::check_origin(
+        get(h, header::ORIGIN),
+        h.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        host,
+        &state.origins,
+    );
+    let mut r = match &origin {
+        OriginCheck::Refused(o) => text(
+            StatusCode::FORBIDDEN,
+            format!("{o} is another origin; gik serve answers its own page (or --allow-origin)"),
+        ),
+        _ if req.method() == Method::OPTIONS => {
+            if matches!(origin, OriginCheck::Allowed(_)) {
+                let mut r = text(StatusCode::NO_CONTENT, "");
+                let h = r.headers_mut();
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_METHODS,
+                    HeaderValue::from_static("GET, HEAD, OPTIONS"),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_ALLOW_HEADERS,
+                    HeaderValue::from_static("Range, Authorization"),
+                );
+                h.insert(
+                    header::ACCESS_CONTROL_MAX_AGE,
+                    HeaderValue::from_static("600"),
+                );
+                r
+            } else {
+                text(StatusCode::FORBIDDEN, "no cross-origin requests here")
+            }
+        }
+        _ if !has_token(state, req) => text(
+            StatusCode::FORBIDDEN,
+            "this needs the token of gik serve: open the url it printed (…/?token=…), \
+             or send `Authorization: token …`",
+        ),
+        _ if path == "/gik-config.json" => config(state),
+        _ if path == "/proxy" => match &state.proxy {
+            Some(p) => proxy(p, req).await,
+            None => text(StatusCode::FORBIDDEN, "the proxy is off (--no-proxy)"),
+        },
+        _ => files(state, path.strip_prefix("/files/").unwrap_or(""), req).await,
+    };
+    let h = r.headers_mut();
+    // No page of another origin may embed these (<img>, <script>) either.
+    h.insert(
+        "cross-origin-resource-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let OriginCheck::Allowed(o) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, header_value(&o));
+        h.insert(
+            header::ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static("Content-Range, Content-Length, Accept-Ranges"),
+        );
+    }
+    r
+}
+
+/// The page: no token needed; a valid `?token=` is kept in a cookie for
+/// the page's own requests.
+async fn page(state: &State, req: &Request<Incoming>, path: &str) -> Response<Body> {
     if req.method() != Method::GET && req.method() != Method::HEAD {
-        return text(StatusCode::METHOD_NOT_ALLOWED, "GET, HEAD or OPTIONS only");
+        return text(StatusCode::METHOD_NOT_ALLOWED, "GET or HEAD only");
     }
-    let path = percent_decode(req.uri().path());
-    if path == "/gik-config.json" {
-        let cfg = serde_json::json!({
-            "server": "gik serve",
-            "version": env!("CARGO_PKG_VERSION"),
-            "proxy": state.proxy.then_some("/proxy?url="),
-            "files": "/files",
+    let mut r = match state.assets.get(path) {
+        None => text(StatusCode::NOT_FOUND, format!("{path}: not found")),
+        Some(Asset::File(p)) => serve_file(&p, req).await,
+        Some(Asset::Bytes(b)) => serve_bytes(b, Path::new(path), req),
+    };
+    let h = r.headers_mut();
+    // The url carries the token: never send it on as a referrer.
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    if let Some(token) = &state.token {
+        let given = req.uri().query().and_then(|q| {
+            guard::request_token(Some(q), None, None, "").map(std::borrow::Cow::into_owned)
         });
-        let mut r = text(StatusCode::OK, cfg.to_string());
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        return r;
-    }
-    if path == "/proxy" {
-        return proxy(state, req).await;
-    }
-    if let Some(abs) = path.strip_prefix("/files/") {
-        let Some(p) = below(Path::new("/"), abs) else {
-            return text(StatusCode::FORBIDDEN, "`..` is not allowed");
-        };
-        if !p.starts_with(&state.root) {
-            return text(
-                StatusCode::FORBIDDEN,
-                format!(
-                    "{} is outside the served directory {} (start gik serve with --root)",
-                    p.display(),
-                    state.root.display()
-                ),
+        if given.is_some_and(|t| guard::token_matches(&t, token)) {
+            h.insert(
+                header::SET_COOKIE,
+                header_value(&format!(
+                    "{}={token}; Path=/; HttpOnly; SameSite=Strict",
+                    guard::cookie_name(state.port)
+                )),
             );
         }
-        return serve_file(&p, req).await;
     }
-    let rel = if path.ends_with('/') {
-        format!("{path}index.html")
+    r
+}
+
+async fn route(state: &State, req: &Request<Incoming>) -> Response<Body> {
+    let host = get(req.headers(), header::HOST).unwrap_or("");
+    if !guard::host_allowed(host, state.port, &state.server_names) {
+        return text(
+            StatusCode::FORBIDDEN,
+            format!(
+                "Host `{host}` does not name this server; open it by address \
+                 (http://127.0.0.1:{}/) or add the name with --server-name",
+                state.port
+            ),
+        );
+    }
+    let path = percent_decode(req.uri().path());
+    let mut r = if path == "/gik-config.json" || path == "/proxy" || path.starts_with("/files/") {
+        data(state, req, &path, host).await
     } else {
-        path
+        page(state, req, &path).await
     };
-    match below(&state.web, &rel) {
-        Some(p) => serve_file(&p, req).await,
-        None => text(StatusCode::FORBIDDEN, "`..` is not allowed"),
-    }
+    r.headers_mut().insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    r
 }
 
 async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    let r = with_cors(route(&state, &req).await);
+    let r = route(&state, &req).await;
     if state.verbose {
         eprintln!(
             "{} {} {} → {}",
             req.method(),
-            req.uri(),
+            req.uri().path(),
             req.headers()
                 .get(header::RANGE)
                 .and_then(|v| v.to_str().ok())
@@ -503,23 +779,65 @@ fn open_browser(url: &str) {
     }
 }
 
+/// The proxy's settings from the command line.
+fn proxy_settings(args: &Args) -> Result<Option<Proxy>> {
+    if args.no_proxy {
+        return Ok(None);
+    }
+    let mut allow = guard::default_allow_list();
+    for h in &args.allow_host {
+        allow.push(Allow::parse(h).map_err(|e| CliError::Usage(format!("--allow-host {e}")))?);
+    }
+    Ok(Some(Proxy {
+        stores: if args.proxy_credentials {
+            Stores::default()
+        } else {
+            Stores::anonymous()
+        },
+        allow,
+        allow_private: args.proxy_allow_private,
+        max_bytes: args.proxy_max_mib.saturating_mul(1 << 20),
+    }))
+}
+
 /// Runs `gik serve` until Ctrl-C.
 pub fn run(args: &Args) -> Result<()> {
-    let web = find_web(args.web.as_deref())?;
-    let root = std::path::absolute(&args.root).map_err(CliError::io(&args.root))?;
-    if !web.join("pkg/gik_wasm.js").is_file() {
-        eprintln!(
-            "gik: warning: {} has no wasm package yet; build it with scripts/build_wasm.sh",
-            web.join("pkg").display()
-        );
+    let assets = Assets::find(args.web.as_deref())?;
+    let root = match &args.root {
+        Some(r) => Some(std::fs::canonicalize(r).map_err(CliError::io(r))?),
+        None => None,
+    };
+    let root_given = match &args.root {
+        Some(r) => std::path::absolute(r).map_err(CliError::io(r))?,
+        None => PathBuf::new(),
+    };
+    for o in &args.allow_origin {
+        if url::Url::parse(o)
+            .map(|u| u.origin().ascii_serialization() != *o.trim_end_matches('/'))
+            .unwrap_or(true)
+        {
+            return Err(CliError::Usage(format!(
+                "--allow-origin {o}: give an origin, scheme://host[:port], as browsers send it"
+            )));
+        }
     }
-    let state = Arc::new(State {
-        web,
-        root,
-        proxy: !args.no_proxy,
-        verbose: args.verbose,
-        stores: Stores::default(),
-    });
+    let token = match &args.token {
+        Some(t)
+            if t.len() < 16
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            return Err(CliError::Usage(
+                "--token: at least 16 characters of [A-Za-z0-9_-]".into(),
+            ))
+        }
+        Some(t) => t.clone(),
+        None => {
+            guard::new_token().map_err(|e| CliError::Usage(format!("cannot make a token: {e}")))?
+        }
+    };
+    let proxy = proxy_settings(args)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -528,24 +846,42 @@ pub fn run(args: &Args) -> Result<()> {
         let addr = SocketAddr::new(args.bind, args.port);
         let listener = tokio::net::TcpListener::bind(addr)
             .await
-            .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;
+            .map_err(|source| CliError::Listen { addr, source })?;
         let local = listener
             .local_addr()
-            .map_err(|e| CliError::Usage(format!("cannot listen on {addr}: {e}")))?;
+            .map_err(|source| CliError::Listen { addr, source })?;
         let host = if local.ip().is_loopback() || local.ip().is_unspecified() {
             format!("127.0.0.1:{}", local.port())
         } else {
             local.to_string()
         };
-        let url = format!("http://{host}/");
+        let state = Arc::new(State {
+            assets,
+            root,
+            root_given,
+            proxy,
+            verbose: args.verbose,
+            token: Some(token.clone()),
+            port: local.port(),
+            server_names: args.server_name.clone(),
+            origins: args
+                .allow_origin
+                .iter()
+                .map(|o| o.trim_end_matches('/').to_string())
+                .collect(),
+        });
+        let url = format!("http://{host}/?token={token}");
         // The first line of stdout is the url (tests read it).
         println!("{url}");
         eprintln!(
-            "gik: serving the page from {}, local files below {} at /files/…, {}; Ctrl-C stops",
-            state.web.display(),
-            state.root.display(),
-            if state.proxy {
-                "range proxy at /proxy?url=…"
+            "gik: serving the page from {}; {}; {}; Ctrl-C stops",
+            state.assets.describe(),
+            state.root.as_ref().map_or_else(
+                || "no local files (--root DIR serves them)".to_string(),
+                |r| format!("local files below {} at /files/…", r.display())
+            ),
+            if state.proxy.is_some() {
+                "range proxy at /proxy?url=… (ECMWF's mirrors; --allow-host adds more)"
             } else {
                 "no proxy"
             }
@@ -578,18 +914,23 @@ async fn accept_loop(listener: tokio::net::TcpListener, state: Arc<State>) {
 }
 
 /// Serves the local files below `root` at `http://127.0.0.1:PORT/files/<absolute
-/// path>` on a free loopback port, on the current tokio runtime (for tests of
-/// the readers against a real HTTP server); returns the base url.
+/// path>` on a free loopback port, without a token, on the current tokio
+/// runtime (for tests of the readers against a real HTTP server); returns
+/// the base url.
 #[cfg(test)]
 pub(crate) async fn serve_files(root: &Path) -> std::io::Result<String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let port = listener.local_addr()?.port();
     let state = Arc::new(State {
-        web: root.to_path_buf(),
-        root: root.to_path_buf(),
-        proxy: false,
+        assets: Assets::Dir(root.to_path_buf()),
+        root: Some(root.canonicalize()?),
+        root_given: std::path::absolute(root)?,
+        proxy: None,
         verbose: false,
-        stores: Stores::default(),
+        token: None,
+        port,
+        server_names: Vec::new(),
+        origins: Vec::new(),
     });
     tokio::spawn(accept_loop(listener, state));
     Ok(format!("http://127.0.0.1:{port}/files"))

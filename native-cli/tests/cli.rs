@@ -20,9 +20,15 @@ fn root() -> PathBuf {
         .to_path_buf()
 }
 
-fn shared() -> Option<PathBuf> {
+/// The shared reference data; a test that needs it fails when it is missing.
+fn shared() -> PathBuf {
     let p = std::env::var_os("GIK_SHARED").map_or_else(|| root().join("../shared"), PathBuf::from);
-    p.join("data/grib/eccodes_expected").is_dir().then_some(p)
+    assert!(
+        p.join("data/grib/eccodes_expected").is_dir(),
+        "the shared reference data is missing: {} has no data/grib/eccodes_expected; set GIK_SHARED",
+        p.display()
+    );
+    p
 }
 
 fn sample() -> PathBuf {
@@ -30,10 +36,11 @@ fn sample() -> PathBuf {
 }
 
 /// ecCodes' answers for the bundled sample (it is a copy of a shared file).
-fn expected() -> Option<serde_json::Value> {
+fn expected() -> serde_json::Value {
     let p =
-        shared()?.join("data/grib/eccodes_expected/gribberish__ecmwf-ifs-oper-surface.grib2.json");
-    Some(serde_json::from_slice(&std::fs::read(p).ok()?).expect("expected json"))
+        shared().join("data/grib/eccodes_expected/gribberish__ecmwf-ifs-oper-surface.grib2.json");
+    serde_json::from_slice(&std::fs::read(p).expect("ecCodes' answers for the sample"))
+        .expect("expected json")
 }
 
 fn tmpdir(name: &str) -> PathBuf {
@@ -58,9 +65,7 @@ fn no_stray_files(dir: &Path) {
 
 #[test]
 fn inspect_lists_every_field_like_eccodes() {
-    let Some(exp) = expected() else {
-        return eprintln!("skipped: ../shared not found");
-    };
+    let exp = expected();
     let out = gik(&["inspect", "--json", sample().to_str().unwrap()]);
     assert!(
         out.status.success(),
@@ -102,9 +107,7 @@ fn f32_sha(values: &[u8], missing: f64) -> String {
 
 #[test]
 fn decode_writes_values_identical_to_eccodes() {
-    let Some(exp) = expected() else {
-        return eprintln!("skipped: ../shared not found");
-    };
+    let exp = expected();
     let msgs = exp["messages"].as_array().unwrap();
     let dir = tmpdir("decode");
 
@@ -178,9 +181,7 @@ fn missing_file_is_a_clear_error() {
 
 #[test]
 fn grib_edition_1_is_refused_by_name() {
-    let Some(shared) = shared() else {
-        return eprintln!("skipped: ../shared not found");
-    };
+    let shared = shared();
     let out = gik(&[
         "inspect",
         shared

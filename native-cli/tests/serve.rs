@@ -301,6 +301,8 @@ fn files_are_served_only_below_root_without_dotfiles_or_symlink_escapes() {
     std::fs::create_dir(root.join("sub")).unwrap();
     std::fs::write(root.join("sub/a.grib2"), "GRIB-ish").unwrap();
     std::fs::write(root.join(".env"), "SECRET=1").unwrap();
+    std::fs::create_dir(root.join("refs-dir")).unwrap();
+    std::fs::write(root.join("refs-dir/.zmetadata"), "{}").unwrap();
     std::fs::create_dir(root.join(".git")).unwrap();
     std::fs::write(root.join(".git/config"), "[core]").unwrap();
     let outside = tempdir("outside");
@@ -325,6 +327,8 @@ fn files_are_served_only_below_root_without_dotfiles_or_symlink_escapes() {
     let ok = get(&srv, &f("/sub/a.grib2"), &[("Range", "bytes=0-3")]);
     assert_eq!((ok.status, ok.text().as_str()), (206, "GRIB"));
     assert_eq!(get(&srv, &f("/inside-link"), &[]).status, 200);
+    // zarr's metadata files are the one kind of dotfile served
+    assert_eq!(get(&srv, &f("/refs-dir/.zmetadata"), &[]).status, 200);
     assert_eq!(get(&srv, &f("/nope"), &[]).status, 404);
     assert_eq!(
         get(&srv, "/files/etc/hostname", &[]).status,

@@ -39,6 +39,10 @@ use std::time::Duration;
 
 type Body = BoxBody<Bytes, std::io::Error>;
 
+/// The dotfiles `/files` serves: zarr's metadata, which reference
+/// directories (fsspec parquet, zarr) are made of.
+const ZARR_METADATA: [&str; 4] = [".zmetadata", ".zarray", ".zattrs", ".zgroup"];
+
 /// Bytes read from a local file per body chunk.
 const CHUNK: u64 = 1 << 20;
 
@@ -508,7 +512,15 @@ async fn proxy(proxy: &Proxy, req: &Request<Incoming>) -> Response<Body> {
             ),
         );
     }
-    let bytes = match src.read(range.clone()).await {
+    // The whole object (`bytes=0-`, how the page asks for a references
+    // file) is one plain GET: some servers ignore Range.
+    let whole = size.is_some_and(|n| range == (0..n));
+    let read = if whole {
+        src.read_all().await
+    } else {
+        src.read(range.clone()).await
+    };
+    let bytes = match read {
         Ok(b) => b,
         Err(e) => return store_error(&e),
     };
@@ -557,8 +569,13 @@ async fn files(state: &State, abs: &str, req: &Request<Incoming>) -> Response<Bo
         return text(StatusCode::FORBIDDEN, "`..` is not allowed");
     };
     let dotfile = |p: &Path| {
-        p.components()
-            .any(|c| matches!(c, Component::Normal(n) if n.to_string_lossy().starts_with('.')))
+        p.components().any(|c| match c {
+            Component::Normal(n) => {
+                let n = n.to_string_lossy();
+                n.starts_with('.') && !ZARR_METADATA.contains(&n.as_ref())
+            }
+            _ => false,
+        })
     };
     // As asked (below the root as given or as resolved)…
     let asked = [&state.root_given, root]
@@ -696,7 +713,7 @@ async fn page(state: &State, req: &Request<Incoming>, path: &str) -> Response<Bo
     let mut r = match state.assets.get(path) {
         None => text(StatusCode::NOT_FOUND, format!("{path}: not found")),
         Some(Asset::File(p)) => serve_file(&p, req).await,
-        Some(Asset::Bytes(b)) => serve_bytes(b, Path::new(path), req),
+        Some(Asset::Bytes(name, b)) => serve_bytes(b, Path::new(name), req),
     };
     let h = r.headers_mut();
     // The url carries the token: never send it on as a referrer.

@@ -28,8 +28,8 @@ pub enum Assets {
 pub enum Asset {
     /// A file on disk.
     File(PathBuf),
-    /// Bytes in the binary.
-    Bytes(&'static [u8]),
+    /// Bytes in the binary, with their path relative to `web/`.
+    Bytes(&'static str, &'static [u8]),
 }
 
 impl Assets {
@@ -113,7 +113,7 @@ impl Assets {
             Self::Embedded(files) => files
                 .iter()
                 .find(|(p, _)| *p == clean)
-                .map(|(_, b)| Asset::Bytes(b)),
+                .map(|(p, b)| Asset::Bytes(p, b)),
         }
     }
 }
@@ -125,10 +125,13 @@ mod tests {
     #[test]
     fn page_paths_stay_in_the_page_and_skip_dotfiles() {
         let a = Assets::Embedded(&[("index.html", b"<html>"), ("pkg/gik_wasm.js", b"js")]);
-        assert!(matches!(a.get("/"), Some(Asset::Bytes(b"<html>"))));
+        assert!(matches!(
+            a.get("/"),
+            Some(Asset::Bytes("index.html", b"<html>"))
+        ));
         assert!(matches!(
             a.get("/pkg/gik_wasm.js"),
-            Some(Asset::Bytes(b"js"))
+            Some(Asset::Bytes("pkg/gik_wasm.js", b"js"))
         ));
         assert!(a.get("/../etc/passwd").is_none());
         assert!(a.get("/.gitignore").is_none());

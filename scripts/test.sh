@@ -8,6 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 export GIK_SHARED="${GIK_SHARED:-$ROOT/../shared}"
+if [ ! -d "$GIK_SHARED/data/grib/eccodes_expected" ]; then
+  echo "the shared reference data is missing: $GIK_SHARED/data/grib/eccodes_expected does not exist." >&2
+  echo "The tests compare with ecCodes' answers there; set GIK_SHARED to the shared/ directory." >&2
+  exit 1
+fi
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }

@@ -5,25 +5,16 @@
 //! equal ecCodes' `sha256_float32_le` (NaN written as ecCodes'
 //! `missingValue`), and `decode_f64` must equal ecCodes' `sample_values`
 //! exactly. GRIB1 messages must be refused with `UnsupportedEdition`.
-//! JPEG2000 (5.40) and run-length (5.200) messages may instead be refused
-//! with `UnsupportedPacking`; the summary lists which were.
+//! Every packing the README lists as supported must decode: there is no
+//! allowance for refusing one.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use gik_core::grib::fields;
 use gik_core::Error;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
-use std::path::PathBuf;
+mod common;
 
-fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("GIK_SHARED") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    };
-    dir.join("data/grib/eccodes_expected")
-        .is_dir()
-        .then_some(dir)
-}
+use sha2::{Digest, Sha256};
 
 #[derive(Default)]
 struct Tally {
@@ -31,7 +22,6 @@ struct Tally {
     ok: usize,
     /// GRIB1 messages refused with `UnsupportedEdition`, as expected.
     grib1: usize,
-    unsupported: usize,
     mismatched: usize,
     /// Fields after the first of a multi-field message.
     extra: usize,
@@ -47,25 +37,10 @@ fn hash_f32(values: &[f32], missing: f32) -> String {
     format!("{:x}", h.finalize())
 }
 
-/// Checks one message; returns Err(reason) on a mismatch, Ok(true) when the
-/// packing was refused as allowed.
-fn check(field: &gik_core::grib::Field<'_>, want: &Value) -> Result<bool, String> {
+/// Checks one message; returns Err(reason) on a mismatch or a refusal.
+fn check(field: &gik_core::grib::Field<'_>, want: &Value) -> Result<(), String> {
     let missing = want["missingValue"].as_f64().unwrap_or(9999.0);
-    let f32s = match field.decode_f32() {
-        Ok(v) => v,
-        Err(Error::UnsupportedPacking {
-            template: t @ (40 | 200),
-            ..
-        }) => {
-            let want_t = want["dataRepresentationTemplateNumber"].as_u64();
-            return if want_t == Some(u64::from(t)) {
-                Ok(true)
-            } else {
-                Err(format!("refused as 5.{t}"))
-            };
-        }
-        Err(e) => return Err(format!("decode_f32: {e}")),
-    };
+    let f32s = field.decode_f32().map_err(|e| format!("decode_f32: {e}"))?;
     let n = want["n_values"].as_u64().unwrap_or(0) as usize;
     if f32s.len() != n {
         return Err(format!("{} values, ecCodes has {n}", f32s.len()));
@@ -104,15 +79,12 @@ fn check(field: &gik_core::grib::Field<'_>, want: &Value) -> Result<bool, String
             }
         }
     }
-    Ok(false)
+    Ok(())
 }
 
 #[test]
 fn values_match_eccodes() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("skipping: no shared data (set GIK_SHARED or put shared/ beside the workspace)");
-        return;
-    };
+    let shared = common::shared_dir("data/grib/eccodes_expected");
     let expected_dir = shared.join("data/grib/eccodes_expected");
     let mut jsons: Vec<_> = std::fs::read_dir(&expected_dir)
         .unwrap()
@@ -136,10 +108,7 @@ fn values_match_eccodes() {
         for field in fields(&bytes) {
             match field {
                 Ok(f) if f.index_in_message > 0 => match f.decode_f32() {
-                    Ok(_)
-                    | Err(Error::UnsupportedPacking {
-                        template: 40 | 200, ..
-                    }) => t.extra += 1,
+                    Ok(_) => t.extra += 1,
                     Err(e) => failures.push(format!(
                         "{name}: field {} of message at {}: {e}",
                         f.index_in_message, f.msg_offset
@@ -173,14 +142,7 @@ fn values_match_eccodes() {
                 Ok(f) => check(f, w),
             };
             match outcome {
-                Ok(false) => t.ok += 1,
-                Ok(true) => {
-                    t.unsupported += 1;
-                    t.notes.push(format!(
-                        "#{i} 5.{} refused",
-                        w["dataRepresentationTemplateNumber"]
-                    ));
-                }
+                Ok(()) => t.ok += 1,
                 Err(why) => {
                     t.mismatched += 1;
                     failures.push(format!(
@@ -194,44 +156,28 @@ fn values_match_eccodes() {
     }
 
     println!(
-        "\n{:<64} {:>8} {:>6} {:>12} {:>11} {:>10}",
-        "file", "messages", "ok", "GRIB1 (ref.)", "unsupported", "mismatched"
+        "\n{:<64} {:>8} {:>6} {:>12} {:>10}",
+        "file", "messages", "ok", "GRIB1 (ref.)", "mismatched"
     );
-    let (mut tm, mut to, mut t1, mut tu, mut tx) = (0, 0, 0, 0, 0);
+    let (mut tm, mut to, mut t1, mut tx) = (0, 0, 0, 0);
     for (name, t) in &rows {
         println!(
-            "{name:<64} {:>8} {:>6} {:>12} {:>11} {:>10}",
-            t.messages, t.ok, t.grib1, t.unsupported, t.mismatched
+            "{name:<64} {:>8} {:>6} {:>12} {:>10}",
+            t.messages, t.ok, t.grib1, t.mismatched
         );
         tm += t.messages;
         to += t.ok;
         t1 += t.grib1;
-        tu += t.unsupported;
         tx += t.mismatched;
     }
-    println!("{:<64} {tm:>8} {to:>6} {t1:>12} {tu:>11} {tx:>10}", "TOTAL");
-    let refused: Vec<_> = rows
-        .iter()
-        .filter(|(_, t)| t.unsupported > 0)
-        .map(|(n, t)| format!("{n}: {} refused", t.unsupported))
-        .collect();
+    println!("{:<64} {tm:>8} {to:>6} {t1:>12} {tx:>10}", "TOTAL");
     for (n, t) in &rows {
         if t.extra > 0 {
             println!("{n}: {} further fields of multi-field messages decoded (ecCodes reads only the first)", t.extra);
         }
     }
-    if !refused.is_empty() {
-        println!(
-            "\nrefused with UnsupportedPacking (allowed for 5.40 and 5.200):\n  {}",
-            refused.join("\n  ")
-        );
-    }
     for (name, t) in &rows {
-        for note in t
-            .notes
-            .iter()
-            .filter(|n| !n.ends_with("refused") && !n.ends_with("not compared"))
-        {
+        for note in t.notes.iter().filter(|n| !n.ends_with("not compared")) {
             failures.push(format!("{name}: {note}"));
         }
     }

@@ -13,24 +13,22 @@
 
 use std::path::PathBuf;
 
+mod common;
+
 use base64::Engine as _;
 use gik_core::refs::{self, FileMap, RefStore, RefValue, RefsError, ScannedField};
 use serde_json::Value;
 
-fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("GIK_SHARED") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    };
-    dir.join("data/grib/kerchunk_refs").is_dir().then_some(dir)
+fn shared_dir() -> PathBuf {
+    common::shared_dir("data/grib/kerchunk_refs")
 }
 
 fn b64(s: &str) -> Vec<u8> {
     base64::engine::general_purpose::STANDARD.decode(s).unwrap()
 }
 
-fn kerchunk_refs_dir() -> Option<PathBuf> {
-    shared_dir().map(|d| d.join("data/grib/kerchunk_refs"))
+fn kerchunk_refs_dir() -> PathBuf {
+    shared_dir().join("data/grib/kerchunk_refs")
 }
 
 fn files_ending(dir: &PathBuf, suffix: &str) -> Vec<PathBuf> {
@@ -69,10 +67,7 @@ fn assert_same_refs(a: &RefStore, b: &RefStore, what: &str) {
 
 #[test]
 fn reads_kerchunk_grib_tree_json() {
-    let Some(dir) = kerchunk_refs_dir() else {
-        eprintln!("skipping: no shared data");
-        return;
-    };
+    let dir = kerchunk_refs_dir();
     let files = files_ending(&dir, ".grib_tree.json");
     assert!(files.len() >= 4);
     for f in files {
@@ -126,10 +121,7 @@ fn reads_kerchunk_grib_tree_json() {
 
 #[test]
 fn reads_kerchunk_scan_grib_json_with_templates() {
-    let Some(dir) = kerchunk_refs_dir() else {
-        eprintln!("skipping: no shared data");
-        return;
-    };
+    let dir = kerchunk_refs_dir();
     for f in files_ending(&dir, ".scan_grib.json") {
         let groups: Vec<Value> = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap();
         assert!(!groups.is_empty());
@@ -211,10 +203,7 @@ fn fsspec_zstd_files_give_a_clear_error() {
 
 #[test]
 fn non_reference_parquet_is_a_schema_error() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("skipping: no shared data");
-        return;
-    };
+    let shared = shared_dir();
     let grib = shared.join("data/grib");
     let mut n = 0;
     for f in files_ending(&grib, ".parquet") {
@@ -311,10 +300,7 @@ fn scan(path: &std::path::Path, url: &str) -> Vec<ScannedField> {
 
 #[test]
 fn build_from_meta_matches_kerchunk_grib_tree() {
-    let Some(shared) = shared_dir() else {
-        eprintln!("skipping: no shared data");
-        return;
-    };
+    let shared = shared_dir();
     let grib = shared.join("data/grib");
     let mut problems = Vec::new();
     for f in files_ending(&grib.join("kerchunk_refs"), ".grib_tree.json") {

@@ -17,16 +17,14 @@
 use gik_core::regrid::{
     self, N320Operator, RegridError, SourceLayout, N320_POINTS, SOURCE_NI, SOURCE_POINTS,
 };
+mod common;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-fn shared_dir() -> Option<PathBuf> {
-    let dir = match std::env::var_os("GIK_SHARED") {
-        Some(d) => PathBuf::from(d),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared"),
-    };
-    dir.join("data/regrid").is_dir().then_some(dir)
+fn shared_dir() -> PathBuf {
+    common::shared_dir("data/regrid")
 }
 
 struct MirRow {
@@ -43,11 +41,11 @@ struct Sample {
     analytic_min_max: Vec<f64>,
 }
 
-fn sample() -> Option<&'static Sample> {
-    static S: OnceLock<Option<Sample>> = OnceLock::new();
+fn sample() -> &'static Sample {
+    static S: OnceLock<Sample> = OnceLock::new();
     S.get_or_init(|| {
-        let path = shared_dir()?.join("data/regrid/mir_linear_0p25_to_N320_sample_rows.json");
-        let v: Value = serde_json::from_slice(&std::fs::read(path).ok()?).unwrap();
+        let path = shared_dir().join("data/regrid/mir_linear_0p25_to_N320_sample_rows.json");
+        let v: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
         let nums = |v: &Value| -> Vec<f64> {
             v.as_array()
                 .unwrap()
@@ -72,15 +70,14 @@ fn sample() -> Option<&'static Sample> {
             .collect();
         assert_eq!(v["shape"][0].as_u64(), Some(N320_POINTS as u64));
         assert_eq!(v["shape"][1].as_u64(), Some(SOURCE_POINTS as u64));
-        Some(Sample {
+        Sample {
             rows,
             nnz: v["nnz"].as_u64().unwrap() as usize,
             analytic_sum: v["analytic_result_sum"].as_f64().unwrap(),
             analytic_first5: nums(&v["analytic_result_first5"]),
             analytic_min_max: nums(&v["analytic_result_min_max"]),
-        })
+        }
     })
-    .as_ref()
 }
 
 fn op(layout: SourceLayout) -> &'static N320Operator {
@@ -105,24 +102,9 @@ fn sorted(cols: impl IntoIterator<Item = usize>, w: &[f64]) -> Vec<(usize, f64)>
     v
 }
 
-macro_rules! need_sample {
-    () => {
-        match sample() {
-            Some(s) => s,
-            None => {
-                eprintln!("shared/data/regrid not found (set GIK_SHARED): skipped");
-                return;
-            }
-        }
-    };
-}
-
 #[test]
 fn n320_pl_matches_eccodes() {
-    let Some(dir) = shared_dir() else {
-        eprintln!("shared/data/regrid not found (set GIK_SHARED): skipped");
-        return;
-    };
+    let dir = shared_dir();
     let v: Value =
         serde_json::from_slice(&std::fs::read(dir.join("data/regrid/n320_pl.json")).unwrap())
             .unwrap();
@@ -144,9 +126,7 @@ fn structure_matches_mir() {
     assert_eq!(op.target_len(), N320_POINTS);
     assert_eq!(op.source_len(), SOURCE_POINTS);
     assert_eq!(op.nnz(), 1_505_824);
-    if let Some(s) = sample() {
-        assert_eq!(op.nnz(), s.nnz);
-    }
+    assert_eq!(op.nnz(), sample().nnz);
     let (mut two, mut three) = (0, 0);
     for (c, w) in op.rows() {
         match c.len() {
@@ -163,7 +143,7 @@ fn structure_matches_mir() {
 
 #[test]
 fn sample_rows_match_mir() {
-    let s = need_sample!();
+    let s = sample();
     assert_eq!(s.rows.len(), 10_812);
     let rows: Vec<_> = op(SourceLayout::Greenwich).rows().collect();
     let rows_od: Vec<_> = op(SourceLayout::OpenData).rows().collect();
@@ -212,7 +192,7 @@ fn analytic_field() -> Vec<f64> {
 
 #[test]
 fn analytic_checksum_matches_mir() {
-    let s = need_sample!();
+    let s = sample();
     let out = op(SourceLayout::Greenwich)
         .apply_f64(&analytic_field())
         .unwrap();
@@ -234,10 +214,8 @@ fn analytic_checksum_matches_mir() {
 
 #[test]
 fn real_ecmwf_field_matches_mir() {
-    let s = need_sample!();
-    let path = shared_dir()
-        .unwrap()
-        .join("data/grib/gribberish__aifs-single-t500.grib2");
+    let s = sample();
+    let path = shared_dir().join("data/grib/gribberish__aifs-single-t500.grib2");
     let bytes = std::fs::read(path).unwrap();
     let field = gik_core::grib::fields(&bytes).next().unwrap().unwrap();
     let values = field.decode_f64().unwrap(); // open-data order, lon −180 → 179.75

@@ -73,6 +73,14 @@ pub enum CheckpointError {
     /// The metadata lacks something gik needs, or holds it in a shape gik does not know.
     #[error("the metadata {0}")]
     Metadata(String),
+    /// The model reads its inputs on a grid gik cannot produce.
+    #[error("the model reads its inputs on {}{}; gik regrids to N320 only (542,080 points)",
+        .grid.as_deref().map_or_else(|| "an undeclared grid".to_string(), |g| format!("grid {g}")),
+        .points.map_or_else(String::new, |p| format!(" ({p} points)")))]
+    Grid {
+        grid: Option<String>,
+        points: Option<u64>,
+    },
 }
 
 /// Result alias for this module.
@@ -82,8 +90,8 @@ pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadError<E: std::error::Error + 'static> {
-    /// The reader failed.
-    #[error("{location}: {source}")]
+    /// The reader failed (its error names the location).
+    #[error("reading the checkpoint: {source}")]
     Read {
         location: String,
         #[source]
@@ -548,6 +556,14 @@ pub struct ModelInput {
     pub level: Option<f64>,
 }
 
+/// A grid gik can put a model's inputs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TargetGrid {
+    /// N320 reduced Gaussian (542,080 points), regridded from 0.25° with MIR's "linear".
+    N320,
+}
+
 /// What a model declares about its inputs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelSpec {
@@ -813,6 +829,33 @@ impl ModelSpec {
             multistep_input,
             coordinates,
         })
+    }
+
+    /// The grid gik puts the inputs on: the one the model declares.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Grid`] for a grid gik cannot produce (anything but
+    /// N320, declared by name or by its 542,080 points).
+    pub fn target_grid(&self) -> Result<TargetGrid> {
+        let n320 = crate::regrid::N320_POINTS as u64;
+        match (self.grid.as_deref(), self.points) {
+            (Some("n320"), None) => Ok(TargetGrid::N320),
+            (Some("n320") | None, Some(p)) if p == n320 => Ok(TargetGrid::N320),
+            (grid, points) => Err(CheckpointError::Grid {
+                grid: grid.map(String::from),
+                points,
+            }),
+        }
+    }
+
+    /// The input times of its states, from one forecast run or from
+    /// consecutive runs' step 0.
+    #[must_use]
+    pub fn input_times(&self, source: crate::plan::InputSource) -> crate::plan::InputTimes {
+        crate::plan::InputTimes {
+            lagged: self.lagged_hours(),
+            source,
+        }
     }
 
     /// The input times relative to the state's date, in hours, oldest first
@@ -1100,6 +1143,14 @@ mod tests {
         assert_eq!(s.points, Some(542_080));
         assert_eq!((s.timestep_hours, s.multistep_input), (6, 2));
         assert_eq!(s.lagged_hours(), [-6, 0]);
+        assert_eq!(s.target_grid().unwrap(), TargetGrid::N320);
+        let o48 = ModelSpec {
+            grid: Some("o48".into()),
+            points: Some(10_944),
+            ..s.clone()
+        };
+        let e = o48.target_grid().unwrap_err().to_string();
+        assert!(e.contains("grid o48 (10944 points)"), "{e}");
         for bad in [&b"{"[..], b"[]", b"{\"dataset\": {}}"] {
             assert!(ModelSpec::from_json(bad).is_err());
         }

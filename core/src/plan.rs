@@ -706,10 +706,19 @@ pub fn plan_with(
         }
         Layout::Aifs => {
             let step_at = |si: usize| first.axes.step.get(si).copied().unwrap_or(0);
-            let pairs: BTreeSet<(i64, i64)> = vts
-                .iter()
-                .map(|&(_, si, v)| (v - step_at(si) * 3600, step_at(si)))
-                .collect();
+            // (run, step) pairs the references really hold (runs × steps
+            // is a grid with holes when runs have different steps), for the
+            // first member asked for
+            let mi = match (first.axes.number_is_dim, members.first()) {
+                (true, Some(m)) => first.axes.number.iter().position(|x| x == m),
+                _ => None,
+            };
+            let mut pairs = BTreeSet::new();
+            for &(ti, si, v) in &vts {
+                if chunk_for(first, store, ti, si, mi)?.is_some() {
+                    pairs.insert((v - step_at(si) * 3600, step_at(si)));
+                }
+            }
             vec![aifs_slices(&pairs, sel.date, times)?]
         }
     };

@@ -6,7 +6,7 @@
 //! checkpoints): the training dataset's variables and what each is
 //! (prognostic, forcing, diagnostic, computed by the runner, constant in
 //! time), the grid, the time step and how many input times the model reads
-//! (`multistep_input`). [`ModelSpec`] is what gik takes from it; [`read`]
+//! (`multistep_input`). [`ModelSpec`] is what gik takes from it; [`read_metadata`]
 //! fetches it through any [`RangeReader`] without downloading the weights:
 //!
 //! 1. the last [`TAIL`] bytes: the end-of-central-directory record (zip64
@@ -86,7 +86,7 @@ pub enum CheckpointError {
 /// Result alias for this module.
 pub type Result<T, E = CheckpointError> = std::result::Result<T, E>;
 
-/// A failed [`read`]: the reader's error, or a problem with the archive.
+/// A failed [`read_metadata`]: the reader's error, or a problem with the archive.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ReadError<E: std::error::Error + 'static> {
@@ -379,7 +379,7 @@ pub fn metadata_entry(entries: &[Entry]) -> Result<&Entry> {
 }
 
 /// The bytes to read for `entry`: its local header, name, up to
-/// [`LOCAL_SLACK`] bytes of extra field and its data, ending no later than
+/// 1 KiB of extra field and its data, ending no later than
 /// `end` (the central directory's offset: entries come before it).
 #[must_use]
 pub fn entry_span(entry: &Entry, end: u64) -> Range<u64> {

@@ -48,6 +48,26 @@ pub trait RangeReader {
 
     /// The whole object at `location`.
     fn read_all<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<Bytes, Self::Error>>;
+
+    /// The last `n` bytes of `location` (all of it when it is shorter) and
+    /// the object's size: how the end of a zip archive is found without
+    /// knowing its length (one `Range: bytes=-n` request over HTTP).
+    ///
+    /// The provided implementation reads the whole object; readers of
+    /// remote objects override it.
+    fn read_suffix<'a>(
+        &'a self,
+        location: &'a str,
+        n: u64,
+    ) -> BoxFuture<'a, Result<(Bytes, u64), Self::Error>> {
+        let all = self.read_all(location);
+        Box::pin(async move {
+            let all = all.await?;
+            let keep = usize::try_from(n).unwrap_or(usize::MAX).min(all.len());
+            let size = all.len() as u64;
+            Ok((all.slice(all.len() - keep..), size))
+        })
+    }
 }
 
 /// The bytes of one reference: inline data as it is, a range or a whole
@@ -381,20 +401,71 @@ pub async fn check_reader<R: RangeReader + ?Sized>(
     Ok(())
 }
 
+/// Helpers of the core's reader tests.
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
-mod tests {
-    use super::*;
+pub(crate) mod testing {
+    use super::{BoxFuture, MemoryReadError, MemoryReader, RangeReader};
+    use bytes::Bytes;
+    use std::future::Future;
+    use std::ops::Range;
+    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::task::{Context, Poll, Waker};
 
     /// Runs a future that never waits (every MemoryReader future is ready).
-    fn ready<F: Future>(f: F) -> F::Output {
+    pub(crate) fn ready<F: Future>(f: F) -> F::Output {
         let mut f = std::pin::pin!(f);
         match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
             Poll::Ready(v) => v,
             Poll::Pending => unreachable!("a MemoryReader future waited"),
         }
     }
+
+    /// A MemoryReader that counts its requests.
+    pub(crate) struct Counting(pub MemoryReader, pub AtomicUsize);
+
+    impl Counting {
+        pub(crate) fn new(m: MemoryReader) -> Self {
+            Self(m, AtomicUsize::new(0))
+        }
+
+        pub(crate) fn requests(&self) -> usize {
+            self.1.load(Ordering::Relaxed)
+        }
+    }
+
+    impl RangeReader for Counting {
+        type Error = MemoryReadError;
+        fn read_range<'a>(
+            &'a self,
+            location: &'a str,
+            range: Range<u64>,
+        ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.read_range(location, range)
+        }
+        fn read_all<'a>(
+            &'a self,
+            location: &'a str,
+        ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.read_all(location)
+        }
+        fn read_suffix<'a>(
+            &'a self,
+            location: &'a str,
+            n: u64,
+        ) -> BoxFuture<'a, Result<(Bytes, u64), MemoryReadError>> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.read_suffix(location, n)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::testing::{ready, Counting};
+    use super::*;
 
     #[test]
     fn memory_reader_keeps_the_contract() {
@@ -435,27 +506,6 @@ mod tests {
         assert!(err.contains("past the end"), "{err}");
     }
 
-    /// A MemoryReader that counts its reads.
-    struct Counting(MemoryReader, std::sync::atomic::AtomicUsize);
-    impl RangeReader for Counting {
-        type Error = MemoryReadError;
-        fn read_range<'a>(
-            &'a self,
-            location: &'a str,
-            range: Range<u64>,
-        ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
-            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.0.read_range(location, range)
-        }
-        fn read_all<'a>(
-            &'a self,
-            location: &'a str,
-        ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
-            self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            self.0.read_all(location)
-        }
-    }
-
     fn range(url: &str, offset: u64, length: u64) -> RefValue {
         RefValue::Range {
             url: url.into(),
@@ -480,7 +530,7 @@ mod tests {
             vec![range("a", 9_000, 10), range("b", 10, 20)],
         ];
         let r = CoalescingReader::new(
-            Counting(m, 0.into()),
+            Counting::new(m),
             fields.iter().map(Vec::as_slice),
             8,
             |_| 100,
@@ -496,7 +546,7 @@ mod tests {
             }
         }
         // 2 coalesced reads + "a" 9000.. alone (inline needs none)
-        assert_eq!(r.inner().1.load(std::sync::atomic::Ordering::Relaxed), 3);
+        assert_eq!(r.inner().requests(), 3);
         // every coalesced read was released after its last part
         for g in &r.groups {
             assert!(ready(g.bytes.lock()).is_none());

@@ -32,6 +32,7 @@
 //! | (none yet) | | the defaults build for `wasm32-unknown-unknown` |
 
 pub mod assemble;
+pub mod checkpoint;
 pub mod grib;
 pub mod index;
 pub mod io;

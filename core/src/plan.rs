@@ -37,7 +37,9 @@ pub struct Input {
     pub per_member: bool,
     /// Factor applied to the values (`gh` → `z`: [`GRAVITY`]).
     pub scale: Option<f64>,
-    /// Whether the state can do without it (`vsw` → `swvl1`, `swvl2` "where present").
+    /// Whether the state can do without it (left out, and said, when the
+    /// references lack it). No preset has such inputs: a model takes exactly
+    /// its inputs.
     pub optional: bool,
 }
 
@@ -105,18 +107,39 @@ fn pressure_inputs(params: &[&str]) -> Vec<Input> {
     out
 }
 
-fn soil_inputs() -> Vec<Input> {
-    let mut out = Vec::new();
-    for (l, (t, w)) in [(1, ("stl1", "swvl1")), (2, ("stl2", "swvl2"))] {
-        out.push(Input::new(t, "sot", "soilLayer", Some(f64::from(l))));
-        let mut vsw = Input::new(w, "vsw", "soilLayer", Some(f64::from(l)));
-        vsw.optional = true;
-        out.push(vsw);
-    }
-    out
+fn soil_temperature() -> Vec<Input> {
+    [(1, "stl1"), (2, "stl2")]
+        .into_iter()
+        .map(|(l, name)| Input::new(name, "sot", "soilLayer", Some(f64::from(l))))
+        .collect()
 }
 
-/// The inputs of a preset: `aifs-ens` (AIFS-ENS v1) or `aifs-single`.
+fn soil_moisture() -> Vec<Input> {
+    [(1, "swvl1"), (2, "swvl2")]
+        .into_iter()
+        .map(|(l, name)| Input::new(name, "vsw", "soilLayer", Some(f64::from(l))))
+        .collect()
+}
+
+/// The inputs of a preset, exactly those of a released model:
+///
+/// - `aifs-ens`: AIFS-ENS v1. Source: ECMWF, "Implementation of AIFS ENS v1"
+///   (confluence.ecmwf.int/display/FCST/Implementation+of+AIFS+ENS+v1), its
+///   table of input and output parameters, and the model card
+///   (huggingface.co/ecmwf/aifs-ens-1.0) with its notebook's open-data
+///   request: `10u 10v 2d 2t msl skt sp tcw`, soil temperature `sot` layers
+///   1–2 (`stl1 stl2`), forcings `lsm z slor sdor`, and `gh t u v w q` on
+///   the 13 open-data pressure levels. No soil moisture (`swvl1`/`swvl2`):
+///   anemoi-inference stops on a state that holds inputs the model lacks.
+/// - `aifs-single`: AIFS-single v1.x. Source: the AIFS-single 1.1
+///   checkpoint's metadata, as anemoi-inference's integration tests carry it
+///   (ecmwf/anemoi-inference@29dc717:tests/integration/single-o48-1.1/metadata.json,
+///   `../shared/data/anemoi/aifs-single-1.1-o48-test-metadata.json`): its 94
+///   user-supplied inputs are the AIFS-ENS v1 ones plus soil moisture
+///   `swvl1 swvl2` (`vsw` layers 1–2). No `tcwv`.
+///
+/// The computed forcings (`cos_latitude`, `insolation`, …) are not inputs:
+/// the runner makes them.
 #[must_use]
 pub fn preset(name: &str) -> Option<Vec<Input>> {
     let mut v = vec![
@@ -133,19 +156,69 @@ pub fn preset(name: &str) -> Option<Vec<Input>> {
         constant("slor", "slor"),
         constant("sdor", "sdor"),
     ];
+    v.extend(soil_temperature());
     match name {
         "aifs-ens" => {}
-        "aifs-single" => {
-            // AIFS-single additionally reads total column water vapour where present.
-            let mut tcwv = surface("tcwv", "entireAtmosphere");
-            tcwv.optional = true;
-            v.push(tcwv);
-        }
+        "aifs-single" => v.extend(soil_moisture()),
         _ => return None,
     }
-    v.extend(soil_inputs());
     v.extend(pressure_inputs(&["gh", "t", "u", "v", "w", "q"]));
     Some(v)
+}
+
+/// The `typeOfLevel` ECMWF open data gives a surface parameter (`None`: not known).
+fn surface_level_type(short_name: &str) -> Option<&'static str> {
+    Some(match short_name {
+        "10u" | "10v" | "2t" | "2d" | "100u" | "100v" => "heightAboveGround",
+        "msl" => "meanSea",
+        "tcw" | "tcwv" => "entireAtmosphere",
+        "skt" | "sp" | "lsm" | "z" | "slor" | "sdor" | "tp" | "cp" | "sf" | "ro" | "ssrd"
+        | "strd" | "tcc" | "hcc" | "mcc" | "lcc" => "surface",
+        _ => return None,
+    })
+}
+
+/// The inputs a model declares ([`crate::checkpoint::ModelSpec`]), as ECMWF
+/// open data holds them: `z` on pressure levels from `gh` × g, soil
+/// temperature and moisture `stl{n}`/`swvl{n}` from `sot`/`vsw` layer `n`
+/// (as ECMWF's open-data input for anemoi maps them), constant fields taken
+/// once for every member and time.
+#[must_use]
+pub fn model_inputs(spec: &crate::checkpoint::ModelSpec) -> Vec<Input> {
+    let mut out = Vec::with_capacity(spec.inputs.len());
+    for m in &spec.inputs {
+        let name = m.name.as_str();
+        // the level from MARS metadata, or from a `param_level` name
+        let split = name
+            .rsplit_once('_')
+            .and_then(|(p, l)| l.parse::<f64>().ok().map(|l| (p, l)));
+        let param = m.param.as_deref().or(split.map(|(p, _)| p)).unwrap_or(name);
+        let level = m.level.or(split.map(|(_, l)| l));
+        let soil = name
+            .strip_prefix("stl")
+            .map(|n| ("sot", n))
+            .or_else(|| name.strip_prefix("swvl").map(|n| ("vsw", n)))
+            .and_then(|(s, n)| n.parse::<f64>().ok().map(|n| (s, n)));
+        let pressure = m.levtype.as_deref() == Some("pl")
+            || (m.levtype.is_none() && split.is_some() && soil.is_none());
+        let mut i = if let Some((short, layer)) = soil {
+            Input::new(name, short, "soilLayer", Some(layer))
+        } else if pressure {
+            let short = if param == "z" { "gh" } else { param };
+            let mut i = Input::new(name, short, "isobaricInhPa", level);
+            if param == "z" {
+                i.scale = Some(GRAVITY);
+            }
+            i
+        } else {
+            let mut i = Input::new(name, param, "", None);
+            i.type_of_level = surface_level_type(param).map(String::from);
+            i
+        };
+        i.per_member = !m.constant;
+        out.push(i);
+    }
+    out
 }
 
 /// Parses `--params`: a preset name, or a comma list of `shortName` or
@@ -234,8 +307,44 @@ pub fn parse_members(spec: &str) -> Result<Option<BTreeSet<i64>>, PlanError> {
 pub enum Layout {
     /// Each field `(nlat, nlon)` at one time, as the original pipeline wrote.
     Grid,
-    /// Each field `(2, npoints)`: date − 6 h and date, flattened row-major (anemoi-inference).
+    /// Each field `(times, npoints)`: the input times (by default date − 6 h
+    /// and date, see [`InputTimes`]), flattened row-major (anemoi-inference).
     Aifs,
+}
+
+/// Where the input times of a [`Layout::Aifs`] state come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputSource {
+    /// One forecast run: steps `s − (n − 1)·Δt … s` of the same run
+    /// (valid at date − (n − 1)·Δt … date). Every time comes from one
+    /// forecast, so one set of files serves all input times.
+    #[default]
+    Forecast,
+    /// Step 0 of consecutive runs (the runs at date − (n − 1)·Δt … date),
+    /// as ECMWF's open-data input for anemoi requests them: each input time
+    /// is its own forecast start. Each member takes its own number's step 0
+    /// of every run (the control: the control's).
+    Analyses,
+}
+
+/// The input times of a [`Layout::Aifs`] state: how many, how far apart
+/// and from where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputTimes {
+    /// Offsets from the state's date in hours, oldest first (`[-6, 0]`).
+    pub lagged: Vec<i64>,
+    /// Where they come from.
+    pub source: InputSource,
+}
+
+impl Default for InputTimes {
+    /// Two times 6 h apart from one forecast run (AIFS single and ENS v1).
+    fn default() -> Self {
+        Self {
+            lagged: vec![-6, 0],
+            source: InputSource::Forecast,
+        }
+    }
 }
 
 /// What to extract.
@@ -258,7 +367,7 @@ pub struct Selection {
 pub struct FieldPlan {
     /// Name in the state.
     pub name: String,
-    /// The references of its time slices (1 for grid, 2 for aifs).
+    /// The references of its time slices (1 for grid, one per input time for aifs).
     pub parts: Vec<RefValue>,
     /// Grid shape `(nlat, nlon)` of one slice.
     pub grid: (usize, usize),
@@ -392,12 +501,115 @@ fn grid_of(v: &Variable) -> (usize, usize) {
 }
 
 /// Makes the plan: resolves every input in the references, picks the date
-/// and steps, and lists the chunks of every field of every state.
+/// and steps, and lists the chunks of every field of every state. A
+/// [`Layout::Aifs`] state has the default [`InputTimes`] (two times 6 h
+/// apart from one forecast run); [`plan_with`] takes others.
 ///
 /// # Errors
 /// [`PlanError::Missing`] listing every input the references lack (unless
 /// allowed), [`PlanError::Time`] when the date/steps are not there.
 pub fn plan(store: &RefStore, inputs: &[Input], sel: &Selection) -> Result<Plan, PlanError> {
+    plan_with(store, inputs, sel, &InputTimes::default())
+}
+
+/// `2025-01-01T06` for messages.
+fn iso(seconds: i64) -> String {
+    let d = crate::assemble::date_of(seconds);
+    format!("{:04}-{:02}-{:02}T{:02}", d.year, d.month, d.day, d.hour)
+}
+
+/// Picks a [`Layout::Aifs`] state's slices `(valid time, step)`, oldest
+/// first, from the `(run, step)` pairs the references hold.
+fn aifs_slices(
+    pairs: &BTreeSet<(i64, i64)>,
+    date: Option<i64>,
+    times: &InputTimes,
+) -> Result<Vec<(i64, i64)>, PlanError> {
+    let lagged = &times.lagged;
+    if lagged.is_empty() {
+        return Err(PlanError::Time("no input times asked for".into()));
+    }
+    let held = || {
+        let mut runs: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for &(r, s) in pairs {
+            runs.entry(r).or_default().push(s);
+        }
+        runs.iter()
+            .map(|(r, s)| {
+                let steps: Vec<String> = s.iter().map(ToString::to_string).collect();
+                format!("run {} steps {}", iso(*r), steps.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let offsets: Vec<String> = lagged.iter().map(|l| format!("{l:+} h")).collect();
+    let offsets = offsets.join(", ");
+    match times.source {
+        InputSource::Forecast => {
+            // (date, run) of every state one run can give: steps s + lag all held
+            let mut cands: Vec<(i64, i64)> = Vec::new();
+            for &(run, step) in pairs {
+                let ok = lagged.iter().all(|l| {
+                    let s = step + l - lagged[lagged.len() - 1];
+                    s >= 0 && pairs.contains(&(run, s))
+                });
+                if ok {
+                    cands.push((run + step * 3600, run));
+                }
+            }
+            // the latest date, from the latest run that gives it
+            cands.sort_unstable();
+            let chosen = match date {
+                Some(d) => cands.iter().rev().find(|c| c.0 == d),
+                None => cands.last(),
+            };
+            let Some(&(d, run)) = chosen else {
+                return Err(PlanError::Time(format!(
+                    "--inputs forecast needs one run holding the steps at {offsets} from {} (the references hold {})",
+                    date.map_or_else(|| "the date".to_string(), iso),
+                    held()
+                )));
+            };
+            Ok(lagged
+                .iter()
+                .map(|l| (d + l * 3600, (d + l * 3600 - run) / 3600))
+                .collect())
+        }
+        InputSource::Analyses => {
+            let starts: BTreeSet<i64> = pairs
+                .iter()
+                .filter(|(_, s)| *s == 0)
+                .map(|(r, _)| *r)
+                .collect();
+            let ok = |d: i64| lagged.iter().all(|l| starts.contains(&(d + l * 3600)));
+            let chosen = match date {
+                Some(d) => ok(d).then_some(d),
+                None => starts.iter().rev().copied().find(|&d| ok(d)),
+            };
+            let Some(d) = chosen else {
+                return Err(PlanError::Time(format!(
+                    "--inputs analyses needs step 0 of the runs at {offsets} from {} (the references hold {})",
+                    date.map_or_else(|| "the date".to_string(), iso),
+                    held()
+                )));
+            };
+            Ok(lagged.iter().map(|l| (d + l * 3600, 0)).collect())
+        }
+    }
+}
+
+/// [`plan`] with the input times of a [`Layout::Aifs`] state: how many, how
+/// far apart, and whether from one forecast run or from consecutive runs'
+/// step 0 ([`InputSource`]).
+///
+/// # Errors
+/// As [`plan`].
+pub fn plan_with(
+    store: &RefStore,
+    inputs: &[Input],
+    sel: &Selection,
+    times: &InputTimes,
+) -> Result<Plan, PlanError> {
     let vars = store.variables()?;
     let mut resolved = Vec::new();
     let mut missing = Vec::new();
@@ -493,28 +705,21 @@ pub fn plan(store: &RefStore, inputs: &[Input], sel: &Selection) -> Result<Plan,
             out
         }
         Layout::Aifs => {
-            let valid: BTreeSet<i64> = vts.iter().map(|x| x.2).collect();
-            let date = match sel.date {
-                Some(d) => d,
-                None => *valid.iter().rev().find(|v| valid.contains(&(*v - 6 * 3600))).ok_or_else(|| {
-                    PlanError::Time("--layout aifs needs two times 6 h apart (e.g. steps 0 and 6); the references hold one".into())
-                })?,
+            let step_at = |si: usize| first.axes.step.get(si).copied().unwrap_or(0);
+            // (run, step) pairs the references really hold (runs × steps
+            // is a grid with holes when runs have different steps), for the
+            // first member asked for
+            let mi = match (first.axes.number_is_dim, members.first()) {
+                (true, Some(m)) => first.axes.number.iter().position(|x| x == m),
+                _ => None,
             };
-            if !valid.contains(&date) || !valid.contains(&(date - 6 * 3600)) {
-                return Err(PlanError::Time(
-                    "the references do not hold both date − 6 h and date".into(),
-                ));
+            let mut pairs = BTreeSet::new();
+            for &(ti, si, v) in &vts {
+                if chunk_for(first, store, ti, si, mi)?.is_some() {
+                    pairs.insert((v - step_at(si) * 3600, step_at(si)));
+                }
             }
-            let pick = |v: i64| {
-                vts.iter()
-                    .rev()
-                    .find(|x| x.2 == v)
-                    .map(|x| (x.2, first.axes.step.get(x.1).copied().unwrap_or(0)))
-            };
-            vec![vec![
-                pick(date - 6 * 3600).unwrap_or_default(),
-                pick(date).unwrap_or_default(),
-            ]]
+            vec![aifs_slices(&pairs, sel.date, times)?]
         }
     };
     let mut states = Vec::new();
@@ -542,19 +747,23 @@ pub fn plan(store: &RefStore, inputs: &[Input], sel: &Selection) -> Result<Plan,
                 let r_vts = valid_times(&r.axes);
                 let mut parts = Vec::new();
                 for &(valid, step) in slices {
-                    // Constant fields may exist at step 0 only: fall back to their only time.
+                    // The same run and step; constant fields (at step 0
+                    // only, or in one run only) fall back to another time.
                     let hit = r_vts
                         .iter()
                         .rev()
                         .find(|x| {
                             x.2 == valid && r.axes.step.get(x.1).copied().unwrap_or(0) == step
                         })
-                        .or_else(|| r_vts.iter().rev().find(|x| x.2 == valid))
                         .or_else(|| {
                             if r.input.per_member {
                                 None
                             } else {
-                                r_vts.last()
+                                r_vts
+                                    .iter()
+                                    .rev()
+                                    .find(|x| x.2 == valid)
+                                    .or_else(|| r_vts.last())
                             }
                         });
                     let chunk = match hit {
@@ -674,6 +883,150 @@ mod tests {
         let l = parse_params("2t,gh_500,t_850").unwrap();
         assert_eq!(l[1].name, "z_500");
         assert_eq!(l[2].level, Some(850.0));
+    }
+
+    #[test]
+    fn presets_are_the_released_models_inputs_exactly() {
+        let names =
+            |p: &str| -> Vec<String> { preset(p).unwrap().into_iter().map(|i| i.name).collect() };
+        let (ens, single) = (names("aifs-ens"), names("aifs-single"));
+        assert_eq!((ens.len(), single.len()), (92, 94));
+        for n in ["swvl1", "swvl2", "tcwv"] {
+            assert!(!ens.contains(&n.to_string()), "aifs-ens has {n}");
+        }
+        assert!(single.contains(&"swvl2".to_string()));
+        assert!(!single.contains(&"tcwv".to_string()));
+        assert!(preset("aifs-single")
+            .unwrap()
+            .iter()
+            .chain(&preset("aifs-ens").unwrap())
+            .all(|i| !i.optional));
+    }
+
+    #[test]
+    fn model_inputs_map_to_open_data_parameters() {
+        let meta = br#"{"config": {"data": {"forcing": ["z", "cos_latitude"], "timestep": "6h"},
+            "training": {"multistep_input": 3}},
+            "dataset": {"variables": ["z", "z_500", "t_850", "stl1", "swvl2", "10u", "cos_latitude"],
+                "variables_metadata": {
+                    "z": {"constant_in_time": true, "mars": {"param": "z", "levtype": "sfc"}},
+                    "z_500": {"mars": {"param": "z", "levtype": "pl", "levelist": 500}},
+                    "stl1": {"mars": {"param": "stl1", "levtype": "sfc"}},
+                    "cos_latitude": {"computed_forcing": true, "constant_in_time": true}}},
+            "data_indices": {"data": {"input": {"prognostic": [1, 2, 3, 4, 5]}}}}"#;
+        let spec = crate::checkpoint::ModelSpec::from_json(meta).unwrap();
+        let got: Vec<_> = model_inputs(&spec)
+            .into_iter()
+            .map(|i| {
+                (
+                    i.name,
+                    i.short_name,
+                    i.type_of_level,
+                    i.level,
+                    i.per_member,
+                    i.scale,
+                )
+            })
+            .collect();
+        let s = |x: &str| Some(x.to_string());
+        assert_eq!(
+            got,
+            vec![
+                ("z".into(), "z".into(), s("surface"), None, false, None),
+                (
+                    "z_500".into(),
+                    "gh".into(),
+                    s("isobaricInhPa"),
+                    Some(500.0),
+                    true,
+                    Some(GRAVITY)
+                ),
+                // no MARS metadata: the level from the name
+                (
+                    "t_850".into(),
+                    "t".into(),
+                    s("isobaricInhPa"),
+                    Some(850.0),
+                    true,
+                    None
+                ),
+                (
+                    "stl1".into(),
+                    "sot".into(),
+                    s("soilLayer"),
+                    Some(1.0),
+                    true,
+                    None
+                ),
+                (
+                    "swvl2".into(),
+                    "vsw".into(),
+                    s("soilLayer"),
+                    Some(2.0),
+                    true,
+                    None
+                ),
+                (
+                    "10u".into(),
+                    "10u".into(),
+                    s("heightAboveGround"),
+                    None,
+                    true,
+                    None
+                ),
+            ]
+        );
+        assert_eq!(spec.lagged_hours(), [-12, -6, 0]);
+    }
+
+    #[test]
+    fn input_times_from_one_run_or_from_consecutive_runs() {
+        let h = 3600;
+        // two runs (00 and 06 UTC), steps 0, 6 and 12
+        let pairs: BTreeSet<(i64, i64)> = [0, 6 * h]
+            .into_iter()
+            .flat_map(|r| [0, 6, 12].map(|s| (r, s)))
+            .collect();
+        let forecast = InputTimes::default();
+        // the latest date one run gives: 06 UTC run, steps 6 and 12
+        assert_eq!(
+            aifs_slices(&pairs, None, &forecast).unwrap(),
+            vec![(12 * h, 6), (18 * h, 12)]
+        );
+        // a given date from the latest run that holds it
+        assert_eq!(
+            aifs_slices(&pairs, Some(6 * h), &forecast).unwrap(),
+            vec![(0, 0), (6 * h, 6)]
+        );
+        let analyses = InputTimes {
+            lagged: vec![-6, 0],
+            source: InputSource::Analyses,
+        };
+        assert_eq!(
+            aifs_slices(&pairs, None, &analyses).unwrap(),
+            vec![(0, 0), (6 * h, 0)]
+        );
+        let e = aifs_slices(&pairs, Some(12 * h), &analyses).unwrap_err();
+        assert!(
+            e.to_string().contains("step 0 of the runs at -6 h, +0 h"),
+            "{e}"
+        );
+        // one run only: analyses cannot pair it
+        let one: BTreeSet<(i64, i64)> = [(0, 0), (0, 6)].into_iter().collect();
+        let e = aifs_slices(&one, None, &analyses).unwrap_err();
+        assert!(
+            e.to_string().contains("run 1970-01-01T00 steps 0, 6"),
+            "{e}"
+        );
+        // three input times 6 h apart from one run
+        let three = InputTimes {
+            lagged: vec![-12, -6, 0],
+            source: InputSource::Forecast,
+        };
+        assert_eq!(
+            aifs_slices(&pairs, None, &three).unwrap(),
+            vec![(6 * h, 0), (12 * h, 6), (18 * h, 12)]
+        );
     }
 
     #[test]

@@ -59,6 +59,22 @@ pub enum CliError {
         #[source]
         source: Box<CliError>,
     },
+    /// A model checkpoint could not be read.
+    #[error(transparent)]
+    Checkpoint(Box<gik_core::checkpoint::ReadError<crate::store::StoreError>>),
+    /// A model's metadata (`--checkpoint-metadata`) is unusable.
+    #[error("{location}: {source}")]
+    Model {
+        location: String,
+        #[source]
+        source: gik_core::checkpoint::CheckpointError,
+    },
+    /// The references lack inputs the model takes (all listed together).
+    #[error("the references lack {} input(s) the model {checkpoint} takes: {}", .missing.len(), .missing.join(", "))]
+    ModelInputs {
+        checkpoint: String,
+        missing: Vec<String>,
+    },
     /// Ctrl-C: stopped, partial outputs removed.
     #[error("interrupted; no partial output was left")]
     Interrupted,

@@ -2,6 +2,7 @@
 
 mod cmd;
 mod error;
+mod model;
 mod output;
 mod refs_in;
 mod refs_out;

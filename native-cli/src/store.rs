@@ -349,6 +349,41 @@ impl Source {
         Ok(bytes)
     }
 
+    /// The last `n` bytes (all of a shorter object) and the object's size:
+    /// one request (`Range: bytes=-n`) for a remote object.
+    pub async fn read_suffix(&self, n: u64) -> Result<(Bytes, u64), StoreError> {
+        match &*self.inner {
+            Inner::Local(_) => {
+                let size = self.clone().len().await?;
+                let start = size.saturating_sub(n);
+                Ok((self.read(start..size).await?, size))
+            }
+            Inner::Object { store, path } => {
+                let opts = object_store::GetOptions {
+                    range: Some(object_store::GetRange::Suffix(n)),
+                    ..Default::default()
+                };
+                let r = store
+                    .get_opts(path, opts)
+                    .await
+                    .map_err(|e| self.object_error(e, 0..n))?;
+                let (size, range) = (r.meta.size, r.range.clone());
+                let bytes = r
+                    .bytes()
+                    .await
+                    .map_err(|e| self.object_error(e, range.clone()))?;
+                if bytes.len() as u64 != range.end - range.start || range.end != size {
+                    return Err(StoreError::Short {
+                        location: self.url.clone(),
+                        range,
+                        got: bytes.len() as u64,
+                    });
+                }
+                Ok((bytes, size))
+            }
+        }
+    }
+
     /// Reads several ranges: for a local file in one blocking task (no
     /// per-read task overhead), for an object store concurrently. Each range
     /// is clipped to the end of the object (never an error for that).
@@ -429,6 +464,14 @@ impl RangeReader for Sources {
 
     fn read_all<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<Bytes, StoreError>> {
         Box::pin(async move { self.get(location).await?.read_all().await })
+    }
+
+    fn read_suffix<'a>(
+        &'a self,
+        location: &'a str,
+        n: u64,
+    ) -> BoxFuture<'a, Result<(Bytes, u64), StoreError>> {
+        Box::pin(async move { self.get(location).await?.read_suffix(n).await })
     }
 }
 

@@ -4,21 +4,9 @@
 
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-fn gik(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gik"))
-        .args(args)
-        .output()
-        .expect("run gik")
-}
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_path_buf()
-}
+mod common;
+use common::{gik, root};
 
 /// The shared reference data; a test that needs it fails when it is missing.
 fn shared() -> PathBuf {

@@ -29,7 +29,8 @@ SOIL = {"stl1": ("sot", "soilLayer", 1), "stl2": ("sot", "soilLayer", 2),
 
 
 def expected_names():
-    names = list(SFC) + list(CONST) + ["stl1", "swvl1", "stl2", "swvl2"]
+    # AIFS-ENS v1: soil temperature only (no swvl1/swvl2)
+    names = list(SFC) + list(CONST) + ["stl1", "stl2"]
     for p in ["gh", "t", "u", "v", "w", "q"]:
         names += [("z" if p == "gh" else p) + f"_{lv}" for lv in LEVELS]
     return names

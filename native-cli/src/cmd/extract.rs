@@ -31,8 +31,18 @@ use tokio::sync::mpsc;
 pub enum LayoutArg {
     /// Each field `(nlat, nlon)`, as the original pipeline wrote.
     Grid,
-    /// Each field `(2, npoints)`: date − 6 h and date, flattened row-major, as anemoi-inference reads.
+    /// Each field `(times, npoints)`: the input times (date − 6 h and date
+    /// unless a checkpoint says otherwise), flattened row-major, as anemoi-inference reads.
     Aifs,
+}
+
+/// `--inputs`: where the input times of an aifs state come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum InputsArg {
+    /// One forecast run: steps s − 6 h and s of the same run (the files of one run suffice).
+    Forecast,
+    /// Step 0 of consecutive runs (date − 6 h and date), as ECMWF's open-data input for anemoi reads them.
+    Analyses,
 }
 
 /// `--grid`.
@@ -70,15 +80,28 @@ pub struct Args {
     /// Forecast steps in hours for --layout grid (default: the first); several give one file per step.
     #[arg(long, value_delimiter = ',')]
     pub steps: Option<Vec<i64>>,
-    /// Inputs: a preset (aifs-ens, aifs-single) or a list (2t,msl,t_850,gh_500).
-    #[arg(long, default_value = "aifs-ens")]
+    /// Inputs: a preset (aifs-ens = AIFS-ENS v1, aifs-single = AIFS-single v1.x) or a list (2t,msl,t_850,gh_500).
+    #[arg(long, default_value = "aifs-ens", conflicts_with_all = ["checkpoint", "checkpoint_metadata"])]
     pub params: String,
-    /// Field layout.
-    #[arg(long, value_enum, default_value = "grid")]
-    pub layout: LayoutArg,
-    /// Output grid: the source grid, or N320 as the AIFS models read it (with `latitudes`/`longitudes` in the state).
-    #[arg(long, value_enum, default_value = "0.25")]
-    pub grid: GridArg,
+    /// The model the states are for: an anemoi checkpoint (.ckpt), local or a URL; only its
+    /// metadata is read, by range. States then hold exactly the inputs it takes from the user,
+    /// as many input times as it reads, spaced by its time step, on its grid (--layout aifs).
+    #[arg(long, conflicts_with = "checkpoint_metadata")]
+    pub checkpoint: Option<String>,
+    /// As --checkpoint, from the checkpoint's metadata JSON (anemoi-metadata/ai-models.json).
+    #[arg(long)]
+    pub checkpoint_metadata: Option<String>,
+    /// Where the input times of --layout aifs come from: `forecast` (one run, steps s − 6 h and s)
+    /// or `analyses` (step 0 of consecutive runs).
+    #[arg(long, value_enum, default_value = "forecast")]
+    pub inputs: InputsArg,
+    /// Field layout [default: grid; aifs with a checkpoint].
+    #[arg(long, value_enum)]
+    pub layout: Option<LayoutArg>,
+    /// Output grid: the source grid, or N320 as the AIFS models read it (with `latitudes`/`longitudes`
+    /// in the state) [default: 0.25; the checkpoint's grid with a checkpoint].
+    #[arg(long, value_enum)]
+    pub grid: Option<GridArg>,
     /// Element type of the arrays.
     #[arg(long, value_enum, default_value = "float32")]
     pub dtype: DtypeArg,
@@ -360,6 +383,7 @@ struct Counts {
 /// bounded concurrency, and hands them in plan order to the writer.
 async fn run_engine(
     args: &Args,
+    grid: GridArg,
     plan: &plan::Plan,
     spec_path: impl Fn(usize) -> PathBuf,
     tx: mpsc::Sender<Msg>,
@@ -399,7 +423,7 @@ async fn run_engine(
         },
     ));
     // The N320 operator is built once (under a second) and shared by every decode.
-    let regrid = match args.grid {
+    let regrid = match grid {
         GridArg::N320 => Some(Arc::new(
             tokio::task::spawn_blocking(N320Operator::build)
                 .await
@@ -454,6 +478,72 @@ async fn run_engine(
     })
 }
 
+/// What the states hold: from the model's checkpoint, or from the flags.
+struct Resolved {
+    inputs: Vec<plan::Input>,
+    times: plan::InputTimes,
+    layout: LayoutArg,
+    grid: GridArg,
+}
+
+fn resolve_model(args: &Args, model: Option<&crate::model::Model>) -> Result<Resolved> {
+    let source = match args.inputs {
+        InputsArg::Forecast => plan::InputSource::Forecast,
+        InputsArg::Analyses => plan::InputSource::Analyses,
+    };
+    let Some(m) = model else {
+        return Ok(Resolved {
+            inputs: plan::parse_params(&args.params).map_err(CliError::plan)?,
+            times: plan::InputTimes {
+                source,
+                ..plan::InputTimes::default()
+            },
+            layout: args.layout.unwrap_or(LayoutArg::Grid),
+            grid: args.grid.unwrap_or(GridArg::Source),
+        });
+    };
+    if args.layout == Some(LayoutArg::Grid) {
+        return Err(CliError::Usage(format!(
+            "{}: states for a model are --layout aifs (its input times stacked)",
+            m.location
+        )));
+    }
+    // An explicit --grid wins (said on stderr); else the model's own grid.
+    let grid = match args.grid {
+        Some(g) => {
+            let on_models_grid = g == GridArg::N320 && m.target_grid().is_ok();
+            if !on_models_grid && !args.quiet {
+                eprintln!(
+                    "gik: the model {} declares grid {}; states are on {} as --grid asks",
+                    m.location,
+                    m.spec.grid.as_deref().unwrap_or("(none)"),
+                    if g == GridArg::N320 { "N320" } else { "the references' grid" }
+                );
+            }
+            g
+        }
+        None => match m.target_grid().map_err(|e| {
+            CliError::Usage(format!(
+                "{e}. Pass --grid 0.25 to keep the references' grid anyway (the model will not read such states as they are)"
+            ))
+        })? {
+            gik_core::checkpoint::TargetGrid::N320 => GridArg::N320,
+            _ => {
+                return Err(CliError::Usage(format!(
+                    "{}: gik cannot produce the model's grid",
+                    m.location
+                )))
+            }
+        },
+    };
+    Ok(Resolved {
+        inputs: plan::model_inputs(&m.spec),
+        times: m.spec.input_times(source),
+        layout: LayoutArg::Aifs,
+        grid,
+    })
+}
+
 /// Runs `gik extract`.
 pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
@@ -479,7 +569,6 @@ pub fn run(args: &Args) -> Result<()> {
         }
         return Ok(());
     }
-    let inputs = plan::parse_params(&args.params).map_err(CliError::plan)?;
     let members = plan::parse_members(&args.members).map_err(CliError::plan)?;
     let date = args
         .date
@@ -502,20 +591,38 @@ pub fn run(args: &Args) -> Result<()> {
         .max_blocking_threads(2 * cores)
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let model = match (&args.checkpoint, &args.checkpoint_metadata) {
+        (Some(c), _) => Some(rt.block_on(crate::model::from_checkpoint(&Sources::default(), c))?),
+        (None, Some(m)) => Some(crate::model::from_metadata_file(m)?),
+        (None, None) => None,
+    };
+    let resolved = resolve_model(args, model.as_ref())?;
+    let (inputs, times, layout, grid) = (
+        resolved.inputs,
+        resolved.times,
+        resolved.layout,
+        resolved.grid,
+    );
     let stores = Stores::default();
     let store = rt.block_on(crate::refs_in::load(&stores, &args.refs))?;
     let sel = Selection {
         members,
         date,
         steps: args.steps.clone(),
-        layout: if args.layout == LayoutArg::Grid {
+        layout: if layout == LayoutArg::Grid {
             Layout::Grid
         } else {
             Layout::Aifs
         },
         allow_missing: args.allow_missing,
     };
-    let plan = plan::plan(&store, &inputs, &sel).map_err(CliError::plan)?;
+    let plan = plan::plan_with(&store, &inputs, &sel, &times).map_err(|e| match (e, &model) {
+        (plan::PlanError::Missing(missing), Some(m)) => CliError::ModelInputs {
+            checkpoint: m.location.clone(),
+            missing,
+        },
+        (e, _) => CliError::plan(e),
+    })?;
     if !plan.left_out.is_empty() && !args.quiet {
         eprintln!(
             "gik: left out (not in the references): {}",
@@ -538,10 +645,10 @@ pub fn run(args: &Args) -> Result<()> {
     let spec = WriteSpec {
         plan: &plan,
         dir: args.out.clone(),
-        several_steps: args.layout == LayoutArg::Grid
+        several_steps: layout == LayoutArg::Grid
             && args.steps.as_ref().is_some_and(|s| s.len() > 1),
-        layout: args.layout,
-        regridded: args.grid == GridArg::N320,
+        layout,
+        regridded: grid == GridArg::N320,
         dtype: if args.dtype == DtypeArg::Float32 {
             Dtype::F32
         } else {
@@ -554,7 +661,7 @@ pub fn run(args: &Args) -> Result<()> {
     let (tx, rx) = mpsc::channel(2);
     let (engine, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(|| write_states(&spec, rx));
-        let engine = run_engine(args, &plan, |i| spec.path(i), tx, bar.clone());
+        let engine = run_engine(args, grid, &plan, |i| spec.path(i), tx, bar.clone());
         // on Ctrl-C or an error the engine, and with it the sender, is dropped
         // here; the writer then removes its temporary file before we exit
         let engine = rt.block_on(async {

@@ -8,7 +8,9 @@ use std::path::PathBuf;
 /// Arguments of `gik inspect`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// A GRIB2 file, or references (kerchunk JSON, two-column parquet, fsspec parquet directory; local or remote).
+    /// A GRIB2 file, references (kerchunk JSON, two-column parquet, fsspec parquet directory;
+    /// local or remote), or an anemoi model: its checkpoint (.ckpt, local or a URL; only the
+    /// metadata is read) or its metadata JSON.
     pub file: PathBuf,
     /// Print JSON (one object per field, in an array) instead of a table.
     #[arg(long)]
@@ -156,8 +158,97 @@ fn inspect_refs(args: &Args) -> Result<()> {
     Ok(())
 }
 
+/// `gik inspect model.ckpt`: what the model needs as input.
+fn inspect_model(args: &Args, location: &str) -> Result<()> {
+    let model = if crate::model::is_checkpoint(location) {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+        rt.block_on(crate::model::from_checkpoint(
+            &crate::store::Sources::default(),
+            location,
+        ))?
+    } else {
+        crate::model::from_metadata_file(location)?
+    };
+    let s = &model.spec;
+    let times: Vec<String> = s
+        .lagged_hours()
+        .iter()
+        .map(|h| match h {
+            0 => "date".to_string(),
+            h => format!("date − {} h", -h),
+        })
+        .collect();
+    let grid_ok = s.target_grid().is_ok();
+    if args.json {
+        let inputs: Vec<_> = s
+            .inputs
+            .iter()
+            .map(|i| {
+                json!({"name": i.name, "constant": i.constant, "param": i.param,
+                       "levtype": i.levtype, "level": i.level})
+            })
+            .collect();
+        let text = serde_json::to_string_pretty(&json!({
+            "location": location,
+            "inputs": inputs,
+            "computed_forcings": s.computed,
+            "grid": s.grid,
+            "points": s.points,
+            "timestep_hours": s.timestep_hours,
+            "multistep_input": s.multistep_input,
+            "input_times_hours": s.lagged_hours(),
+            "gik_can_produce_grid": grid_ok,
+        }))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    let constant: Vec<&str> = s
+        .inputs
+        .iter()
+        .filter(|i| i.constant)
+        .map(|i| i.name.as_str())
+        .collect();
+    println!("{location}: an anemoi model");
+    println!(
+        "grid:        {}{}{}",
+        s.grid.as_deref().unwrap_or("(not declared)"),
+        s.points
+            .map_or_else(String::new, |p| format!(", {p} points")),
+        if grid_ok {
+            " (gik regrids 0.25° to it)"
+        } else {
+            " (gik cannot produce it: N320 only)"
+        }
+    );
+    println!("time step:   {} h", s.timestep_hours);
+    println!("input times: {} ({})", s.multistep_input, times.join(", "));
+    println!(
+        "inputs:      {} from the user ({} constant in time: {})",
+        s.inputs.len(),
+        constant.len(),
+        constant.join(" ")
+    );
+    for line in model.input_names().chunks(16) {
+        println!("             {}", line.join(" "));
+    }
+    println!(
+        "computed:    {} by the runner: {}",
+        s.computed.len(),
+        s.computed.join(" ")
+    );
+    Ok(())
+}
+
 /// Runs `gik inspect`.
 pub fn run(args: &Args) -> Result<()> {
+    let location = args.file.to_string_lossy().into_owned();
+    if crate::model::is_checkpoint(&location) || crate::model::is_metadata_json(&location) {
+        return inspect_model(args, &location);
+    }
     if is_references(&args.file) {
         return inspect_refs(args);
     }

@@ -3,9 +3,9 @@
 mod cmd;
 mod error;
 mod output;
+mod pipeline;
 mod refs_in;
 mod refs_out;
-mod scan_engine;
 mod store;
 
 use clap::{Parser, Subcommand};

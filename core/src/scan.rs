@@ -6,8 +6,8 @@
 //! header ([`HeaderWalker`]). Data sections are never read. The parsing is
 //! sans-IO; this module only moves bytes between the reader and the parsers,
 //! with two hooks: [`Progress`] (bytes to do, bytes done) and an
-//! [`Executor`] that runs the parsing (natively `spawn_blocking`, inline in
-//! WebAssembly).
+//! [`Executor`] that runs the parsing of batches of index-checked headers
+//! (natively `spawn_blocking`, inline in WebAssembly).
 //!
 //! ```
 //! use gik_core::io::MemoryReader;
@@ -191,7 +191,7 @@ where
                 url: url.clone(),
                 tried: index::index_candidates(url).join(", "),
             }),
-            (None, _) => scan_headers(reader, url, progress, exec).await,
+            (None, _) => scan_headers(reader, url, progress).await,
         }
     });
     let results: Vec<Vec<ScannedField>> = stream::iter(jobs)
@@ -221,58 +221,40 @@ async fn find_index<R: RangeReader + ?Sized>(
 ///
 /// # Errors
 /// A failed read, a malformed or truncated message, no message at all.
-pub async fn scan_headers<R, P, X>(
-    reader: &R,
-    url: &str,
-    progress: &P,
-    exec: &X,
-) -> Scanned<R::Error>
+pub async fn scan_headers<R, P>(reader: &R, url: &str, progress: &P) -> Scanned<R::Error>
 where
     R: RangeReader + ?Sized,
     P: Progress + ?Sized,
-    X: Executor + ?Sized,
 {
     let len = reader.len(url).await.map_err(ScanError::Read)?;
     progress.add_total(len);
     let mut walker = HeaderWalker::new(len);
     let mut out = Vec::new();
     let mut done = 0;
+    let grib = |source| ScanError::Grib {
+        url: url.to_string(),
+        source,
+    };
+    // The walk runs inline between reads: its steps are one message's
+    // headers (microseconds), and handing each to a thread pool cost 4× the
+    // system time of the whole scan (51 members, 4,641 messages: sys 0.25 s
+    // against 0.06 s inline).
     loop {
-        // the walk up to its next read, on the executor
-        let (w, messages, next) = exec
-            .run(move || {
-                let mut messages = Vec::new();
-                let next = loop {
-                    match walker.walk() {
-                        Ok(Walk::Message(m)) => messages.push(m),
-                        Ok(Walk::Need(r)) => break Ok(Some(r)),
-                        Ok(Walk::End) => break Ok(None),
-                        Err(e) => break Err(e),
-                    }
-                };
-                (walker, messages, next)
-            })
-            .await?;
-        walker = w;
-        for m in messages {
-            let end = m.offset + m.length;
-            progress.advance(end.saturating_sub(done));
-            done = end;
-            push_fields(&mut out, url, m);
+        match walker.walk().map_err(grib)? {
+            Walk::Message(m) => {
+                let end = m.offset + m.length;
+                progress.advance(end.saturating_sub(done));
+                done = end;
+                push_fields(&mut out, url, m);
+            }
+            Walk::Need(range) => walker.feed(
+                reader
+                    .read_range(url, range)
+                    .await
+                    .map_err(ScanError::Read)?,
+            ),
+            Walk::End => break,
         }
-        let grib = |source| ScanError::Grib {
-            url: url.to_string(),
-            source,
-        };
-        let Some(range) = next.map_err(grib)? else {
-            break;
-        };
-        walker.feed(
-            reader
-                .read_range(url, range)
-                .await
-                .map_err(ScanError::Read)?,
-        );
     }
     if out.is_empty() {
         return Err(ScanError::Empty {

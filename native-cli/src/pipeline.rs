@@ -41,7 +41,7 @@ impl Progress for Bar<'_> {
 /// Every field of the object at `url` (a [`crate::store::reference_url`]),
 /// from its headers alone.
 pub async fn headers(sources: &Sources, url: &str) -> Result<Vec<ScannedField>> {
-    gik_core::scan::scan_headers(sources, url, &(), &Blocking)
+    gik_core::scan::scan_headers(sources, url, &())
         .await
         .map_err(CliError::scan)
 }

@@ -507,4 +507,89 @@ mod tests {
         assert!(matches!(parse(""), Err(IndexError::Empty)));
         assert!(parse("1:abc:d=1:X:y:z:").is_err());
     }
+    fn headers(offset: u64, length: u64, short_name: &str, number: Option<i64>) -> MessageHeaders {
+        let meta = FieldMeta {
+            short_name: short_name.into(),
+            number,
+            end_step: 6,
+            step_range: "6".into(),
+            ..FieldMeta::default()
+        };
+        MessageHeaders {
+            offset,
+            length,
+            fields: vec![meta],
+        }
+    }
+
+    /// Without I/O: which headers are read, and what unread lines become.
+    #[test]
+    fn an_index_check_reads_one_header_per_group_and_fills_the_rest() {
+        let text = r#"{"param": "2t", "levtype": "sfc", "number": "1", "step": "6", "_offset": 0, "_length": 100}
+{"param": "2t", "levtype": "sfc", "number": "2", "step": "6", "_offset": 100, "_length": 120}
+{"param": "tp", "levtype": "sfc", "number": "1", "step": "6", "_offset": 220, "_length": 80}
+"#;
+        let (kind, entries) = parse(text).unwrap();
+        let check = IndexCheck::new(kind, entries.clone(), Verify::None, 300).unwrap();
+        let reads: Vec<(usize, std::ops::Range<u64>)> = check
+            .header_reads()
+            .iter()
+            .map(|(i, h)| (*i, h.need()))
+            .collect();
+        // the first of each group, each read within its message
+        assert_eq!(reads, vec![(0, 0..100), (2, 220..300)]);
+        assert_eq!(check.unread_bytes(), 120);
+        let fields = check
+            .finish(
+                "f",
+                vec![
+                    (0, headers(0, 100, "2t", Some(1))),
+                    (2, headers(220, 80, "tp", Some(1))),
+                ],
+            )
+            .unwrap();
+        let got: Vec<(u64, u64, &str, Option<i64>)> = fields
+            .iter()
+            .map(|f| {
+                (
+                    f.offset,
+                    f.length,
+                    f.meta.short_name.as_str(),
+                    f.meta.number,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 100, "2t", Some(1)),
+                (100, 120, "2t", Some(2)),
+                (220, 80, "tp", Some(1))
+            ]
+        );
+        // a header that disagrees with its line names the line
+        let e = check
+            .finish("f", vec![(0, headers(0, 100, "2t", Some(7)))])
+            .unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.reason.contains("number 1"), "{e}");
+        // a file shorter than the index says: stale, before any read
+        let e = IndexCheck::new(kind, entries.clone(), Verify::All, 299).unwrap_err();
+        assert_eq!(e.line, 3);
+        let e = IndexCheck::new(kind, entries, Verify::All, 220).unwrap_err();
+        assert!(e.reason.contains("beyond the end"), "{e}");
+    }
+
+    #[test]
+    fn index_candidates_follow_ecmwf_then_noaa_naming() {
+        assert_eq!(
+            index_candidates("s3://b/x-6h-enfo-ef.grib2"),
+            [
+                "s3://b/x-6h-enfo-ef.index",
+                "s3://b/x-6h-enfo-ef.grib2.index",
+                "s3://b/x-6h-enfo-ef.grib2.idx"
+            ]
+        );
+        assert_eq!(index_candidates("/d/f"), ["/d/f.index", "/d/f.idx"]);
+    }
 }

@@ -527,4 +527,29 @@ mod tests {
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
+    /// The kinds the core's scan acts on: a missing index is skipped, and
+    /// so is S3's 403 for a missing key (listing not allowed); a read past
+    /// the end is neither.
+    #[test]
+    fn store_errors_say_their_kind() {
+        let not_found = StoreError::NotFound {
+            location: "x".into(),
+        };
+        let denied = StoreError::Fetch {
+            location: "s3://b/x.index".into(),
+            range: 0..0,
+            source: object_store::Error::PermissionDenied {
+                path: "x.index".into(),
+                source: "403 Forbidden".into(),
+            },
+        };
+        let short = StoreError::Short {
+            location: "x".into(),
+            range: 0..10,
+            got: 5,
+        };
+        assert_eq!(not_found.kind(), ReadErrorKind::NotFound);
+        assert_eq!(denied.kind(), ReadErrorKind::Denied);
+        assert_eq!(short.kind(), ReadErrorKind::Other);
+    }
 }

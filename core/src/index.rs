@@ -251,8 +251,8 @@ impl IndexCheck {
     /// `file_len` bytes.
     ///
     /// # Errors
-    /// A line whose message starts or ends beyond the end of the file (a
-    /// stale index).
+    /// A line whose message starts beyond the end of the file (a stale
+    /// index).
     pub fn new(
         kind: IndexKind,
         entries: Vec<IndexEntry>,
@@ -285,17 +285,6 @@ impl IndexCheck {
                     ),
                 });
             }
-            if let Some(l) = e.length {
-                if l > file_len - e.offset {
-                    return Err(Mismatch {
-                        line: e.line,
-                        reason: format!(
-                            "its message (offset {}, {l} bytes) reaches beyond the end of the file ({file_len} bytes)",
-                            e.offset
-                        ),
-                    });
-                }
-            }
         }
         Ok(Self {
             kind,
@@ -320,8 +309,9 @@ impl IndexCheck {
             .enumerate()
             .filter(|(i, _)| self.read[*i])
             .map(|(i, e)| {
-                // `new` checked that the message lies within the file
-                let limit = e.length.unwrap_or(self.file_len - e.offset);
+                // `new` checked that the message starts within the file
+                let rest = self.file_len - e.offset;
+                let limit = e.length.map_or(rest, |l| l.min(rest));
                 (i, HeaderRead::new(e.offset, limit, HEADER_GUESS))
             })
             .collect()
@@ -355,7 +345,8 @@ impl IndexCheck {
     ///
     /// # Errors
     /// The first line that disagrees with the header read for it (length,
-    /// parameter, level, member, step).
+    /// parameter, level, member, step) or whose message reaches beyond the
+    /// end of the file.
     pub fn finish(
         &self,
         url: &str,
@@ -364,18 +355,33 @@ impl IndexCheck {
         let mut templates: HashMap<String, FieldMeta> = HashMap::new();
         let mut by_entry: HashMap<usize, MessageHeaders> = HashMap::new();
         for (i, m) in verified {
-            let Some(e) = self.entries.get(i) else {
-                continue;
-            };
-            for meta in &m.fields {
-                check_entry(e, self.kind, m.length, meta)?;
+            if let Some(e) = self.entries.get(i) {
+                if let Some(meta) = m.fields.first() {
+                    templates
+                        .entry(group_key(e))
+                        .or_insert_with(|| meta.clone());
+                }
+                by_entry.insert(i, m);
             }
-            if let Some(meta) = m.fields.first() {
-                templates
-                    .entry(group_key(e))
-                    .or_insert_with(|| meta.clone());
+        }
+        // in line order: the first line that is wrong is the one named
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(l) = e.length {
+                if l > self.file_len - e.offset {
+                    return Err(Mismatch {
+                        line: e.line,
+                        reason: format!(
+                            "its message (offset {}, {l} bytes) reaches beyond the end of the file ({} bytes)",
+                            e.offset, self.file_len
+                        ),
+                    });
+                }
             }
-            by_entry.insert(i, m);
+            if let Some(m) = by_entry.get(&i) {
+                for meta in &m.fields {
+                    check_entry(e, self.kind, m.length, meta)?;
+                }
+            }
         }
         let mut out = Vec::with_capacity(self.entries.len());
         for (i, e) in self.entries.iter().enumerate() {
@@ -573,11 +579,22 @@ mod tests {
             .unwrap_err();
         assert_eq!(e.line, 1);
         assert!(e.reason.contains("number 1"), "{e}");
-        // a file shorter than the index says: stale, before any read
-        let e = IndexCheck::new(kind, entries.clone(), Verify::All, 299).unwrap_err();
+        // a file shorter than the index says: a line starting beyond its end
+        // is stale before any read, one ending beyond it once the headers are in
+        let e = IndexCheck::new(kind, entries.clone(), Verify::All, 220).unwrap_err();
         assert_eq!(e.line, 3);
-        let e = IndexCheck::new(kind, entries, Verify::All, 220).unwrap_err();
-        assert!(e.reason.contains("beyond the end"), "{e}");
+        assert!(e.reason.contains("offset 220 is beyond the end"), "{e}");
+        let short = IndexCheck::new(kind, entries, Verify::None, 299).unwrap();
+        assert_eq!(
+            short.header_reads()[1].1.need(),
+            220..299,
+            "reads stay within the file"
+        );
+        let e = short
+            .finish("f", vec![(0, headers(0, 100, "2t", Some(1)))])
+            .unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.reason.contains("reaches beyond the end"), "{e}");
     }
 
     #[test]

@@ -41,6 +41,7 @@ pub mod pickle;
 pub mod plan;
 pub mod refs;
 pub mod regrid;
+pub mod scan;
 
 mod error;
 

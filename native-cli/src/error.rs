@@ -25,7 +25,7 @@ pub enum CliError {
     },
     /// Scanning GRIB files or their indexes failed.
     #[error(transparent)]
-    Scan(Box<crate::scan_engine::ScanError>),
+    Scan(Box<gik_core::scan::ScanError<crate::store::StoreError>>),
     /// Reading or writing references failed.
     #[error("{location}: {source}")]
     Refs {
@@ -101,7 +101,7 @@ impl CliError {
         }
     }
 
-    pub(crate) fn scan(e: crate::scan_engine::ScanError) -> Self {
+    pub(crate) fn scan(e: gik_core::scan::ScanError<crate::store::StoreError>) -> Self {
         Self::Scan(Box::new(e))
     }
 

@@ -4,9 +4,9 @@ mod cmd;
 mod error;
 mod model;
 mod output;
+mod pipeline;
 mod refs_in;
 mod refs_out;
-mod scan_engine;
 mod store;
 
 use clap::{Parser, Subcommand};

@@ -180,9 +180,18 @@ export interface DecodedField {
   max: number;
 }
 
+/** Options of `scan`: how urls are fetched (as for `openRefs`) and how messages are found. */
+export interface ScanOptions extends OpenOptions {
+  /** The `.index` / `.idx` next to each file when there is one (default), only an index, or the headers. */
+  mode?: "auto" | "index" | "headers";
+  /** How much of an index to check against the GRIB headers (default "all"). */
+  verify?: "all" | "sample" | "none";
+}
+
 /** Errors thrown by gik-wasm carry a kind: "network" (CORS refusal or no network), "notFound",
- * "http", "unreachable" (a url the page cannot fetch), "badRefs", "missingData", "decode", "options". */
-export type GikErrorKind = "network" | "notFound" | "http" | "unreachable" | "badRefs" | "missingData" | "decode" | "options";
+ * "http", "unreachable" (a url the page cannot fetch), "badRefs", "missingData", "decode", "options",
+ * "scan" (an index that disagrees with its GRIB file, no index, no message). */
+export type GikErrorKind = "network" | "notFound" | "http" | "unreachable" | "badRefs" | "missingData" | "decode" | "options" | "scan";
 "#;
 
 #[wasm_bindgen]
@@ -196,6 +205,9 @@ extern "C" {
     /// `MemberPickleOptions` in TypeScript.
     #[wasm_bindgen(typescript_type = "MemberPickleOptions")]
     pub type MemberPickleOptionsJs;
+    /// `ScanOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ScanOptions")]
+    pub type ScanOptionsJs;
 }
 
 struct Inner {
@@ -506,6 +518,69 @@ pub async fn check_reader(
     gik_core::io::check_reader(&fetcher, &url, &expected, &missing_url)
         .await
         .map_err(|e| JsError::new(&e))
+}
+
+/// The core's scan options from a `ScanOptions` object.
+#[cfg(target_arch = "wasm32")]
+fn scan_options(options: &JsValue) -> Result<gik_core::scan::ScanOptions> {
+    use gik_core::{index::Verify, scan::Mode};
+    let mode = match js::get_str(options, "mode")?.as_deref() {
+        None | Some("auto") => Mode::Auto,
+        Some("index") => Mode::Index,
+        Some("headers") => Mode::Headers,
+        Some(other) => {
+            return Err(Error::Options(format!(
+                "mode must be \"auto\", \"index\" or \"headers\", got \"{other}\""
+            )))
+        }
+    };
+    let verify = match js::get_str(options, "verify")?.as_deref() {
+        None | Some("all") => Verify::All,
+        Some("sample") => Verify::Sample,
+        Some("none") => Verify::None,
+        Some(other) => {
+            return Err(Error::Options(format!(
+                "verify must be \"all\", \"sample\" or \"none\", got \"{other}\""
+            )))
+        }
+    };
+    Ok(gik_core::scan::ScanOptions {
+        mode,
+        verify,
+        concurrency: js::get_i64(options, "concurrency")?.map_or(64, |c| c.clamp(1, 1024) as usize),
+        ..gik_core::scan::ScanOptions::default()
+    })
+}
+
+/// Scans GRIB2 files (urls, read with range requests; an `.index` / `.idx`
+/// next to each is used and checked against the headers) into kerchunk
+/// references: the bytes `gik scan --out refs.json` writes for the same urls,
+/// which `openRefs` opens.
+///
+/// # Errors
+/// A failed fetch, malformed GRIB, an index that disagrees with its file.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen(js_name = scan)]
+pub async fn scan(
+    urls: Vec<String>,
+    options: Option<ScanOptionsJs>,
+) -> Result<Uint8Array, JsValue> {
+    let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+    let (fetch, _) = open_options(&options)?;
+    let opts = scan_options(&options)?;
+    let fetcher = Fetcher::new(fetch);
+    let fields = gik_core::scan::scan(&fetcher, &urls, &opts, &(), &gik_core::scan::Inline)
+        .await
+        .map_err(|e| Error::Scan(Box::new(e)))?;
+    let store = refs::build(&fields)
+        .map_err(|source| Error::Refs {
+            location: urls.first().cloned().unwrap_or_default(),
+            source,
+        })?
+        .store;
+    Ok(Uint8Array::from(
+        &refs::write_json(&store, refs::JsonVersion::V1)[..],
+    ))
 }
 
 /// Latitudes and longitudes of a regular lat/lon grid from its GRIB header.

@@ -3,6 +3,7 @@
 use crate::output::AtomicFile;
 use crate::{CliError, Result};
 use gik_core::grib;
+use gik_core::io::RangeReader;
 use gik_core::npy;
 use std::io::Write;
 use std::path::PathBuf;
@@ -98,12 +99,9 @@ pub(crate) fn each_field(
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
     rt.block_on(async {
-        let stores = crate::store::Stores::default();
-        let src = stores.open(path).await.map_err(CliError::store)?;
-        let scanned =
-            crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden())
-                .await
-                .map_err(CliError::scan)?;
+        let url = crate::store::reference_url(path).map_err(CliError::store)?;
+        let sources = crate::store::Sources::default();
+        let scanned = crate::pipeline::headers(&sources, &url).await?;
         if scanned.is_empty() {
             return Err(CliError::Grib {
                 path: path.to_string(),
@@ -148,8 +146,8 @@ pub(crate) fn each_field(
                 .take_while(|g| g.offset == f.offset)
                 .count();
             if held.as_ref().map(|m| m.0) != Some(first) {
-                let bytes = src
-                    .read(f.offset..f.offset + f.length)
+                let bytes = sources
+                    .read_range(&url, f.offset..f.offset + f.length)
                     .await
                     .map_err(CliError::store)?;
                 held = Some((first, bytes));

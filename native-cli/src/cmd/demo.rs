@@ -114,8 +114,8 @@ pub fn run(args: &Args) -> Result<()> {
             out: refs.clone(),
             format: None,
             split_members: true,
-            mode: crate::scan_engine::Mode::Auto,
-            verify: crate::scan_engine::Verify::All,
+            mode: scan::Mode::Auto,
+            verify: scan::Verify::All,
             concurrency: 64,
             quiet: false,
         })?;

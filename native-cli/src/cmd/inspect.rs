@@ -258,13 +258,9 @@ pub fn run(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-    let stores = crate::store::Stores::default();
-    let scanned = rt.block_on(async {
-        let src = stores.open(&path).await.map_err(CliError::store)?;
-        crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden())
-            .await
-            .map_err(CliError::scan)
-    })?;
+    let url = crate::store::reference_url(&path).map_err(CliError::store)?;
+    let sources = crate::store::Sources::default();
+    let scanned = rt.block_on(crate::pipeline::headers(&sources, &url))?;
     let mut rows = Vec::new();
     if !args.json {
         println!(

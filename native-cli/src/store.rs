@@ -91,6 +91,17 @@ impl std::fmt::Debug for Stores {
     }
 }
 
+/// rustls' cryptography (ring) for every HTTPS client, installed once
+/// before the first store is built (see the workspace Cargo.toml for why
+/// ring and not aws-lc-rs).
+fn install_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err: another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 fn client_options() -> ClientOptions {
     ClientOptions::new()
         .with_timeout(Duration::from_secs(60))
@@ -167,6 +178,7 @@ impl Stores {
     }
 
     async fn store_for(&self, url: &url::Url) -> Result<Arc<dyn ObjectStore>, StoreError> {
+        install_tls();
         let key = format!("{}://{}", url.scheme(), url.authority());
         if let Some(s) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(s);

@@ -21,7 +21,7 @@
 use std::io::{self, Write};
 
 use crate::npy::Dtype;
-use crate::pickle::{Date, StateWriter};
+use crate::pickle::StateWriter;
 use crate::plan::{FieldPlan, Layout, StatePlan};
 use crate::refs::{Axes, RefStore, RefValue, RefsError, Variable};
 
@@ -94,61 +94,7 @@ pub fn describe(part: &RefValue) -> String {
     }
 }
 
-/// The calendar date of `seconds` since 1970-01-01 (UTC, proleptic Gregorian).
-#[must_use]
-pub fn date_of(seconds: i64) -> Date {
-    let days = seconds.div_euclid(86400);
-    let secs = seconds.rem_euclid(86400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    Date {
-        year: u16::try_from(y).unwrap_or(0),
-        month: m as u8,
-        day: d as u8,
-        hour: (secs / 3600) as u8,
-        minute: (secs % 3600 / 60) as u8,
-        second: (secs % 60) as u8,
-    }
-}
-
-/// Seconds since 1970-01-01 of a civil date and time (UTC, proleptic Gregorian).
-#[must_use]
-pub fn epoch_of(year: i64, month: i64, day: i64, hour: i64, minute: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86400 + hour * 3600 + minute * 60
-}
-
-/// Parses a state date as `gik extract --date` takes it: `2025-01-01T06`,
-/// `2025-01-01T06:00`, `2025-01-01 06:00:00`, `2025010106`, `20250101`;
-/// seconds since 1970, or `None` when it is not a date.
-#[must_use]
-pub fn parse_date(s: &str) -> Option<i64> {
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 8 {
-        return None;
-    }
-    let n = |a: usize, b: usize| digits.get(a..b).and_then(|x| x.parse::<i64>().ok());
-    let (y, m, d) = (n(0, 4)?, n(4, 6)?, n(6, 8)?);
-    let hh = n(8, 10).unwrap_or(0);
-    let mm = n(10, 12).unwrap_or(0);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
-        return None;
-    }
-    Some(epoch_of(y, m, d, hh, mm))
-}
+pub use crate::time::{date_of, epoch_of, parse_date};
 
 /// The array shape of a field in a state: `(nlat, nlon)` for
 /// [`Layout::Grid`], `(times, npoints)` for [`Layout::Aifs`].
@@ -478,26 +424,6 @@ pub fn field_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_from_epoch_seconds() {
-        let d = date_of(1_735_711_200);
-        assert_eq!(
-            (d.year, d.month, d.day, d.hour, d.minute, d.second),
-            (2025, 1, 1, 6, 0, 0)
-        );
-        let leap = date_of(1_709_251_140); // 2024-02-29T23:59:00
-        assert_eq!(
-            (leap.month, leap.day, leap.hour, leap.minute),
-            (2, 29, 23, 59)
-        );
-        assert_eq!(date_of(0).year, 1970);
-        assert_eq!(parse_date("2025-01-01T06"), Some(1_735_711_200));
-        assert_eq!(parse_date("2025010106"), Some(1_735_711_200));
-        assert_eq!(parse_date("2024-02-29 23:59"), Some(1_709_251_140));
-        assert_eq!(parse_date("2025-13-01"), None);
-        assert_eq!(parse_date("soon"), None);
-    }
 
     #[test]
     fn shapes_follow_the_layout() {

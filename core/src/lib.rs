@@ -42,6 +42,7 @@ pub mod plan;
 pub mod refs;
 pub mod regrid;
 pub mod scan;
+pub mod time;
 
 mod error;
 

@@ -109,14 +109,14 @@ pub fn build(fields: &[ScannedField]) -> Result<Built> {
             .or_insert_with(|| Arc::from(f.url.as_str()))
             .clone();
         let r = &m.reference_time;
-        let time = epoch_seconds(r.year, r.month, r.day, r.hour, r.minute, r.second);
+        let time = r.epoch_seconds();
         let step = m.end_step;
         let v = &m.validity_time_full;
         let valid = if v.year == 0 && v.month == 0 {
             // Not filled in: reference time + step (hours).
             time + step * 3600
         } else {
-            epoch_seconds(v.year, v.month, v.day, v.hour, v.minute, v.second)
+            v.epoch_seconds()
         };
         groups.entry(parts).or_default().push(Item {
             field: f,
@@ -638,37 +638,9 @@ fn regular_ll_axes(m: &FieldMeta, ni: u32, nj: u32) -> Option<(Vec<f64>, Vec<f64
     Some((lats, lons))
 }
 
-/// Seconds since 1970-01-01T00:00:00 of a UTC date and time.
-pub(crate) fn epoch_seconds(
-    year: i32,
-    month: u8,
-    day: u8,
-    hour: u8,
-    minute: u8,
-    second: u8,
-) -> i64 {
-    let (m, day) = (i64::from(month), i64::from(day));
-    let y = i64::from(year) - i64::from(m <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn epoch() {
-        assert_eq!(epoch_seconds(2025, 1, 1, 0, 0, 0), 1_735_689_600);
-        assert_eq!(epoch_seconds(1970, 1, 1, 6, 0, 0), 21_600);
-        assert_eq!(epoch_seconds(2024, 2, 29, 12, 30, 5), 1_709_209_805);
-        assert_eq!(epoch_seconds(1969, 12, 31, 23, 59, 59), -1);
-    }
 
     fn grid(lo1: f64, lo2: f64, ni: u32, nj: u32, d: f64) -> FieldMeta {
         let mut m = FieldMeta::default();

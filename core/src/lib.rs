@@ -33,6 +33,7 @@
 
 pub mod assemble;
 pub mod checkpoint;
+pub mod extract;
 pub mod grib;
 pub mod index;
 pub mod io;

@@ -123,6 +123,7 @@ mod build;
 mod cf;
 mod fsspec;
 mod json;
+mod open;
 mod pq;
 mod seed;
 mod store;
@@ -134,6 +135,7 @@ use std::collections::BTreeMap;
 pub use build::{build, Built, ScannedField, Skipped};
 pub use fsspec::{parquet_dir_files, read_parquet_dir, write_parquet_dir, DEFAULT_RECORD_SIZE};
 pub use json::{read_json, write_json, JsonVersion};
+pub use open::{open, parse_file, OpenError};
 pub use seed::{
     member_name, members, read_seed_parquet, split_member, strip_data_chunks, write_seed_layout,
     write_seed_parquet,

@@ -43,6 +43,7 @@ pub mod plan;
 pub mod refs;
 pub mod regrid;
 pub mod scan;
+pub mod stats;
 
 mod error;
 

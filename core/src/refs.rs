@@ -213,6 +213,14 @@ pub enum RefsError {
     #[error("no array {path} in the references")]
     UnknownArray { path: String },
 
+    /// No variable has that path, name or short name.
+    #[error("no variable `{name}` in the references (they hold {available})")]
+    UnknownVariable { name: String, available: String },
+
+    /// Several variables have that name or short name.
+    #[error("`{name}` is ambiguous: {candidates}; give the path")]
+    AmbiguousVariable { name: String, candidates: String },
+
     /// Two scanned fields map to the same chunk.
     #[error("two fields map to chunk {key}: {first} and {second} (same variable, time, step, level and member; for the 50r1 layout scan the control's oper-fc with its own enfo-ef, not a deterministic oper-fc of an older cycle)")]
     DuplicateField {

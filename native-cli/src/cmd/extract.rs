@@ -497,7 +497,7 @@ pub fn run(args: &Args) -> Result<()> {
     // The N320 operator is built once (under a second) and shared by every decode.
     let regrid = match grid {
         GridArg::N320 => Some(Arc::new(
-            rt.block_on(tokio::task::spawn_blocking(N320Operator::build))
+            rt.block_on(async { tokio::task::spawn_blocking(N320Operator::build).await })
                 .map_err(|e| CliError::Usage(e.to_string()))?,
         )),
         GridArg::Source => None,

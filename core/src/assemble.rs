@@ -106,6 +106,25 @@ pub fn field_shape(field: &FieldPlan, layout: Layout) -> Vec<usize> {
     }
 }
 
+/// The GRIB message that `bytes`, fetched for `part`, start with.
+fn first_field<'b>(bytes: &'b [u8], part: &RefValue) -> Result<crate::grib::Field<'b>> {
+    if !bytes.starts_with(b"GRIB") {
+        return Err(AssembleError::NotGrib {
+            part: describe(part),
+        });
+    }
+    crate::grib::fields(bytes)
+        .next()
+        .unwrap_or(Err(crate::Error::NotGrib {
+            offset: 0,
+            reason: "no message in the chunk",
+        }))
+        .map_err(|source| AssembleError::Grib {
+            part: describe(part),
+            source,
+        })
+}
+
 /// Decodes one fetched message of `field` and appends its values, scaled
 /// and cast to `dtype`, little-endian, to `out`.
 ///
@@ -139,24 +158,11 @@ pub fn decode_part_with(
     regrid: Option<&crate::regrid::N320Operator>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    if !bytes.starts_with(b"GRIB") {
-        return Err(AssembleError::NotGrib {
-            part: describe(part),
-        });
-    }
+    let f = first_field(bytes, part)?;
     let grib = |source| AssembleError::Grib {
         part: describe(part),
         source,
     };
-    let f = crate::grib::fields(bytes)
-        .next()
-        .ok_or_else(|| {
-            grib(crate::Error::NotGrib {
-                offset: 0,
-                reason: "no message in the chunk",
-            })
-        })?
-        .map_err(grib)?;
     let (nlat, nlon) = field.grid;
     let check = |got: usize| {
         if got == nlat * nlon {
@@ -201,6 +207,22 @@ pub fn decode_part_with(
         Dtype::F64 => crate::npy::extend_le(out, &values),
     }
     Ok(())
+}
+
+/// Decodes the one GRIB message `bytes` (fetched for `part`) to f32, with
+/// its metadata: what a viewer shows of one field.
+///
+/// # Errors
+/// Bytes that are not a GRIB message, or a framing or decoding error.
+pub fn decode_message(bytes: &[u8], part: &RefValue) -> Result<(crate::grib::FieldMeta, Vec<f32>)> {
+    let field = first_field(bytes, part)?;
+    let grib = |source| AssembleError::Grib {
+        part: describe(part),
+        source,
+    };
+    let meta = field.meta().map_err(grib)?;
+    let values = field.decode_f32().map_err(grib)?;
+    Ok((meta, values))
 }
 
 /// Decodes all fetched messages of `field` (one per part, in plan order)
@@ -325,6 +347,31 @@ pub struct FieldAt {
     pub level: Option<f64>,
     /// Ensemble member (`number`; control = 0).
     pub member: Option<i64>,
+}
+
+impl FieldAt {
+    /// The position in words, for messages: `step 6 h, member 3`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(t) = self.time {
+            parts.push(format!("time {t}"));
+        }
+        if let Some(s) = self.step {
+            parts.push(format!("step {s} h"));
+        }
+        if let Some(l) = self.level {
+            parts.push(format!("level {l}"));
+        }
+        if let Some(m) = self.member {
+            parts.push(format!("member {m}"));
+        }
+        if parts.is_empty() {
+            "the first position".into()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 /// The position of one field: indexes on each axis and the values they stand for.

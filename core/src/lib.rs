@@ -33,6 +33,7 @@
 
 pub mod assemble;
 pub mod checkpoint;
+pub mod extract;
 pub mod grib;
 pub mod index;
 pub mod io;
@@ -42,6 +43,7 @@ pub mod plan;
 pub mod refs;
 pub mod regrid;
 pub mod scan;
+pub mod stats;
 pub mod time;
 
 mod error;

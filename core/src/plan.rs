@@ -444,6 +444,61 @@ pub struct StatePlan {
     pub fields: Vec<FieldPlan>,
 }
 
+/// `sel` with its members set to the first member a plan of `inputs` finds
+/// (the control when there is one): what a viewer asks for when it names no
+/// member. Unchanged when nothing can be planned (the plan then says why).
+#[must_use]
+pub fn first_member(store: &RefStore, inputs: &[Input], mut sel: Selection) -> Selection {
+    let all = Selection {
+        members: None,
+        ..sel.clone()
+    };
+    if let Ok(p) = plan(store, inputs, &all) {
+        if let Some(s) = p.states.first() {
+            sel.members = Some(BTreeSet::from([s.member]));
+        }
+    }
+    sel
+}
+
+/// The input and selection of one field of `var` at `located`, as
+/// `gik extract --params {shortName}[_{level}] --members {member} --steps
+/// {step}` takes them: a state holding that field alone.
+///
+/// # Errors
+/// A short name that is not a valid input.
+pub fn field_request(
+    var: &crate::refs::Variable,
+    axes: &crate::refs::Axes,
+    located: &crate::assemble::Located,
+) -> Result<(Vec<Input>, Selection), PlanError> {
+    let short = Some(var.attr("GRIB_shortName"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&var.name);
+    let spec = match located
+        .level
+        .filter(|_| axes.level.as_ref().is_some_and(|(_, l)| l.len() > 1))
+    {
+        Some(l) => format!("{short}_{l}"),
+        None => short.to_string(),
+    };
+    let mut inputs = parse_params(&spec)?;
+    let tol = var.attr("GRIB_typeOfLevel");
+    if !tol.is_empty() {
+        for i in &mut inputs {
+            i.type_of_level = Some(tol.to_string());
+        }
+    }
+    let selection = Selection {
+        members: Some(BTreeSet::from([located.member.unwrap_or(0)])),
+        date: located.time.map(|t| t + located.step.unwrap_or(0) * 3600),
+        steps: Some(vec![located.step.unwrap_or(0)]),
+        layout: Layout::Grid,
+        allow_missing: false,
+    };
+    Ok((inputs, selection))
+}
+
 /// The plan for a whole run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {

@@ -43,14 +43,6 @@ pub enum CliError {
     /// referenced offset, a corrupt message, a shape that disagrees).
     #[error(transparent)]
     Assemble(Box<gik_core::assemble::AssembleError>),
-    /// A chunk of `--var` could not be decoded.
-    #[error("{variable} chunk {chunk}: {source}")]
-    Chunk {
-        variable: String,
-        chunk: String,
-        #[source]
-        source: Box<gik_core::assemble::AssembleError>,
-    },
     /// One field of one member could not be read or decoded.
     #[error("member {member}, field {field}: {source}")]
     Field {

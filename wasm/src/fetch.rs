@@ -467,3 +467,50 @@ mod tests {
         ));
     }
 }
+
+/// The reader the bindings read with: `fetch` in WebAssembly.
+#[cfg(target_arch = "wasm32")]
+pub type Reader = Fetcher;
+
+/// Natively (the crate's own unit tests, clippy) there is no `fetch`: every
+/// read fails, saying so.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone)]
+pub struct Reader;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl From<Fetcher> for Reader {
+    fn from(_: Fetcher) -> Self {
+        Self
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl gik_core::io::RangeReader for Reader {
+    type Error = Error;
+
+    fn read_range<'a>(
+        &'a self,
+        location: &'a str,
+        _range: Range<u64>,
+    ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes>> {
+        self.read_all(location)
+    }
+
+    fn read_all<'a>(
+        &'a self,
+        location: &'a str,
+    ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes>> {
+        Box::pin(std::future::ready(Err(Error::Unreachable {
+            url: location.to_string(),
+            reason: "reading needs WebAssembly's fetch".into(),
+        })))
+    }
+
+    fn len<'a>(&'a self, location: &'a str) -> gik_core::io::BoxFuture<'a, Result<u64>> {
+        Box::pin(std::future::ready(Err(Error::Unreachable {
+            url: location.to_string(),
+            reason: "reading needs WebAssembly's fetch".into(),
+        })))
+    }
+}

@@ -555,15 +555,9 @@ fn grid_layout(m: &FieldMeta) -> Layout {
                     lon: None,
                 };
             }
-            let (lat, lon) =
-                if g.grid_type == "regular_ll" || (g.grid_type.is_empty() && g.template == 0) {
-                    match regular_ll_axes(m, ni, nj) {
-                        Some((lat, lon)) => (Some(lat), Some(lon)),
-                        None => (None, None),
-                    }
-                } else {
-                    (None, None)
-                };
+            let (lat, lon) = g
+                .lat_lon()
+                .map_or((None, None), |(a, b)| (Some(a), Some(b)));
             Layout {
                 dims: vec!["latitude", "longitude"],
                 shape,
@@ -577,102 +571,5 @@ fn grid_layout(m: &FieldMeta) -> Layout {
             lat: None,
             lon: None,
         },
-    }
-}
-
-/// Latitudes and longitudes of a regular_ll grid exactly as ecCodes'
-/// `regular` iterator computes them: the first longitude moved west by 360°
-/// when the grid would otherwise not reach the last one, values accumulated
-/// increment by increment, and the last value set to the declared last
-/// point (ecCodes ECC-1406).
-fn regular_ll_axes(m: &FieldMeta, ni: u32, nj: u32) -> Option<(Vec<f64>, Vec<f64>)> {
-    let g = &m.grid;
-    let (la1, la2, lo1, lo2, di, dj) = (
-        g.lat_first?,
-        g.lat_last?,
-        g.lon_first?,
-        g.lon_last?,
-        g.di?,
-        g.dj?,
-    );
-    if ni > 10_000_000 || nj > 10_000_000 {
-        return None;
-    }
-    let i_neg = g.scanning_mode & 0x80 != 0;
-    let j_pos = g.scanning_mode & 0x40 != 0;
-    let mut lon = lo1;
-    let idir = if i_neg {
-        -di
-    } else {
-        if ni >= 2 && lon + f64::from(ni - 2) * di > lo2 {
-            lon -= 360.0;
-        }
-        di
-    };
-    let mut lons = Vec::with_capacity(ni as usize);
-    for _ in 0..ni {
-        lons.push(lon);
-        lon += idir;
-    }
-    if ni > 1 {
-        if let Some(last) = lons.last_mut() {
-            *last = if !i_neg && lo2 < *last - 180.0 {
-                lo2 + 360.0
-            } else {
-                lo2
-            };
-        }
-    }
-    let jdir = if j_pos { dj } else { -dj };
-    let mut lat = la1;
-    let mut lats = Vec::with_capacity(nj as usize);
-    for _ in 0..nj {
-        lats.push(lat);
-        lat += jdir;
-    }
-    if nj > 1 {
-        if let Some(last) = lats.last_mut() {
-            *last = la2;
-        }
-    }
-    Some((lats, lons))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn grid(lo1: f64, lo2: f64, ni: u32, nj: u32, d: f64) -> FieldMeta {
-        let mut m = FieldMeta::default();
-        let g = &mut m.grid;
-        g.grid_type = "regular_ll".into();
-        g.number_of_data_points = u64::from(ni) * u64::from(nj);
-        g.ni = Some(ni);
-        g.nj = Some(nj);
-        g.lat_first = Some(90.0);
-        g.lon_first = Some(lo1);
-        g.lat_last = Some(-90.0);
-        g.lon_last = Some(lo2);
-        g.di = Some(d);
-        g.dj = Some(d);
-        m
-    }
-
-    #[test]
-    fn regular_ll_like_eccodes() {
-        // 0.4° as in the kerchunk grib_tree of gribrs__20240101000000-0h-oper-fc:
-        // longitudes -180 … 179.6 accumulated, last exactly 179.6.
-        let (lat, lon) =
-            regular_ll_axes(&grid(180.0, 179.6, 900, 451, 0.4), 900, 451).expect("axes");
-        assert_eq!(lon[0], -180.0);
-        assert_eq!(lon[1], -179.6);
-        assert_eq!(lon[2], -179.2);
-        assert_eq!(lon[3], -178.799_999_999_999_98);
-        assert_eq!(lon[899], 179.6);
-        assert_eq!(lat[2], 89.199_999_999_999_99);
-        assert_eq!(lat[450], -90.0);
-        // 0..358.5 stays east.
-        let (_, lon) = regular_ll_axes(&grid(0.0, 358.5, 240, 121, 1.5), 240, 121).expect("axes");
-        assert_eq!((lon[0], lon[239]), (0.0, 358.5));
     }
 }

@@ -76,7 +76,7 @@ fn aifs_ens(
         format: super::extract_var::VarFormat::Pickle,
         resume: false,
         no_direct_io: false,
-        coalesce_gap: extract::Gap::Auto,
+        coalesce_gap: extract::Coalesce::Auto,
         quiet: false,
     }
 }

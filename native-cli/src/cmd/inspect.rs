@@ -77,8 +77,7 @@ fn inspect_refs(args: &Args) -> Result<()> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-    let stores = crate::store::Stores::default();
-    let store = rt.block_on(crate::refs_in::load(&stores, &location))?;
+    let store = rt.block_on(crate::refs_in::load(&location))?;
     let vars = store.variables().map_err(|source| CliError::Refs {
         location: location.clone(),
         source,

@@ -70,6 +70,20 @@ pub enum CliError {
     /// Ctrl-C: stopped, partial outputs removed.
     #[error("interrupted; no partial output was left")]
     Interrupted,
+    /// A field could not be regridded (its grid is not the one the operator expects).
+    #[error("{path}: field at byte {offset}: {source}")]
+    Regrid {
+        path: String,
+        offset: u64,
+        #[source]
+        source: gik_core::regrid::RegridError,
+    },
+    /// A worker thread or task of gik itself failed (a bug: please report it).
+    #[error("internal error: {0}")]
+    Task(String),
+    /// The async runtime could not start (the system refused its threads).
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// A server could not listen on its address.
     #[error("cannot listen on {addr}: {source}")]
     Listen {

@@ -6,7 +6,61 @@ use crate::store::Sources;
 use crate::{CliError, Result};
 use gik_core::refs::ScannedField;
 use gik_core::scan::{Executor, Progress, TaskError};
-use indicatif::ProgressBar;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The async runtime of a command: `threads` worker threads (`None`: one
+/// per core) and at most `blocking` threads for CPU work (`None`: tokio's
+/// default). The one place the CLI builds a runtime.
+///
+/// # Errors
+/// [`CliError::Runtime`] when the operating system refuses the threads.
+pub fn runtime(threads: Option<usize>, blocking: Option<usize>) -> Result<tokio::runtime::Runtime> {
+    let mut b = if threads == Some(1) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        if let Some(n) = threads {
+            b.worker_threads(n);
+        }
+        b
+    };
+    if let Some(n) = blocking {
+        b.max_blocking_threads(n);
+    }
+    b.enable_all().build().map_err(CliError::Runtime)
+}
+
+/// What a progress bar counts.
+#[derive(Debug, Clone, Copy)]
+pub enum Counts {
+    /// Bytes, with a rate.
+    Bytes,
+    /// Items of this name (`fields`).
+    Items(&'static str),
+}
+
+/// The CLI's one progress-bar style, on standard error (drawn only on a
+/// terminal), hidden when `quiet`.
+#[must_use]
+pub fn progress_bar(quiet: bool, len: u64, counts: Counts) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let template = match counts {
+        Counts::Bytes => {
+            "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}"
+                .to_string()
+        }
+        Counts::Items(name) => {
+            format!("{{spinner}} [{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {name} {{msg}}")
+        }
+    };
+    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar
+}
 
 /// Runs the core's CPU work with `spawn_blocking`, off the async workers.
 #[derive(Debug, Clone, Copy, Default)]

@@ -94,10 +94,7 @@ pub(crate) fn each_field(
     message: Option<usize>,
     mut each: impl FnMut(usize, usize, &grib::Field<'_>) -> Result<()>,
 ) -> Result<usize> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::pipeline::runtime(Some(1), None)?;
     rt.block_on(async {
         let url = crate::store::reference_url(path).map_err(CliError::store)?;
         let sources = crate::store::Sources::default();
@@ -125,15 +122,10 @@ pub(crate) fn each_field(
             vec![n]
         };
         // (drawn only on a terminal)
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(wanted.len() as u64),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} fields",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        let bar = crate::pipeline::progress_bar(
+            false,
+            wanted.len() as u64,
+            crate::pipeline::Counts::Items("fields"),
         );
         // (index in `scanned` of the message's first field, message bytes)
         let mut held: Option<(usize, bytes::Bytes)> = None;

@@ -20,7 +20,7 @@ use gik_core::extract::{
 use gik_core::npy::Dtype;
 use gik_core::plan::{self, Layout, Selection};
 use gik_core::regrid::N320Operator;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -394,10 +394,7 @@ pub(crate) fn dtype_of(d: DtypeArg) -> Dtype {
 pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
     if let Some(path) = &args.var {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+        let rt = crate::pipeline::runtime(None, None)?;
         let store = rt.block_on(crate::refs_in::load(&args.refs))?;
         let file = rt.block_on(async {
             tokio::select! {
@@ -431,11 +428,7 @@ pub fn run(args: &Args) -> Result<()> {
     // while tokio's default of up to 512 threads let each idle thread's
     // allocator keep its own freed buffers: peak RSS was ~300 MB, not ~200.
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(2 * cores)
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::pipeline::runtime(None, Some(2 * cores))?;
     let model = match (&args.checkpoint, &args.checkpoint_metadata) {
         (Some(c), _) => Some(rt.block_on(crate::model::from_checkpoint(&Sources::default(), c))?),
         (None, Some(m)) => Some(crate::model::from_metadata_file(m)?),
@@ -474,18 +467,8 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     std::fs::create_dir_all(&args.out).map_err(CliError::io(&args.out))?;
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} fields · {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b
-    };
+    let bar =
+        crate::pipeline::progress_bar(args.quiet, 0, crate::pipeline::Counts::Items("fields ·"));
     let spec = WriteSpec {
         plan: &plan,
         dir: args.out.clone(),
@@ -533,7 +516,7 @@ pub fn run(args: &Args) -> Result<()> {
         });
         let written = writer
             .join()
-            .unwrap_or_else(|_| Err(CliError::Usage("the writer thread failed".into())));
+            .unwrap_or_else(|_| Err(CliError::Task("the writer thread failed".into())));
         (engine, written)
     });
     let (counts, written) = match (engine, written) {

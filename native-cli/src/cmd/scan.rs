@@ -6,7 +6,7 @@ use crate::store::{self, Sources};
 use crate::{CliError, Result};
 use gik_core::index;
 use gik_core::refs::ScannedField;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -85,17 +85,7 @@ fn format_for(args: &Args) -> Format {
 }
 
 pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
+    crate::pipeline::progress_bar(quiet, len, crate::pipeline::Counts::Bytes)
 }
 
 /// Header reads per batch: a local file reads a batch in one blocking task
@@ -111,10 +101,7 @@ fn batch(url: &str) -> usize {
 
 /// Scans the locations (shared with other commands).
 pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::pipeline::runtime(None, None)?;
     let urls = args
         .locations
         .iter()

@@ -311,8 +311,13 @@ impl<R: RangeReader> CoalescingReader<R> {
             *slot = None;
         }
         drop(slot);
-        // the group's read returned exactly its range (the RangeReader
-        // contract), which contains `within`
+        // The group's read should return exactly its range (the RangeReader
+        // contract), which contains `within`; a reader that breaks the
+        // contract (a short body from a hostile server) gets the part read
+        // on its own, whose error says what came back.
+        if within.end > all.len() {
+            return read_part(&self.reader, value).await;
+        }
         Ok(all.slice(within.clone()))
     }
 }

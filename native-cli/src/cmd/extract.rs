@@ -7,6 +7,8 @@
 //! is renamed into place when the member is complete. Peak memory is bounded
 //! by `--concurrency`, not by the size of a member.
 
+mod var;
+
 use crate::output::AtomicFile;
 use crate::pipeline::Blocking;
 use crate::store::{Sources, StoreError};
@@ -127,7 +129,7 @@ pub struct Args {
     pub var: Option<String>,
     /// With --var: `pickle` (array + coordinates) or `npy` (the array alone).
     #[arg(long, value_enum, default_value = "pickle")]
-    pub format: super::extract_var::VarFormat,
+    pub format: var::VarFormat,
     /// Write through the page cache instead of direct I/O (direct I/O is the
     /// default for states: faster on local disks, and it leaves the cache to
     /// the GRIB input; file systems without it fall back automatically).
@@ -398,7 +400,7 @@ pub fn run(args: &Args) -> Result<()> {
         let store = rt.block_on(crate::refs_in::load(&args.refs))?;
         let file = rt.block_on(async {
             tokio::select! {
-                r = super::extract_var::run(args, &store, path, args.format) => r,
+                r = var::run(args, &store, path, args.format) => r,
                 _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted),
             }
         })?;

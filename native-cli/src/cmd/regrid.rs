@@ -49,7 +49,7 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let mut out = AtomicFile::create(&args.out)?;
     let mut started = false;
-    let fields = super::decode::each_field(&path, args.all, args.message, |total, _, f| {
+    let fields = crate::pipeline::each_field(&path, args.all, args.message, |total, _, f| {
         if !started {
             let shape = if args.all {
                 vec![total, N320_POINTS]

@@ -5,7 +5,7 @@
 //! arrive, so the array is never held in memory whole; chunks without a
 //! reference (a member that lacks the field) are NaN.
 
-use super::extract::{dtype_of, extract_error, Args};
+use super::{dtype_of, extract_error, Args};
 use crate::output::AtomicFile;
 use crate::pipeline::Blocking;
 use crate::store::Sources;

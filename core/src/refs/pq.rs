@@ -58,6 +58,11 @@ fn pq_err(file: &str) -> impl Fn(parquet::errors::ParquetError) -> RefsError + '
 /// such an assertion, nearly all a dictionary index past the dictionary
 /// (`encodings/rle.rs` in parquet 57).
 pub(crate) fn read_table(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> {
+    // Fuzzing (`cargo fuzz` sets cfg(fuzzing)) must see those panics: they
+    // trap in wasm, so each needs a check before the call.
+    #[cfg(fuzzing)]
+    return read_table_inner(file, bytes, wanted);
+    #[cfg(not(fuzzing))]
     match std::panic::catch_unwind(|| read_table_inner(file, bytes, wanted)) {
         Ok(r) => r,
         Err(_) => Err(RefsError::ParquetSchema {
@@ -125,6 +130,7 @@ fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> 
         for rg in 0..reader.num_row_groups() {
             let rg_reader = reader.get_row_group(rg).map_err(pq_err(file))?;
             let n = usize::try_from(rg_reader.metadata().num_rows()).unwrap_or(0);
+            check_pages(file, &name, rg_reader.as_ref(), ci, col.max_def_level())?;
             let mut defs: Vec<i16> = Vec::new();
             let reader_c = rg_reader.get_column_reader(ci).map_err(pq_err(file))?;
             match (reader_c, &mut data) {
@@ -188,6 +194,207 @@ fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> 
         table.columns.push((name, data));
     }
     Ok(table)
+}
+
+/// Checks, before the parquet crate decodes a column chunk, what it would
+/// assert on (and so panic, a trap in wasm) or allocate without bound:
+/// a dictionary page declaring more values than its bytes can hold (the
+/// crate allocates them all first), a dictionary-encoded page without a
+/// dictionary page before it (`Must call set_dict() first!`), and a
+/// dictionary index past the dictionary (`encodings/rle.rs` indexes the
+/// dictionary with it). Pages are decompressed once more for this; reference
+/// files are small.
+fn check_pages(
+    file: &str,
+    name: &str,
+    rg: &dyn parquet::file::reader::RowGroupReader,
+    ci: usize,
+    max_def: i16,
+) -> Result<()> {
+    use parquet::basic::Encoding;
+    use parquet::column::page::Page;
+    let corrupt = |reason: String| RefsError::ParquetSchema {
+        file: file.to_string(),
+        reason: format!("column {name}: {reason}"),
+    };
+    let is_dict = |e: Encoding| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY);
+    // the smallest encoded value: a byte array's 4-byte length, an INT32
+    let min_size = 4u64;
+    let mut dict_len: Option<u64> = None;
+    for page in rg.get_column_page_reader(ci).map_err(pq_err(file))? {
+        match page.map_err(pq_err(file))? {
+            Page::DictionaryPage {
+                buf, num_values, ..
+            } => {
+                if u64::from(num_values) * min_size > buf.len() as u64 {
+                    return Err(corrupt(format!(
+                        "dictionary page declares {num_values} values in {} bytes",
+                        buf.len()
+                    )));
+                }
+                dict_len = Some(u64::from(num_values));
+            }
+            Page::DataPage {
+                buf,
+                num_values,
+                encoding,
+                def_level_encoding,
+                ..
+            } if is_dict(encoding) => {
+                let mut values = &buf[..];
+                let mut present = u64::from(num_values);
+                if max_def > 0 {
+                    if def_level_encoding != Encoding::RLE {
+                        return Err(corrupt(format!(
+                            "definition levels encoded as {def_level_encoding}, expected RLE"
+                        )));
+                    }
+                    let len = values
+                        .get(..4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                        .ok_or_else(|| corrupt("data page cut short".to_string()))?;
+                    let levels = values
+                        .get(4..4 + len)
+                        .ok_or_else(|| corrupt("definition levels cut short".to_string()))?;
+                    let width = (16 - max_def.leading_zeros()) as u8;
+                    present = 0;
+                    rle_hybrid(levels, width, u64::from(num_values), |v| {
+                        present += u64::from(v == max_def as u64);
+                        Ok(())
+                    })?;
+                    values = &values[4 + len..];
+                }
+                check_indices(values, present, dict_len, &corrupt)?;
+            }
+            Page::DataPageV2 {
+                buf,
+                num_values,
+                encoding,
+                num_nulls,
+                def_levels_byte_len,
+                rep_levels_byte_len,
+                ..
+            } if is_dict(encoding) => {
+                let at = def_levels_byte_len as usize + rep_levels_byte_len as usize;
+                let values = buf
+                    .get(at..)
+                    .ok_or_else(|| corrupt("levels longer than the page".to_string()))?;
+                let present = u64::from(num_values.saturating_sub(num_nulls));
+                check_indices(values, present, dict_len, &corrupt)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks the first `count` dictionary indices of a page's values (a bit
+/// width byte, then RLE/bit-packed runs) against the dictionary's length.
+fn check_indices(
+    values: &[u8],
+    count: u64,
+    dict_len: Option<u64>,
+    corrupt: &dyn Fn(String) -> RefsError,
+) -> Result<()> {
+    let Some(dict_len) = dict_len else {
+        return Err(corrupt(
+            "a dictionary-encoded page without a dictionary page before it".to_string(),
+        ));
+    };
+    if count == 0 {
+        return Ok(());
+    }
+    // (the crate itself refuses an empty page or a width over 32)
+    let Some((&width, runs)) = values.split_first() else {
+        return Ok(());
+    };
+    if width > 32 {
+        return Ok(());
+    }
+    rle_hybrid(runs, width, count, |i| {
+        if i >= dict_len {
+            Err(corrupt(format!(
+                "dictionary index {i} past the dictionary of {dict_len} values"
+            )))
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// Walks the first `count` values of parquet's RLE/bit-packing hybrid
+/// encoding of `width`-bit values, stopping early where the bytes end (the
+/// crate then reports the short page itself).
+fn rle_hybrid(
+    mut b: &[u8],
+    width: u8,
+    mut count: u64,
+    mut each: impl FnMut(u64) -> Result<()>,
+) -> Result<()> {
+    let width = u32::from(width);
+    while count > 0 {
+        // ULEB128 run header
+        let mut header = 0u64;
+        let mut shift = 0;
+        loop {
+            let Some((&byte, rest)) = b.split_first() else {
+                return Ok(());
+            };
+            b = rest;
+            if shift < 64 {
+                header |= u64::from(byte & 0x7f) << shift;
+            }
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        if header & 1 == 1 {
+            // bit-packed: (header >> 1) groups of 8 values, LSB first
+            let n = (header >> 1).saturating_mul(8);
+            let bytes = usize::try_from((header >> 1).saturating_mul(u64::from(width)))
+                .unwrap_or(usize::MAX)
+                .min(b.len());
+            let (packed, rest) = b.split_at(bytes);
+            b = rest;
+            let take = n.min(count);
+            let mut bit = 0u64;
+            for _ in 0..take {
+                let mut v = 0u64;
+                for k in 0..u64::from(width) {
+                    let at = bit + k;
+                    let Some(byte) = packed.get((at / 8) as usize) else {
+                        return Ok(());
+                    };
+                    v |= u64::from((byte >> (at % 8)) & 1) << k;
+                }
+                each(v)?;
+                bit += u64::from(width);
+            }
+            count -= take;
+        } else {
+            // a run of one value, in ceil(width / 8) bytes
+            let run = (header >> 1).min(count);
+            let nbytes = (width as usize).div_ceil(8);
+            let Some(vb) = b.get(..nbytes) else {
+                return Ok(());
+            };
+            b = &b[nbytes..];
+            let v = vb
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+            if run > 0 {
+                each(v)?;
+            }
+            count -= run;
+            if run == 0 && header >> 1 == 0 {
+                // an empty run makes no progress; the crate stops there too
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }
 
 fn read_all<V>(

@@ -69,6 +69,8 @@ cp tests/browser/npm-consumer/* "$SCRATCH/"
   npm install --no-audit --no-fund --loglevel=error "$TARBALL"
   GIK_SAMPLE="$ROOT/data/samples/ecmwf-ifs-oper-20260310-00z-0h-surface.grib2" \
   GIK_SAMPLE_REFS="$ROOT/web/sample/refs.json" \
+  GIK_FUZZ_SEEDS="$ROOT/fuzz/seeds" \
+  GIK_FUZZ_REGRESSIONS="$ROOT/core/tests/data/fuzz-regressions" \
     node --test consumer.test.mjs
   "$ROOT/tests/browser/node_modules/.bin/tsc" -p tsconfig.json
   echo "TypeScript declarations: checked"

@@ -127,6 +127,7 @@ mod pq;
 mod seed;
 mod store;
 mod template;
+mod thrift;
 mod zarr;
 
 use std::collections::BTreeMap;

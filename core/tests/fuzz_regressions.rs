@@ -72,3 +72,18 @@ fn seed_inline_text_that_reads_as_a_reference_list_round_trips() {
     store.insert("a/1", RefValue::Inline(br#"["s3://b/f.grib2"]"#.to_vec()));
     round_trips(&store);
 }
+
+#[test]
+fn parquet_bool_field_of_another_thrift_type_is_an_error_not_a_panic() {
+    // a DataPageHeaderV2 `is_compressed` sent as another type: parquet 57
+    // unwraps it (a trap in wasm); now the thrift check refuses the file
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-bool-field-of-another-thrift-type.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(
+        text.contains("corrupt page header") && text.contains("DataPageHeaderV2"),
+        "{text}"
+    );
+}

@@ -49,14 +49,18 @@ fn pq_err(file: &str) -> impl Fn(parquet::errors::ParquetError) -> RefsError + '
 /// columns (utf8, large_utf8, binary, large_binary: all BYTE_ARRAY in
 /// parquet) become [`Column::Bytes`]; INT32/INT64 become [`Column::Int`].
 ///
-/// The parquet crate asserts on some corrupt pages instead of returning an
-/// error; natively that panic is caught here and returned as
-/// [`RefsError::ParquetSchema`] (the default panic hook still prints it).
-/// On `wasm32-unknown-unknown` panics abort, so a corrupt file traps there:
-/// the page's worker is then replaced (web/app.js, tested in Chromium).
-/// Measured: ~2 % of single-byte corruptions of a reference parquet hit
-/// such an assertion, nearly all a dictionary index past the dictionary
-/// (`encodings/rle.rs` in parquet 57).
+/// The parquet crate asserts on some corrupt files instead of returning an
+/// error, and on `wasm32-unknown-unknown` a panic aborts (the module
+/// traps). So what it would assert on is checked first: the thrift
+/// metadata of the footer and of every page header (`thrift.rs`: a bool
+/// field of another type), and each column chunk's pages (`check_pages`:
+/// dictionary indices past the dictionary, a dictionary-encoded page
+/// without a dictionary, a dictionary larger than its page). The
+/// `seed_parquet` and `parquet_dir` fuzz targets find what is left: they
+/// build with `cfg(fuzzing)`, where nothing is caught. As a last resort a
+/// panic is still caught here natively and returned as
+/// [`RefsError::ParquetSchema`] (the default panic hook prints it), and the
+/// web page replaces a trapped worker (web/app.js, tested in Chromium).
 pub(crate) fn read_table(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> {
     // Fuzzing (`cargo fuzz` sets cfg(fuzzing)) must see those panics: they
     // trap in wasm, so each needs a check before the call.
@@ -73,6 +77,10 @@ pub(crate) fn read_table(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Ta
 }
 
 fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> {
+    super::thrift::check(bytes).map_err(|reason| RefsError::ParquetSchema {
+        file: file.to_string(),
+        reason,
+    })?;
     let reader = SerializedFileReader::new(Bytes::copy_from_slice(bytes)).map_err(pq_err(file))?;
     let meta = reader.metadata();
     let schema = meta.file_metadata().schema_descr();

@@ -87,3 +87,56 @@ fn parquet_bool_field_of_another_thrift_type_is_an_error_not_a_panic() {
         "{text}"
     );
 }
+
+/// A server whose every answer is one byte short.
+#[derive(Debug)]
+struct ShortBodies(bytes::Bytes);
+
+#[derive(Debug, thiserror::Error)]
+#[error("no such object")]
+struct NoSuchObject;
+
+impl gik_core::io::RangeReader for ShortBodies {
+    type Error = NoSuchObject;
+    fn read_range<'a>(
+        &'a self,
+        _: &'a str,
+        range: std::ops::Range<u64>,
+    ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes, NoSuchObject>> {
+        let end = (range.end.min(self.0.len() as u64) as usize).saturating_sub(1);
+        let start = (range.start as usize).min(end);
+        Box::pin(std::future::ready(Ok(self.0.slice(start..end))))
+    }
+    fn read_all<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes, NoSuchObject>> {
+        Box::pin(std::future::ready(Ok(self.0.clone())))
+    }
+}
+
+#[test]
+#[ignore = "found by the reader fuzz target, not fixed yet: CoalescingReader::read_part slices a group read that came back short (core/src/io.rs, being rewritten by the issue-12 branch); scripts/fuzz.sh all skips the coalescing target until it is"]
+fn coalesced_read_that_comes_back_short_is_not_a_panic() {
+    use gik_core::io::CoalescingReader;
+    use std::future::Future as _;
+    let parts = [RefValue::range("u", 0, 10), RefValue::range("u", 10, 10)];
+    let fields: Vec<&[RefValue]> = parts.chunks(1).collect();
+    let reader = CoalescingReader::new(
+        ShortBodies(vec![7u8; 100].into()),
+        fields,
+        8,
+        |_| 0,
+        1 << 20,
+    );
+    assert_eq!(reader.coalesced(), (1, 2));
+    let got = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut f = std::pin::pin!(reader.read_part(1, 0, &parts[1]));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        matches!(f.as_mut().poll(&mut cx), std::task::Poll::Ready(_))
+    }));
+    assert!(
+        matches!(got, Ok(true)),
+        "the second part of a short group read panicked"
+    );
+}

@@ -10,25 +10,18 @@
 //! reader between them.)
 #![no_main]
 
-use std::collections::BTreeMap;
-
-use bytes::Bytes;
 use gik_core::io::{read_part, MemoryReader};
-use gik_core::refs::{read_json, RefValue};
+use gik_core::refs::RefValue;
 use gik_fuzz::{ready, Hostile};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let parts = gik_fuzz::parts(data);
-    let Ok(store) = read_json(parts[0]) else {
+    let Some((store, script, objects)) = gik_fuzz::refs_and_objects(data) else {
         return;
     };
-    let script = parts.get(1).copied().unwrap_or_default();
-    let mut objects = BTreeMap::new();
     let mut mem = MemoryReader::new();
-    for (url, bytes) in store.urls().iter().zip(parts.iter().skip(2)) {
-        objects.insert(url.to_string(), Bytes::copy_from_slice(bytes));
-        mem.insert(url.to_string(), Bytes::copy_from_slice(bytes));
+    for (url, bytes) in &objects {
+        mem.insert(url.clone(), bytes.clone());
     }
     let values: Vec<RefValue> = store.iter().map(|(_, v)| v.clone()).take(256).collect();
     for v in &values {

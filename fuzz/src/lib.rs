@@ -29,6 +29,22 @@ pub fn parts(data: &[u8]) -> Vec<&[u8]> {
     out
 }
 
+/// The references (kerchunk JSON), the hostile server's script and the
+/// objects (one per distinct url of the references, in order) of a
+/// `reader` or `coalescing` input; `None` when the references do not parse.
+pub fn refs_and_objects(data: &[u8]) -> Option<(RefStore, &[u8], BTreeMap<String, Bytes>)> {
+    let parts = parts(data);
+    let store = refs::read_json(parts[0]).ok()?;
+    let script = parts.get(1).copied().unwrap_or_default();
+    let objects = store
+        .urls()
+        .iter()
+        .zip(parts.iter().skip(2))
+        .map(|(url, bytes)| (url.to_string(), Bytes::copy_from_slice(bytes)))
+        .collect();
+    Some((store, script, objects))
+}
+
 /// Runs a future whose reads are all in memory: it must finish on its
 /// first poll (a future that waits here would hang a real caller).
 pub fn ready<F: Future>(f: F) -> F::Output {

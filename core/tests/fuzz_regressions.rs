@@ -140,3 +140,49 @@ fn coalesced_read_that_comes_back_short_is_not_a_panic() {
         "the second part of a short group read panicked"
     );
 }
+
+#[test]
+fn parquet_dictionary_index_past_the_dictionary_is_an_error_not_a_panic() {
+    // 28 definition levels in one RLE run were counted as one value, so the
+    // dictionary check stopped before index 30 of a 28-entry dictionary
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-dictionary-index-past-the-dictionary.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(
+        text.contains("dictionary index 30 past the dictionary of 28 values"),
+        "{text}"
+    );
+}
+
+#[test]
+fn parquet_negative_column_chunk_offset_is_an_error_not_a_panic() {
+    // parquet 57 asserts that a column chunk's start and length are not negative
+    let data = input("parquet_dir-negative-column-chunk-offset");
+    let sep: &[u8] = b"\n--gik-fuzz-part--\n";
+    let parts: Vec<&[u8]> = split(&data, sep);
+    let mut files = refs::FileMap::new();
+    files.insert(".zmetadata".to_string(), parts[0].to_vec());
+    let names = refs::parquet_dir_files(parts[0]).expect("names");
+    for (name, bytes) in names.into_iter().zip(&parts[1..]) {
+        if !bytes.is_empty() {
+            files.insert(name, bytes.to_vec());
+        }
+    }
+    let err = refs::read_parquet_dir(&files).expect_err("corrupt");
+    let text = err.to_string();
+    assert!(text.contains("negative"), "{text}");
+}
+
+/// The parts of a fuzz input (`gik_fuzz::parts`).
+fn split<'a>(data: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
+    let mut out = Vec::new();
+    let mut rest = data;
+    while let Some(i) = rest.windows(sep.len()).position(|w| w == sep) {
+        out.push(&rest[..i]);
+        rest = &rest[i + sep.len()..];
+    }
+    out.push(rest);
+    out
+}

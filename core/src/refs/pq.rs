@@ -230,7 +230,8 @@ fn check_pages(
     let min_size = 4u64;
     let mut dict_len: Option<u64> = None;
     for page in rg.get_column_page_reader(ci).map_err(pq_err(file))? {
-        match page.map_err(pq_err(file))? {
+        let page = page.map_err(pq_err(file))?;
+        match page {
             Page::DictionaryPage {
                 buf, num_values, ..
             } => {
@@ -266,8 +267,8 @@ fn check_pages(
                         .ok_or_else(|| corrupt("definition levels cut short".to_string()))?;
                     let width = (16 - max_def.leading_zeros()) as u8;
                     present = 0;
-                    rle_hybrid(levels, width, u64::from(num_values), |v| {
-                        present += u64::from(v == max_def as u64);
+                    rle_hybrid(levels, width, u64::from(num_values), |v, n| {
+                        present += if v == max_def as u64 { n } else { 0 };
                         Ok(())
                     })?;
                     values = &values[4 + len..];
@@ -319,7 +320,7 @@ fn check_indices(
     if width > 32 {
         return Ok(());
     }
-    rle_hybrid(runs, width, count, |i| {
+    rle_hybrid(runs, width, count, |i, _| {
         if i >= dict_len {
             Err(corrupt(format!(
                 "dictionary index {i} past the dictionary of {dict_len} values"
@@ -332,12 +333,12 @@ fn check_indices(
 
 /// Walks the first `count` values of parquet's RLE/bit-packing hybrid
 /// encoding of `width`-bit values, stopping early where the bytes end (the
-/// crate then reports the short page itself).
+/// crate then reports the short page itself): `each(value, times)`.
 fn rle_hybrid(
     mut b: &[u8],
     width: u8,
     mut count: u64,
-    mut each: impl FnMut(u64) -> Result<()>,
+    mut each: impl FnMut(u64, u64) -> Result<()>,
 ) -> Result<()> {
     let width = u32::from(width);
     while count > 0 {
@@ -376,7 +377,7 @@ fn rle_hybrid(
                     };
                     v |= u64::from((byte >> (at % 8)) & 1) << k;
                 }
-                each(v)?;
+                each(v, 1)?;
                 bit += u64::from(width);
             }
             count -= take;
@@ -393,7 +394,7 @@ fn rle_hybrid(
                 .rev()
                 .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
             if run > 0 {
-                each(v)?;
+                each(v, run)?;
             }
             count -= run;
             if run == 0 && header >> 1 == 0 {

@@ -398,7 +398,11 @@ pub(crate) fn check(bytes: &[u8]) -> R<()> {
             usize::try_from(first),
             usize::try_from(c.total_compressed_size),
         ) else {
-            continue; // the crate refuses negative offsets and sizes itself
+            // parquet 57 asserts on these (`ColumnChunkMetaData::byte_range`)
+            return Err(format!(
+                "column chunk {i} starts at byte {first} with {} bytes: negative",
+                c.total_compressed_size
+            ));
         };
         let end = at.saturating_add(size).min(n);
         while at < end {

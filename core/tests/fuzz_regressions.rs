@@ -186,3 +186,32 @@ fn split<'a>(data: &'a [u8], sep: &[u8]) -> Vec<&'a [u8]> {
     out.push(rest);
     out
 }
+#[test]
+fn parquet_byte_array_length_past_the_page_is_an_error_not_a_trap_in_wasm() {
+    // a flipped byte gave a dictionary value a length near 2^32: natively
+    // the parquet crate reports it, but with wasm32's 32-bit usize its
+    // bounds check (`start + len`) wraps and the slice traps the module
+    // (found by the npm package's Node test, not by the 64-bit fuzzers)
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-trap-in-wasm-demo-49r1-flip-887.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(
+        text.contains("byte array of") && text.contains("past the end of its page"),
+        "{text}"
+    );
+}
+
+#[test]
+fn parquet_page_ending_where_a_byte_array_length_should_be_is_an_error_not_a_panic() {
+    // a dictionary page of 22 byte arrays whose bytes end early: parquet 57
+    // asserts there are 4 bytes for the next length (`util/bit_util.rs`)
+    let err = refs::read_seed_parquet(&input("seed_parquet-byte-array-length-cut-short.parquet"))
+        .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(
+        text.contains("where a byte array's length should be"),
+        "{text}"
+    );
+}

@@ -138,7 +138,14 @@ fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> 
         for rg in 0..reader.num_row_groups() {
             let rg_reader = reader.get_row_group(rg).map_err(pq_err(file))?;
             let n = usize::try_from(rg_reader.metadata().num_rows()).unwrap_or(0);
-            check_pages(file, &name, rg_reader.as_ref(), ci, col.max_def_level())?;
+            check_pages(
+                file,
+                &name,
+                rg_reader.as_ref(),
+                ci,
+                col.max_def_level(),
+                col.physical_type() == PhysicalType::BYTE_ARRAY,
+            )?;
             let mut defs: Vec<i16> = Vec::new();
             let reader_c = rg_reader.get_column_reader(ci).map_err(pq_err(file))?;
             match (reader_c, &mut data) {
@@ -210,14 +217,17 @@ fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> 
 /// crate allocates them all first), a dictionary-encoded page without a
 /// dictionary page before it (`Must call set_dict() first!`), and a
 /// dictionary index past the dictionary (`encodings/rle.rs` indexes the
-/// dictionary with it). Pages are decompressed once more for this; reference
-/// files are small.
+/// dictionary with it), and a plain byte array longer than the rest of its
+/// page (the crate's bounds check, `start + len`, wraps with wasm32's
+/// 32-bit `usize`, and the slice then traps). Pages are decompressed once
+/// more for this; reference files are small.
 fn check_pages(
     file: &str,
     name: &str,
     rg: &dyn parquet::file::reader::RowGroupReader,
     ci: usize,
     max_def: i16,
+    byte_array: bool,
 ) -> Result<()> {
     use parquet::basic::Encoding;
     use parquet::column::page::Page;
@@ -241,6 +251,9 @@ fn check_pages(
                         buf.len()
                     )));
                 }
+                if byte_array {
+                    check_byte_arrays(&buf, u64::from(num_values), &corrupt)?;
+                }
                 dict_len = Some(u64::from(num_values));
             }
             Page::DataPage {
@@ -249,7 +262,7 @@ fn check_pages(
                 encoding,
                 def_level_encoding,
                 ..
-            } if is_dict(encoding) => {
+            } if is_dict(encoding) || (byte_array && encoding == Encoding::PLAIN) => {
                 let mut values = &buf[..];
                 let mut present = u64::from(num_values);
                 if max_def > 0 {
@@ -273,7 +286,11 @@ fn check_pages(
                     })?;
                     values = &values[4 + len..];
                 }
-                check_indices(values, present, dict_len, &corrupt)?;
+                if is_dict(encoding) {
+                    check_indices(values, present, dict_len, &corrupt)?;
+                } else {
+                    check_byte_arrays(values, present, &corrupt)?;
+                }
             }
             Page::DataPageV2 {
                 buf,
@@ -283,16 +300,48 @@ fn check_pages(
                 def_levels_byte_len,
                 rep_levels_byte_len,
                 ..
-            } if is_dict(encoding) => {
+            } if is_dict(encoding) || (byte_array && encoding == Encoding::PLAIN) => {
                 let at = def_levels_byte_len as usize + rep_levels_byte_len as usize;
                 let values = buf
                     .get(at..)
                     .ok_or_else(|| corrupt("levels longer than the page".to_string()))?;
                 let present = u64::from(num_values.saturating_sub(num_nulls));
-                check_indices(values, present, dict_len, &corrupt)?;
+                if is_dict(encoding) {
+                    check_indices(values, present, dict_len, &corrupt)?;
+                } else {
+                    check_byte_arrays(values, present, &corrupt)?;
+                }
             }
             _ => {}
         }
+    }
+    Ok(())
+}
+
+/// Checks that the first `count` plain-encoded byte arrays of `values`
+/// (each a 4-byte length and its bytes) fit in it, counting in `u64`.
+fn check_byte_arrays(
+    values: &[u8],
+    count: u64,
+    corrupt: &dyn Fn(String) -> RefsError,
+) -> Result<()> {
+    let mut at = 0u64;
+    let end = values.len() as u64;
+    for _ in 0..count {
+        // (the crate asserts there are 4 bytes for the length: `bit_util.rs`)
+        let Some(b) = values.get(at as usize..at as usize + 4) else {
+            return Err(corrupt(format!(
+                "the page ends ({end} bytes) where a byte array's length should be"
+            )));
+        };
+        let len = u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        at += 4;
+        if at + len > end {
+            return Err(corrupt(format!(
+                "a byte array of {len} bytes at byte {at} reaches past the end of its page ({end} bytes)"
+            )));
+        }
+        at += len;
     }
     Ok(())
 }

@@ -215,3 +215,18 @@ fn parquet_page_ending_where_a_byte_array_length_should_be_is_an_error_not_a_pan
         "{text}"
     );
 }
+
+#[test]
+fn parquet_dictionary_index_after_a_zero_run_header_is_an_error_not_a_panic() {
+    // the indices start with a 0 run header, where the check stopped; the
+    // crate, asked for more values, reads on past it to index 34 of 23
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-dictionary-index-after-a-zero-run-header.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(
+        text.contains("dictionary index 34 past the dictionary of 23 values"),
+        "{text}"
+    );
+}

@@ -407,6 +407,11 @@ fn rle_hybrid(
                 break;
             }
         }
+        if header == 0 {
+            // the crate stops at a 0 header (fastparquet pads pages with
+            // them) but, asked for more values, reads on past it
+            continue;
+        }
         if header & 1 == 1 {
             // bit-packed: (header >> 1) groups of 8 values, LSB first
             let n = (header >> 1).saturating_mul(8);
@@ -446,10 +451,6 @@ fn rle_hybrid(
                 each(v, run)?;
             }
             count -= run;
-            if run == 0 && header >> 1 == 0 {
-                // an empty run makes no progress; the crate stops there too
-                return Ok(());
-            }
         }
     }
     Ok(())

@@ -73,6 +73,8 @@ cp tests/browser/npm-consumer/* "$SCRATCH/"
   GIK_SAMPLE="$ROOT/data/samples/ecmwf-ifs-oper-20260310-00z-0h-surface.grib2" \
   GIK_SAMPLE_REFS="$ROOT/web/sample/refs.json" \
   GIK_DEMO="$ROOT/data/demo" \
+  GIK_FUZZ_SEEDS="$ROOT/fuzz/seeds" \
+  GIK_FUZZ_REGRESSIONS="$ROOT/core/tests/data/fuzz-regressions" \
     node --test consumer.test.mjs
   "$ROOT/tests/browser/node_modules/.bin/tsc" -p tsconfig.json
   echo "TypeScript declarations: checked"

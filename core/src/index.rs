@@ -169,13 +169,16 @@ pub fn parse_noaa(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
     if out.is_empty() {
         return Err(IndexError::Empty);
     }
-    // Lengths: up to the next different offset.
-    let offsets: Vec<u64> = out.iter().map(|e| e.offset).collect();
-    for (i, e) in out.iter_mut().enumerate() {
-        e.length = offsets[i + 1..]
-            .iter()
-            .find(|&&o| o > e.offset)
-            .map(|&o| o - e.offset);
+    // Lengths: up to the next different offset (offsets never go back, so
+    // one pass from the end finds it: linear even when thousands of lines
+    // share an offset).
+    let mut next: Option<u64> = None;
+    for i in (0..out.len()).rev() {
+        let o = out[i].offset;
+        if i + 1 < out.len() && out[i + 1].offset > o {
+            next = Some(out[i + 1].offset);
+        }
+        out[i].length = next.map(|n| n - o);
     }
     Ok(out)
 }
@@ -504,6 +507,24 @@ mod tests {
         assert_eq!(e[1].length, Some(100527 - 41723));
         assert_eq!(e[2].length, None);
         assert_eq!(e[1].get("var"), Some("WDIR"));
+    }
+
+    #[test]
+    fn noaa_sub_messages_share_the_length_of_their_message() {
+        // 3.1 and 3.2 are sub-messages of one GRIB message (same offset);
+        // many such lines once took time quadratic in their number
+        let mut text = String::from("1:0:d=2023082318:HGT:surface:anl:\n");
+        for n in 0..20_000 {
+            text.push_str(&format!(
+                "3.{n}:500:d=2023082318:UGRD:10 m above ground:anl:\n"
+            ));
+        }
+        text.push_str("4:900:d=2023082318:TMP:surface:anl:\n");
+        let (_, e) = parse(&text).unwrap();
+        assert_eq!(e.len(), 20_002);
+        assert_eq!(e[0].length, Some(500));
+        assert!(e[1..20_001].iter().all(|x| x.length == Some(400)));
+        assert_eq!(e[20_001].length, None);
     }
 
     #[test]

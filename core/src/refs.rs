@@ -128,6 +128,7 @@ mod pq;
 mod seed;
 mod store;
 mod template;
+mod thrift;
 mod zarr;
 
 use std::collections::BTreeMap;
@@ -249,10 +250,14 @@ pub enum RefsError {
 
 /// Inline bytes as kerchunk writes them in text formats: the bytes
 /// themselves when they are ASCII, otherwise `base64:` and their base64.
+/// ASCII that itself starts with `base64:` is base64-encoded too: written
+/// raw, every reader (fsspec's and gik's) would decode it.
 pub(crate) fn encode_inline_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     use base64::Engine as _;
     match std::str::from_utf8(bytes) {
-        Ok(s) if bytes.is_ascii() => std::borrow::Cow::Borrowed(s),
+        Ok(s) if bytes.is_ascii() && !bytes.starts_with(b"base64:") => {
+            std::borrow::Cow::Borrowed(s)
+        }
         _ => std::borrow::Cow::Owned(format!(
             "base64:{}",
             base64::engine::general_purpose::STANDARD.encode(bytes)

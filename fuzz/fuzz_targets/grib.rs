@@ -7,7 +7,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     // 4 Mi points × 8 bytes keeps each decode well under libFuzzer's RSS limit.
-    let opts = DecodeOptions { max_points: 1 << 22 };
+    let opts = DecodeOptions {
+        max_points: 1 << 22,
+    };
     for field in fields(data).take(64) {
         let Ok(field) = field else { continue };
         let _ = field.meta();

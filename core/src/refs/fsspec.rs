@@ -244,15 +244,25 @@ pub fn read_parquet_dir(files: &FileMap) -> Result<RefStore> {
         let total = meta.chunk_count(&format!("{array}/.zarray"))?;
         let grid = meta.chunk_grid();
         let nrec = total.div_ceil(record_size);
-        for record in 0..nrec {
-            let file = if array.is_empty() {
-                format!("refs.{record}.parq")
-            } else {
-                format!("{array}/refs.{record}.parq")
-            };
-            let Some(bytes) = files.get(&file) else {
-                continue;
-            };
+        // the files there are (not every number up to nrec: a 100-byte
+        // .zmetadata may declare 10^8 records)
+        let prefix = if array.is_empty() {
+            "refs.".to_string()
+        } else {
+            format!("{array}/refs.")
+        };
+        let present: Vec<(u64, &Vec<u8>)> = files
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(k, v)| {
+                let n = k[prefix.len()..].strip_suffix(".parq")?;
+                // canonical numbers only: refs.01.parq is not record 1
+                let record: u64 = n.parse().ok()?;
+                (record.to_string() == n && record < nrec).then_some((record, v))
+            })
+            .collect();
+        for (record, bytes) in present {
+            let file = format!("{prefix}{record}.parq");
             let mut t = read_table(&file, bytes, &["path", "offset", "size", "raw"])?;
             let raw = t
                 .take("raw")

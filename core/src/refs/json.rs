@@ -51,10 +51,10 @@ pub fn read_json(bytes: &[u8]) -> Result<RefStore> {
         _ => false,
     };
     if !is_v1 {
+        // version 0 has no templates: urls are taken as they are (as fsspec does)
         let mut store = RefStore::new();
-        let vars = BTreeMap::new();
         for (k, v) in top {
-            let rv = parse_value(&k, v, &vars)?;
+            let rv = parse_value(&k, v, None)?;
             store.insert(k, rv);
         }
         return Ok(store);
@@ -84,7 +84,7 @@ pub fn read_json(bytes: &[u8]) -> Result<RefStore> {
     match top.remove("refs") {
         Some(Value::Object(refs)) => {
             for (k, v) in refs {
-                let rv = parse_value(&k, v, &vars)?;
+                let rv = parse_value(&k, v, Some(&vars))?;
                 store.insert(k, rv);
             }
         }
@@ -102,7 +102,7 @@ pub fn read_json(bytes: &[u8]) -> Result<RefStore> {
     Ok(store)
 }
 
-fn parse_value(key: &str, v: Value, vars: &BTreeMap<String, TValue>) -> Result<RefValue> {
+fn parse_value(key: &str, v: Value, vars: Option<&BTreeMap<String, TValue>>) -> Result<RefValue> {
     let bad = |reason: &str| RefsError::Format {
         what: format!("reference {key}"),
         reason: reason.to_string(),
@@ -114,12 +114,13 @@ fn parse_value(key: &str, v: Value, vars: &BTreeMap<String, TValue>) -> Result<R
         })),
         Value::Array(a) => {
             let url = match a.first() {
-                Some(Value::String(u)) => {
-                    render(u, vars).map_err(|reason| RefsError::Template {
+                Some(Value::String(u)) => match vars {
+                    Some(vars) => render(u, vars).map_err(|reason| RefsError::Template {
                         what: format!("reference {key}"),
                         reason,
-                    })?
-                }
+                    })?,
+                    None => u.clone(),
+                },
                 _ => return Err(bad("a reference list must start with a url string")),
             };
             let url: Arc<str> = Arc::from(url);
@@ -291,14 +292,45 @@ fn expand_gen(
 
 /// Writes kerchunk JSON: inline values as text when they are ASCII, else
 /// `base64:…` (as kerchunk does); ranges as `[url, offset, length]`.
+///
+/// In version 1 a url holding `{{` would be read as a template, so such
+/// urls are written as templates of themselves (`"templates":
+/// {"gik_url_0": url}`, reference `["{{gik_url_0}}", …]`), which fsspec and
+/// gik both render back to the url.
 #[must_use]
 pub fn write_json(store: &RefStore, version: JsonVersion) -> Vec<u8> {
     let mut out: Vec<u8> = Vec::with_capacity(store.len() * 96 + 32);
+    let mut literal: BTreeMap<&str, String> = BTreeMap::new();
     if version == JsonVersion::V1 {
-        out.extend_from_slice(b"{\"version\":1,\"refs\":{");
+        for (_, v) in store.iter() {
+            if let Some(u) = v.url().filter(|u| u.contains("{{")) {
+                let n = literal.len();
+                literal.entry(u).or_insert_with(|| format!("gik_url_{n}"));
+            }
+        }
+        out.extend_from_slice(b"{\"version\":1,");
+        if !literal.is_empty() {
+            out.extend_from_slice(b"\"templates\":{");
+            for (i, (url, name)) in literal.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(&mut out, name);
+                out.push(b':');
+                write_str(&mut out, url);
+            }
+            out.extend_from_slice(b"},");
+        }
+        out.extend_from_slice(b"\"refs\":{");
     } else {
         out.push(b'{');
     }
+    let url_text = |url: &str| -> String {
+        match literal.get(url) {
+            Some(name) => format!("{{{{{name}}}}}"),
+            None => url.to_string(),
+        }
+    };
     for (i, (k, v)) in store.iter().enumerate() {
         if i > 0 {
             out.push(b',');
@@ -313,12 +345,12 @@ pub fn write_json(store: &RefStore, version: JsonVersion) -> Vec<u8> {
                 length,
             } => {
                 out.push(b'[');
-                write_str(&mut out, url);
+                write_str(&mut out, &url_text(url));
                 let _ = write!(out, ",{offset},{length}]");
             }
             RefValue::Whole { url } => {
                 out.push(b'[');
-                write_str(&mut out, url);
+                write_str(&mut out, &url_text(url));
                 out.push(b']');
             }
         }

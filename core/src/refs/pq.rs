@@ -49,15 +49,24 @@ fn pq_err(file: &str) -> impl Fn(parquet::errors::ParquetError) -> RefsError + '
 /// columns (utf8, large_utf8, binary, large_binary: all BYTE_ARRAY in
 /// parquet) become [`Column::Bytes`]; INT32/INT64 become [`Column::Int`].
 ///
-/// The parquet crate asserts on some corrupt pages instead of returning an
-/// error; natively that panic is caught here and returned as
-/// [`RefsError::ParquetSchema`] (the default panic hook still prints it).
-/// On `wasm32-unknown-unknown` panics abort, so a corrupt file traps there:
-/// the page's worker is then replaced (web/app.js, tested in Chromium).
-/// Measured: ~2 % of single-byte corruptions of a reference parquet hit
-/// such an assertion, nearly all a dictionary index past the dictionary
-/// (`encodings/rle.rs` in parquet 57).
+/// The parquet crate asserts on some corrupt files instead of returning an
+/// error, and on `wasm32-unknown-unknown` a panic aborts (the module
+/// traps). So what it would assert on is checked first: the thrift
+/// metadata of the footer and of every page header (`thrift.rs`: a bool
+/// field of another type), and each column chunk's pages (`check_pages`:
+/// dictionary indices past the dictionary, a dictionary-encoded page
+/// without a dictionary, a dictionary larger than its page). The
+/// `seed_parquet` and `parquet_dir` fuzz targets find what is left: they
+/// build with `cfg(fuzzing)`, where nothing is caught. As a last resort a
+/// panic is still caught here natively and returned as
+/// [`RefsError::ParquetSchema`] (the default panic hook prints it), and the
+/// web page replaces a trapped worker (web/app.js, tested in Chromium).
 pub(crate) fn read_table(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> {
+    // Fuzzing (`cargo fuzz` sets cfg(fuzzing)) must see those panics: they
+    // trap in wasm, so each needs a check before the call.
+    #[cfg(fuzzing)]
+    return read_table_inner(file, bytes, wanted);
+    #[cfg(not(fuzzing))]
     match std::panic::catch_unwind(|| read_table_inner(file, bytes, wanted)) {
         Ok(r) => r,
         Err(_) => Err(RefsError::ParquetSchema {
@@ -68,6 +77,10 @@ pub(crate) fn read_table(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Ta
 }
 
 fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> {
+    super::thrift::check(bytes).map_err(|reason| RefsError::ParquetSchema {
+        file: file.to_string(),
+        reason,
+    })?;
     let reader = SerializedFileReader::new(Bytes::copy_from_slice(bytes)).map_err(pq_err(file))?;
     let meta = reader.metadata();
     let schema = meta.file_metadata().schema_descr();
@@ -125,6 +138,14 @@ fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> 
         for rg in 0..reader.num_row_groups() {
             let rg_reader = reader.get_row_group(rg).map_err(pq_err(file))?;
             let n = usize::try_from(rg_reader.metadata().num_rows()).unwrap_or(0);
+            check_pages(
+                file,
+                &name,
+                rg_reader.as_ref(),
+                ci,
+                col.max_def_level(),
+                col.physical_type() == PhysicalType::BYTE_ARRAY,
+            )?;
             let mut defs: Vec<i16> = Vec::new();
             let reader_c = rg_reader.get_column_reader(ci).map_err(pq_err(file))?;
             match (reader_c, &mut data) {
@@ -188,6 +209,251 @@ fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> 
         table.columns.push((name, data));
     }
     Ok(table)
+}
+
+/// Checks, before the parquet crate decodes a column chunk, what it would
+/// assert on (and so panic, a trap in wasm) or allocate without bound:
+/// a dictionary page declaring more values than its bytes can hold (the
+/// crate allocates them all first), a dictionary-encoded page without a
+/// dictionary page before it (`Must call set_dict() first!`), and a
+/// dictionary index past the dictionary (`encodings/rle.rs` indexes the
+/// dictionary with it), and a plain byte array longer than the rest of its
+/// page (the crate's bounds check, `start + len`, wraps with wasm32's
+/// 32-bit `usize`, and the slice then traps). Pages are decompressed once
+/// more for this; reference files are small.
+fn check_pages(
+    file: &str,
+    name: &str,
+    rg: &dyn parquet::file::reader::RowGroupReader,
+    ci: usize,
+    max_def: i16,
+    byte_array: bool,
+) -> Result<()> {
+    use parquet::basic::Encoding;
+    use parquet::column::page::Page;
+    let corrupt = |reason: String| RefsError::ParquetSchema {
+        file: file.to_string(),
+        reason: format!("column {name}: {reason}"),
+    };
+    let is_dict = |e: Encoding| matches!(e, Encoding::PLAIN_DICTIONARY | Encoding::RLE_DICTIONARY);
+    // the smallest encoded value: a byte array's 4-byte length, an INT32
+    let min_size = 4u64;
+    let mut dict_len: Option<u64> = None;
+    for page in rg.get_column_page_reader(ci).map_err(pq_err(file))? {
+        let page = page.map_err(pq_err(file))?;
+        match page {
+            Page::DictionaryPage {
+                buf, num_values, ..
+            } => {
+                if u64::from(num_values) * min_size > buf.len() as u64 {
+                    return Err(corrupt(format!(
+                        "dictionary page declares {num_values} values in {} bytes",
+                        buf.len()
+                    )));
+                }
+                if byte_array {
+                    check_byte_arrays(&buf, u64::from(num_values), &corrupt)?;
+                }
+                dict_len = Some(u64::from(num_values));
+            }
+            Page::DataPage {
+                buf,
+                num_values,
+                encoding,
+                def_level_encoding,
+                ..
+            } if is_dict(encoding) || (byte_array && encoding == Encoding::PLAIN) => {
+                let mut values = &buf[..];
+                let mut present = u64::from(num_values);
+                if max_def > 0 {
+                    if def_level_encoding != Encoding::RLE {
+                        return Err(corrupt(format!(
+                            "definition levels encoded as {def_level_encoding}, expected RLE"
+                        )));
+                    }
+                    let len = values
+                        .get(..4)
+                        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+                        .ok_or_else(|| corrupt("data page cut short".to_string()))?;
+                    let levels = values
+                        .get(4..4 + len)
+                        .ok_or_else(|| corrupt("definition levels cut short".to_string()))?;
+                    let width = (16 - max_def.leading_zeros()) as u8;
+                    present = 0;
+                    rle_hybrid(levels, width, u64::from(num_values), |v, n| {
+                        present += if v == max_def as u64 { n } else { 0 };
+                        Ok(())
+                    })?;
+                    values = &values[4 + len..];
+                }
+                if is_dict(encoding) {
+                    check_indices(values, present, dict_len, &corrupt)?;
+                } else {
+                    check_byte_arrays(values, present, &corrupt)?;
+                }
+            }
+            Page::DataPageV2 {
+                buf,
+                num_values,
+                encoding,
+                num_nulls,
+                def_levels_byte_len,
+                rep_levels_byte_len,
+                ..
+            } if is_dict(encoding) || (byte_array && encoding == Encoding::PLAIN) => {
+                let at = def_levels_byte_len as usize + rep_levels_byte_len as usize;
+                let values = buf
+                    .get(at..)
+                    .ok_or_else(|| corrupt("levels longer than the page".to_string()))?;
+                let present = u64::from(num_values.saturating_sub(num_nulls));
+                if is_dict(encoding) {
+                    check_indices(values, present, dict_len, &corrupt)?;
+                } else {
+                    check_byte_arrays(values, present, &corrupt)?;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Checks that the first `count` plain-encoded byte arrays of `values`
+/// (each a 4-byte length and its bytes) fit in it, counting in `u64`.
+fn check_byte_arrays(
+    values: &[u8],
+    count: u64,
+    corrupt: &dyn Fn(String) -> RefsError,
+) -> Result<()> {
+    let mut at = 0u64;
+    let end = values.len() as u64;
+    for _ in 0..count {
+        // (the crate asserts there are 4 bytes for the length: `bit_util.rs`)
+        let Some(b) = values.get(at as usize..at as usize + 4) else {
+            return Err(corrupt(format!(
+                "the page ends ({end} bytes) where a byte array's length should be"
+            )));
+        };
+        let len = u64::from(u32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+        at += 4;
+        if at + len > end {
+            return Err(corrupt(format!(
+                "a byte array of {len} bytes at byte {at} reaches past the end of its page ({end} bytes)"
+            )));
+        }
+        at += len;
+    }
+    Ok(())
+}
+
+/// Checks the first `count` dictionary indices of a page's values (a bit
+/// width byte, then RLE/bit-packed runs) against the dictionary's length.
+fn check_indices(
+    values: &[u8],
+    count: u64,
+    dict_len: Option<u64>,
+    corrupt: &dyn Fn(String) -> RefsError,
+) -> Result<()> {
+    let Some(dict_len) = dict_len else {
+        return Err(corrupt(
+            "a dictionary-encoded page without a dictionary page before it".to_string(),
+        ));
+    };
+    if count == 0 {
+        return Ok(());
+    }
+    // (the crate itself refuses an empty page or a width over 32)
+    let Some((&width, runs)) = values.split_first() else {
+        return Ok(());
+    };
+    if width > 32 {
+        return Ok(());
+    }
+    rle_hybrid(runs, width, count, |i, _| {
+        if i >= dict_len {
+            Err(corrupt(format!(
+                "dictionary index {i} past the dictionary of {dict_len} values"
+            )))
+        } else {
+            Ok(())
+        }
+    })
+}
+
+/// Walks the first `count` values of parquet's RLE/bit-packing hybrid
+/// encoding of `width`-bit values, stopping early where the bytes end (the
+/// crate then reports the short page itself): `each(value, times)`.
+fn rle_hybrid(
+    mut b: &[u8],
+    width: u8,
+    mut count: u64,
+    mut each: impl FnMut(u64, u64) -> Result<()>,
+) -> Result<()> {
+    let width = u32::from(width);
+    while count > 0 {
+        // ULEB128 run header
+        let mut header = 0u64;
+        let mut shift = 0;
+        loop {
+            let Some((&byte, rest)) = b.split_first() else {
+                return Ok(());
+            };
+            b = rest;
+            if shift < 64 {
+                header |= u64::from(byte & 0x7f) << shift;
+            }
+            shift += 7;
+            if byte & 0x80 == 0 {
+                break;
+            }
+        }
+        if header == 0 {
+            // the crate stops at a 0 header (fastparquet pads pages with
+            // them) but, asked for more values, reads on past it
+            continue;
+        }
+        if header & 1 == 1 {
+            // bit-packed: (header >> 1) groups of 8 values, LSB first
+            let n = (header >> 1).saturating_mul(8);
+            let bytes = usize::try_from((header >> 1).saturating_mul(u64::from(width)))
+                .unwrap_or(usize::MAX)
+                .min(b.len());
+            let (packed, rest) = b.split_at(bytes);
+            b = rest;
+            let take = n.min(count);
+            let mut bit = 0u64;
+            for _ in 0..take {
+                let mut v = 0u64;
+                for k in 0..u64::from(width) {
+                    let at = bit + k;
+                    let Some(byte) = packed.get((at / 8) as usize) else {
+                        return Ok(());
+                    };
+                    v |= u64::from((byte >> (at % 8)) & 1) << k;
+                }
+                each(v, 1)?;
+                bit += u64::from(width);
+            }
+            count -= take;
+        } else {
+            // a run of one value, in ceil(width / 8) bytes
+            let run = (header >> 1).min(count);
+            let nbytes = (width as usize).div_ceil(8);
+            let Some(vb) = b.get(..nbytes) else {
+                return Ok(());
+            };
+            b = &b[nbytes..];
+            let v = vb
+                .iter()
+                .rev()
+                .fold(0u64, |acc, &x| (acc << 8) | u64::from(x));
+            if run > 0 {
+                each(v, run)?;
+            }
+            count -= run;
+        }
+    }
+    Ok(())
 }
 
 fn read_all<V>(

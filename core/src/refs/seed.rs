@@ -89,9 +89,28 @@ fn parse_seed_value(
     Ok(RefValue::Inline(v))
 }
 
+/// Whether inline bytes would be read back as a reference list.
+fn reads_as_list(b: &[u8]) -> bool {
+    let mut urls = BTreeMap::new();
+    !matches!(
+        parse_seed_value("", b.to_vec(), &mut urls),
+        Ok(RefValue::Inline(_))
+    )
+}
+
 /// The value column text of one reference, as the original pipeline writes it.
 fn seed_value(v: &RefValue) -> Vec<u8> {
     match v {
+        // inline text that reads as a reference list goes in base64, or
+        // it would come back as a reference
+        RefValue::Inline(b) if reads_as_list(b) => {
+            use base64::Engine as _;
+            format!(
+                "base64:{}",
+                base64::engine::general_purpose::STANDARD.encode(b)
+            )
+            .into_bytes()
+        }
         RefValue::Inline(b) => encode_inline_text(b).into_owned().into_bytes(),
         // Python's json.dumps of a list: `["url", 0, 4048]`.
         RefValue::Range {

@@ -186,3 +186,59 @@ test("scan turns GRIB files (and their .index) read over HTTP into the reference
     stop();
   }
 });
+
+// The fuzzers' inputs (fuzz/seeds) and the crashes they found
+// (core/tests/data/fuzz-regressions), corrupted further byte by byte: the
+// package answers each with a GikError or references, never a trap (a
+// trapped module answers every later call with a RuntimeError).
+test("corrupt parquet and JSON references give clear errors, never a trap", async () => {
+  const { readdirSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const SEEDS = process.env.GIK_FUZZ_SEEDS;
+  const REGRESSIONS = process.env.GIK_FUZZ_REGRESSIONS;
+  assert.ok(SEEDS && REGRESSIONS, "GIK_FUZZ_SEEDS and GIK_FUZZ_REGRESSIONS must point at fuzz/seeds and core/tests/data/fuzz-regressions");
+  const SEP = new TextEncoder().encode("\n--gik-fuzz-part--\n");
+  const firstPart = (b) => {
+    for (let i = 0; i + SEP.length <= b.length; i++) {
+      if (SEP.every((x, k) => b[i + k] === x)) return b.subarray(0, i);
+    }
+    return b;
+  };
+  const inputs = [];
+  for (const dir of ["seed_parquet", "refs_json", "reader"]) {
+    for (const f of readdirSync(join(SEEDS, dir))) {
+      const b = firstPart(new Uint8Array(readFileSync(join(SEEDS, dir, f))));
+      inputs.push(b);
+      // every byte (parquet) or every 7th byte (JSON) flipped, and cut short
+      const stride = dir === "seed_parquet" ? 1 : 7;
+      for (let i = 0; i < b.length; i += stride) {
+        const c = b.slice();
+        c[i] ^= 0xff;
+        inputs.push(c);
+      }
+      for (let n = 0; n < b.length; n += 97) inputs.push(b.slice(0, n));
+    }
+  }
+  for (const f of readdirSync(REGRESSIONS)) {
+    if (/^(seed_parquet|refs_json|reader)-/.test(f)) inputs.push(firstPart(new Uint8Array(readFileSync(join(REGRESSIONS, f)))));
+  }
+  assert.ok(inputs.length > 10000, `only ${inputs.length} inputs`);
+  let opened = 0;
+  let refused = 0;
+  for (const input of inputs) {
+    try {
+      const refs = await openRefs(input);
+      refs.variables();
+      refs.free();
+      opened++;
+    } catch (e) {
+      assert.equal(e.name, "GikError", `not a GikError (a trap?): ${e}`);
+      assert.ok(e.kind === "badRefs" && e.message.length > 10, `${e.kind}: ${e.message}`);
+      refused++;
+    }
+  }
+  assert.ok(refused > 1000 && opened > 0, `${opened} opened, ${refused} refused`);
+  // and the module still works
+  assert.match(version(), /^\d+\.\d+\.\d+/);
+  await assert.rejects(openRefs(new Uint8Array([1, 2, 3])), (e) => e.kind === "badRefs");
+});

@@ -1,0 +1,473 @@
+//! A check of a parquet file's thrift metadata (the footer and every page
+//! header) before the parquet crate reads it, for what the crate unwraps
+//! instead of returning an error: a `bool` field sent with another thrift
+//! type panics in parquet 57 (`parquet_macros.rs`, `thrift/mod.rs`:
+//! `field_ident.bool_val.unwrap()`), which traps the wasm module.
+//!
+//! The walk follows the compact protocol the way the crate reads it: a
+//! field the crate knows is read as the type parquet.thrift gives it (and
+//! must arrive with that type here, or the file is refused), a field it
+//! does not know is skipped by the type it arrives with. The structures
+//! are those the crate reads on its way to a bool field: `FileMetaData`
+//! (schema, logical types, row groups, column chunks and their metadata,
+//! statistics, sorting columns) and `PageHeader` (v1, v2 and dictionary
+//! headers with their statistics). Every length is checked against the
+//! bytes and nesting is bounded, so the walk itself cannot panic, hang or
+//! over-allocate.
+
+/// Thrift types of the fields the walk knows.
+#[derive(Debug, Clone, Copy)]
+enum T {
+    Bool,
+    I8,
+    I16,
+    I32,
+    I64,
+    Double,
+    Bin,
+    List(&'static T),
+    Struct(S),
+}
+
+/// The structures whose fields the walk knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum S {
+    FileMetaData,
+    SchemaElement,
+    LogicalType,
+    DecimalType,
+    TimeType,
+    TimestampType,
+    TimeUnit,
+    IntType,
+    VariantType,
+    GeometryType,
+    GeographyType,
+    Empty,
+    KeyValue,
+    ColumnOrder,
+    RowGroup,
+    SortingColumn,
+    ColumnChunk,
+    ColumnMetaData,
+    Statistics,
+    PageEncodingStats,
+    SizeStatistics,
+    GeospatialStatistics,
+    BoundingBox,
+    ColumnCryptoMetaData,
+    EncryptionWithColumnKey,
+    PageHeader,
+    DataPageHeader,
+    DictionaryPageHeader,
+    DataPageHeaderV2,
+}
+
+/// The type of field `id` of `s` as the parquet crate (57) reads it.
+fn field(s: S, id: i16) -> Option<T> {
+    use S::*;
+    use T::{Bin, Bool, Double, List, Struct, I16, I32, I64, I8};
+    Some(match (s, id) {
+        (FileMetaData, 1) => I32,
+        (FileMetaData, 3) => I64,
+        (FileMetaData, 2) => List(&Struct(SchemaElement)),
+        (FileMetaData, 4) => List(&Struct(RowGroup)),
+        (FileMetaData, 5) => List(&Struct(KeyValue)),
+        (FileMetaData, 6 | 9) => Bin,
+        (FileMetaData, 7) => List(&Struct(ColumnOrder)),
+        (SchemaElement, 1 | 2 | 3 | 5 | 6 | 7 | 8 | 9) => I32,
+        (SchemaElement, 4) => Bin,
+        (SchemaElement, 10) => Struct(LogicalType),
+        (LogicalType, 1 | 2 | 3 | 4 | 6 | 11 | 12 | 13 | 14 | 15) => Struct(Empty),
+        (LogicalType, 5) => Struct(DecimalType),
+        (LogicalType, 7) => Struct(TimeType),
+        (LogicalType, 8) => Struct(TimestampType),
+        (LogicalType, 10) => Struct(IntType),
+        (LogicalType, 16) => Struct(VariantType),
+        (LogicalType, 17) => Struct(GeometryType),
+        (LogicalType, 18) => Struct(GeographyType),
+        (DecimalType, 1 | 2) => I32,
+        (TimeType | TimestampType, 1) => Bool,
+        (TimeType | TimestampType, 2) => Struct(TimeUnit),
+        (TimeUnit, 1..=3) => Struct(Empty),
+        (IntType, 1) => I8,
+        (IntType, 2) => Bool,
+        (VariantType, 1) => I8,
+        (GeometryType, 1) | (GeographyType, 1) => Bin,
+        (GeographyType, 2) => I32,
+        (KeyValue, 1 | 2) => Bin,
+        (ColumnOrder, 1) => Struct(Empty),
+        (RowGroup, 1) => List(&Struct(ColumnChunk)),
+        (RowGroup, 2 | 3 | 5) => I64,
+        (RowGroup, 4) => List(&Struct(SortingColumn)),
+        (RowGroup, 7) => I16,
+        (SortingColumn, 1) => I32,
+        (SortingColumn, 2 | 3) => Bool,
+        (ColumnChunk, 1 | 9) => Bin,
+        (ColumnChunk, 2 | 4 | 6) => I64,
+        (ColumnChunk, 3) => Struct(ColumnMetaData),
+        (ColumnChunk, 5 | 7) => I32,
+        (ColumnChunk, 8) => Struct(ColumnCryptoMetaData),
+        (ColumnMetaData, 1 | 4 | 15) => I32,
+        (ColumnMetaData, 2) => List(&I32),
+        (ColumnMetaData, 5 | 6 | 7 | 9 | 10 | 11 | 14) => I64,
+        (ColumnMetaData, 12) => Struct(Statistics),
+        (ColumnMetaData, 13) => List(&Struct(PageEncodingStats)),
+        (ColumnMetaData, 16) => Struct(SizeStatistics),
+        (ColumnMetaData, 17) => Struct(GeospatialStatistics),
+        (Statistics, 1 | 2 | 5 | 6) => Bin,
+        (Statistics, 3 | 4) => I64,
+        (Statistics, 7 | 8) => Bool,
+        (PageEncodingStats, 1..=3) => I32,
+        (SizeStatistics, 1) => I64,
+        (SizeStatistics, 2 | 3) => List(&I64),
+        (GeospatialStatistics, 1) => Struct(BoundingBox),
+        (GeospatialStatistics, 2) => List(&I32),
+        (BoundingBox, 1..=8) => Double,
+        (ColumnCryptoMetaData, 1) => Struct(Empty),
+        (ColumnCryptoMetaData, 2) => Struct(EncryptionWithColumnKey),
+        (EncryptionWithColumnKey, 1) => List(&Bin),
+        (EncryptionWithColumnKey, 2) => Bin,
+        (PageHeader, 1..=4) => I32,
+        (PageHeader, 5) => Struct(DataPageHeader),
+        (PageHeader, 6) => Struct(Empty),
+        (PageHeader, 7) => Struct(DictionaryPageHeader),
+        (PageHeader, 8) => Struct(DataPageHeaderV2),
+        (DataPageHeader, 1..=4) => I32,
+        (DataPageHeader, 5) => Struct(Statistics),
+        (DictionaryPageHeader, 1 | 2) => I32,
+        (DictionaryPageHeader, 3) => Bool,
+        (DataPageHeaderV2, 1..=6) => I32,
+        (DataPageHeaderV2, 7) => Bool,
+        (DataPageHeaderV2, 8) => Struct(Statistics),
+        _ => return None,
+    })
+}
+
+/// Compact protocol type nibbles.
+const BOOL_TRUE: u8 = 1;
+const BOOL_FALSE: u8 = 2;
+const BYTE: u8 = 3;
+const I16_: u8 = 4;
+const I32_: u8 = 5;
+const I64_: u8 = 6;
+const DOUBLE: u8 = 7;
+const BINARY: u8 = 8;
+const LIST: u8 = 9;
+const SET: u8 = 10;
+const MAP: u8 = 11;
+const STRUCT: u8 = 12;
+
+/// Deepest nesting accepted (parquet metadata nests five deep).
+const MAX_DEPTH: usize = 32;
+
+/// Where a column chunk's pages are, as its metadata says.
+#[derive(Debug, Default, Clone, Copy)]
+struct Chunk {
+    dictionary_page_offset: Option<i64>,
+    data_page_offset: i64,
+    total_compressed_size: i64,
+}
+
+struct Walk<'a> {
+    b: &'a [u8],
+    at: usize,
+    chunks: Vec<Chunk>,
+    page_size: Option<i64>,
+}
+
+type R<T> = std::result::Result<T, String>;
+
+impl Walk<'_> {
+    fn byte(&mut self) -> R<u8> {
+        let v = *self.b.get(self.at).ok_or("metadata cut short")?;
+        self.at += 1;
+        Ok(v)
+    }
+
+    fn varint(&mut self) -> R<u64> {
+        let mut v = 0u64;
+        for shift in (0..70).step_by(7) {
+            let b = self.byte()?;
+            if shift < 64 {
+                v |= u64::from(b & 0x7f) << shift;
+            }
+            if b & 0x80 == 0 {
+                return Ok(v);
+            }
+        }
+        Err("a varint longer than 10 bytes".to_string())
+    }
+
+    fn zigzag(&mut self) -> R<i64> {
+        let n = self.varint()?;
+        Ok((n >> 1) as i64 ^ -((n & 1) as i64))
+    }
+
+    fn bytes(&mut self) -> R<()> {
+        let n = self.varint()?;
+        let end = usize::try_from(n)
+            .ok()
+            .and_then(|n| self.at.checked_add(n))
+            .filter(|&e| e <= self.b.len())
+            .ok_or("a binary field longer than the metadata")?;
+        self.at = end;
+        Ok(())
+    }
+
+    /// A list or set header: (element type, count).
+    fn list_header(&mut self) -> R<(u8, u64)> {
+        let h = self.byte()?;
+        let n = u64::from(h >> 4);
+        let n = if n == 15 { self.varint()? } else { n };
+        Ok((h & 0x0f, n))
+    }
+
+    /// Skips a value that arrived as `wire`, as the crate's `skip` does.
+    fn skip(&mut self, wire: u8, depth: usize) -> R<()> {
+        if depth > MAX_DEPTH {
+            return Err("metadata nested too deep".to_string());
+        }
+        match wire {
+            BOOL_TRUE | BOOL_FALSE => Ok(()),
+            BYTE => self.byte().map(drop),
+            I16_ | I32_ | I64_ => self.varint().map(drop),
+            DOUBLE => {
+                for _ in 0..8 {
+                    self.byte()?;
+                }
+                Ok(())
+            }
+            BINARY => self.bytes(),
+            LIST | SET => {
+                let (elem, n) = self.list_header()?;
+                for _ in 0..n {
+                    // a bool element is one byte
+                    if matches!(elem, BOOL_TRUE | BOOL_FALSE) {
+                        self.byte()?;
+                    } else {
+                        self.skip(elem, depth + 1)?;
+                    }
+                }
+                Ok(())
+            }
+            MAP => {
+                let n = self.varint()?;
+                if n == 0 {
+                    return Ok(());
+                }
+                let kv = self.byte()?;
+                for _ in 0..n {
+                    for t in [kv >> 4, kv & 0x0f] {
+                        if matches!(t, BOOL_TRUE | BOOL_FALSE) {
+                            self.byte()?;
+                        } else {
+                            self.skip(t, depth + 1)?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            STRUCT => self.any_struct(depth + 1),
+            other => Err(format!("unknown thrift type {other}")),
+        }
+    }
+
+    fn any_struct(&mut self, depth: usize) -> R<()> {
+        loop {
+            let h = self.byte()?;
+            if h == 0 {
+                return Ok(());
+            }
+            if h >> 4 == 0 {
+                self.zigzag()?;
+            }
+            self.skip(h & 0x0f, depth)?;
+        }
+    }
+
+    /// Reads a value of type `t` that arrived as `wire` (for a list
+    /// element, the list's element type).
+    fn value(&mut self, t: T, wire: u8, what: &str, depth: usize) -> R<Option<i64>> {
+        if depth > MAX_DEPTH {
+            return Err("metadata nested too deep".to_string());
+        }
+        let expected: &[u8] = match t {
+            T::Bool => &[BOOL_TRUE, BOOL_FALSE],
+            T::I8 => &[BYTE],
+            T::I16 => &[I16_],
+            T::I32 => &[I32_],
+            T::I64 => &[I64_],
+            T::Double => &[DOUBLE],
+            T::Bin => &[BINARY],
+            T::List(_) => &[LIST, SET],
+            T::Struct(_) => &[STRUCT],
+        };
+        if !expected.contains(&wire) {
+            return Err(format!("{what} arrives as thrift type {wire}, not {t:?}"));
+        }
+        match t {
+            T::Bool => Ok(None),
+            T::I8 => self.byte().map(|_| None),
+            T::I16 | T::I32 | T::I64 => self.zigzag().map(Some),
+            T::Double => self.skip(DOUBLE, depth).map(|()| None),
+            T::Bin => self.bytes().map(|()| None),
+            T::List(elem) => {
+                let (ew, n) = self.list_header()?;
+                for _ in 0..n {
+                    if matches!(elem, T::Bool) {
+                        // a bool element is one byte
+                        self.byte()?;
+                    } else {
+                        self.value(*elem, ew, what, depth + 1)?;
+                    }
+                }
+                Ok(None)
+            }
+            T::Struct(s) => self.structure(s, depth + 1).map(|()| None),
+        }
+    }
+
+    fn structure(&mut self, s: S, depth: usize) -> R<()> {
+        let mut last = 0i16;
+        let mut chunk = Chunk::default();
+        loop {
+            let h = self.byte()?;
+            if h == 0 {
+                break;
+            }
+            let wire = h & 0x0f;
+            let id = if h >> 4 == 0 {
+                i16::try_from(self.zigzag()?).map_err(|_| "a field id out of range")?
+            } else {
+                last.wrapping_add(i16::from(h >> 4))
+            };
+            last = id;
+            match field(s, id) {
+                Some(t) => {
+                    let v = self.value(t, wire, &format!("field {id} of {s:?}"), depth)?;
+                    match (s, id, v) {
+                        (S::ColumnMetaData, 7, Some(v)) => chunk.total_compressed_size = v,
+                        (S::ColumnMetaData, 9, Some(v)) => chunk.data_page_offset = v,
+                        (S::ColumnMetaData, 11, Some(v)) => chunk.dictionary_page_offset = Some(v),
+                        (S::PageHeader, 3, Some(v)) => self.page_size = Some(v),
+                        _ => {}
+                    }
+                }
+                None => self.skip(wire, depth)?,
+            }
+        }
+        if s == S::ColumnMetaData {
+            self.chunks.push(chunk);
+        }
+        Ok(())
+    }
+}
+
+/// Checks the footer and the page headers of the parquet file `bytes`.
+/// Files too broken to have a footer are left to the crate, which refuses
+/// them with an error of its own.
+///
+/// # Errors
+/// A description of the first field the parquet crate would panic on, or
+/// of metadata that does not hold together.
+pub(crate) fn check(bytes: &[u8]) -> R<()> {
+    let n = bytes.len();
+    if n < 12 || &bytes[n - 4..] != b"PAR1" {
+        return Ok(());
+    }
+    let len = u32::from_le_bytes([bytes[n - 8], bytes[n - 7], bytes[n - 6], bytes[n - 5]]) as usize;
+    let Some(start) = (n - 8).checked_sub(len) else {
+        return Ok(());
+    };
+    let mut footer = Walk {
+        b: &bytes[start..n - 8],
+        at: 0,
+        chunks: Vec::new(),
+        page_size: None,
+    };
+    footer
+        .structure(S::FileMetaData, 0)
+        .map_err(|e| format!("corrupt footer: {e}"))?;
+    for (i, c) in footer.chunks.iter().enumerate() {
+        let first = match c.dictionary_page_offset {
+            Some(d) => d,
+            None => c.data_page_offset,
+        };
+        let (Ok(mut at), Ok(size)) = (
+            usize::try_from(first),
+            usize::try_from(c.total_compressed_size),
+        ) else {
+            // parquet 57 asserts on these (`ColumnChunkMetaData::byte_range`)
+            return Err(format!(
+                "column chunk {i} starts at byte {first} with {} bytes: negative",
+                c.total_compressed_size
+            ));
+        };
+        let end = at.saturating_add(size).min(n);
+        while at < end {
+            let mut page = Walk {
+                b: &bytes[at..],
+                at: 0,
+                chunks: Vec::new(),
+                page_size: None,
+            };
+            page.structure(S::PageHeader, 0)
+                .map_err(|e| format!("corrupt page header at byte {at} (column chunk {i}): {e}"))?;
+            let Some(Ok(data)) = page.page_size.map(usize::try_from) else {
+                // no or a negative page size: the crate refuses it
+                break;
+            };
+            at = at.saturating_add(page.at).saturating_add(data);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bool_field_sent_as_another_type_is_refused() {
+        // PageHeader { 8: DataPageHeaderV2 { 7: i32 1 } }: the crate unwraps the bool
+        let header = [0x8c, 0x75, 0x02, 0x00, 0x00];
+        let mut w = Walk {
+            b: &header,
+            at: 0,
+            chunks: Vec::new(),
+            page_size: None,
+        };
+        let err = w.structure(S::PageHeader, 0).unwrap_err();
+        assert!(err.contains("field 7 of DataPageHeaderV2"), "{err}");
+        // the same field as a bool is fine
+        let header = [0x8c, 0x71, 0x00, 0x00];
+        let mut w = Walk {
+            b: &header,
+            at: 0,
+            chunks: Vec::new(),
+            page_size: None,
+        };
+        assert!(w.structure(S::PageHeader, 0).is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_and_long_lengths_are_errors() {
+        let deep = vec![0x1c; 1000];
+        let mut w = Walk {
+            b: &deep,
+            at: 0,
+            chunks: Vec::new(),
+            page_size: None,
+        };
+        assert!(w.structure(S::Empty, 0).is_err());
+        let long = [0x18, 0xff, 0xff, 0xff, 0xff, 0x0f];
+        let mut w = Walk {
+            b: &long,
+            at: 0,
+            chunks: Vec::new(),
+            page_size: None,
+        };
+        assert!(w.structure(S::Empty, 0).is_err());
+    }
+}

@@ -230,3 +230,38 @@ fn parquet_dictionary_index_after_a_zero_run_header_is_an_error_not_a_panic() {
         "{text}"
     );
 }
+
+#[test]
+fn zarr_coordinate_declaring_40_million_values_without_data_is_refused_before_allocating() {
+    // a 130-byte `.zarray` made `coordinate` allocate 640 MB (found with
+    // the zarr target's -malloc_limit_mb): now values are bounded by the
+    // bytes of the coordinate's inline chunks, plus 2^20 for chunks left out
+    let mut store = RefStore::new();
+    store.insert(
+        "time/.zarray",
+        RefValue::Inline(input("zarr-coordinate-of-40-million-values-without-data")),
+    );
+    let err = store.coordinate("", "time").expect_err("too large");
+    assert!(
+        matches!(
+            err,
+            refs::RefsError::TooLarge {
+                count: 40_000_000,
+                limit: 1_048_576,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // with the data, it is read
+    let mut store = RefStore::new();
+    store.insert(
+        "time/.zarray",
+        RefValue::Inline(br#"{"shape":[2000000],"chunks":[2000000],"dtype":"<i8","compressor":null,"filters":null,"fill_value":null,"zarr_format":2}"#.to_vec()),
+    );
+    store.insert("time/0", RefValue::Inline(vec![0; 16_000_000]));
+    assert_eq!(
+        store.coordinate("", "time").expect("read").values.len(),
+        2_000_000
+    );
+}

@@ -4,7 +4,9 @@
 # Debian's chromium, the npm packages of tests/browser), then:
 #   1. builds the npm package (scripts/build_wasm.sh) and `npm pack`s it,
 #   2. installs the tarball into a scratch copy of tests/browser/npm-consumer,
-#      reads a field with it in Node and type-checks a TypeScript user,
+#      reads a field with it in Node, scans the demo ensemble over HTTP (the
+#      loopback range server) into the same bytes as `gik scan`, and
+#      type-checks a TypeScript user,
 #   3. runs the end-to-end test in Chromium against `gik serve`
 #      (screenshots and measurements in target/browser-artifacts/).
 set -euo pipefail
@@ -41,9 +43,10 @@ if ! "$GIK_PYTHON" -c "import numpy, eccodes" 2>/dev/null; then
   export GIK_PYTHON="$ROOT/.venv/bin/python"
 fi
 
-step "gik (the command line serving the page)"
-cargo build -p gik-cli
+step "gik (the command line serving the page) and the loopback range server"
+cargo build -p gik-cli --bin gik --example range_server
 export GIK_BIN="$TARGET_DIR/debug/gik"
+export GIK_RANGE_SERVER="$TARGET_DIR/debug/examples/range_server"
 
 step "the npm package"
 scripts/build_wasm.sh
@@ -71,6 +74,7 @@ cp tests/browser/npm-consumer/* "$SCRATCH/"
   GIK_SAMPLE_REFS="$ROOT/web/sample/refs.json" \
   GIK_FUZZ_SEEDS="$ROOT/fuzz/seeds" \
   GIK_FUZZ_REGRESSIONS="$ROOT/core/tests/data/fuzz-regressions" \
+  GIK_DEMO="$ROOT/data/demo" \
     node --test consumer.test.mjs
   "$ROOT/tests/browser/node_modules/.bin/tsc" -p tsconfig.json
   echo "TypeScript declarations: checked"

@@ -21,7 +21,7 @@
 use std::io::{self, Write};
 
 use crate::npy::Dtype;
-use crate::pickle::{Date, StateWriter};
+use crate::pickle::StateWriter;
 use crate::plan::{FieldPlan, Layout, StatePlan};
 use crate::refs::{Axes, RefStore, RefValue, RefsError, Variable};
 
@@ -94,61 +94,7 @@ pub fn describe(part: &RefValue) -> String {
     }
 }
 
-/// The calendar date of `seconds` since 1970-01-01 (UTC, proleptic Gregorian).
-#[must_use]
-pub fn date_of(seconds: i64) -> Date {
-    let days = seconds.div_euclid(86400);
-    let secs = seconds.rem_euclid(86400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    Date {
-        year: u16::try_from(y).unwrap_or(0),
-        month: m as u8,
-        day: d as u8,
-        hour: (secs / 3600) as u8,
-        minute: (secs % 3600 / 60) as u8,
-        second: (secs % 60) as u8,
-    }
-}
-
-/// Seconds since 1970-01-01 of a civil date and time (UTC, proleptic Gregorian).
-#[must_use]
-pub fn epoch_of(year: i64, month: i64, day: i64, hour: i64, minute: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86400 + hour * 3600 + minute * 60
-}
-
-/// Parses a state date as `gik extract --date` takes it: `2025-01-01T06`,
-/// `2025-01-01T06:00`, `2025-01-01 06:00:00`, `2025010106`, `20250101`;
-/// seconds since 1970, or `None` when it is not a date.
-#[must_use]
-pub fn parse_date(s: &str) -> Option<i64> {
-    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 8 {
-        return None;
-    }
-    let n = |a: usize, b: usize| digits.get(a..b).and_then(|x| x.parse::<i64>().ok());
-    let (y, m, d) = (n(0, 4)?, n(4, 6)?, n(6, 8)?);
-    let hh = n(8, 10).unwrap_or(0);
-    let mm = n(10, 12).unwrap_or(0);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 {
-        return None;
-    }
-    Some(epoch_of(y, m, d, hh, mm))
-}
+pub use crate::time::{date_of, epoch_of, parse_date};
 
 /// The array shape of a field in a state: `(nlat, nlon)` for
 /// [`Layout::Grid`], `(times, npoints)` for [`Layout::Aifs`].
@@ -158,6 +104,25 @@ pub fn field_shape(field: &FieldPlan, layout: Layout) -> Vec<usize> {
         Layout::Grid => vec![field.grid.0, field.grid.1],
         Layout::Aifs => vec![field.parts.len(), field.grid.0 * field.grid.1],
     }
+}
+
+/// The GRIB message that `bytes`, fetched for `part`, start with.
+fn first_field<'b>(bytes: &'b [u8], part: &RefValue) -> Result<crate::grib::Field<'b>> {
+    if !bytes.starts_with(b"GRIB") {
+        return Err(AssembleError::NotGrib {
+            part: describe(part),
+        });
+    }
+    crate::grib::fields(bytes)
+        .next()
+        .unwrap_or(Err(crate::Error::NotGrib {
+            offset: 0,
+            reason: "no message in the chunk",
+        }))
+        .map_err(|source| AssembleError::Grib {
+            part: describe(part),
+            source,
+        })
 }
 
 /// Decodes one fetched message of `field` and appends its values, scaled
@@ -193,24 +158,11 @@ pub fn decode_part_with(
     regrid: Option<&crate::regrid::N320Operator>,
     out: &mut Vec<u8>,
 ) -> Result<()> {
-    if !bytes.starts_with(b"GRIB") {
-        return Err(AssembleError::NotGrib {
-            part: describe(part),
-        });
-    }
+    let f = first_field(bytes, part)?;
     let grib = |source| AssembleError::Grib {
         part: describe(part),
         source,
     };
-    let f = crate::grib::fields(bytes)
-        .next()
-        .ok_or_else(|| {
-            grib(crate::Error::NotGrib {
-                offset: 0,
-                reason: "no message in the chunk",
-            })
-        })?
-        .map_err(grib)?;
     let (nlat, nlon) = field.grid;
     let check = |got: usize| {
         if got == nlat * nlon {
@@ -255,6 +207,22 @@ pub fn decode_part_with(
         Dtype::F64 => crate::npy::extend_le(out, &values),
     }
     Ok(())
+}
+
+/// Decodes the one GRIB message `bytes` (fetched for `part`) to f32, with
+/// its metadata: what a viewer shows of one field.
+///
+/// # Errors
+/// Bytes that are not a GRIB message, or a framing or decoding error.
+pub fn decode_message(bytes: &[u8], part: &RefValue) -> Result<(crate::grib::FieldMeta, Vec<f32>)> {
+    let field = first_field(bytes, part)?;
+    let grib = |source| AssembleError::Grib {
+        part: describe(part),
+        source,
+    };
+    let meta = field.meta().map_err(grib)?;
+    let values = field.decode_f32().map_err(grib)?;
+    Ok((meta, values))
 }
 
 /// Decodes all fetched messages of `field` (one per part, in plan order)
@@ -381,6 +349,31 @@ pub struct FieldAt {
     pub member: Option<i64>,
 }
 
+impl FieldAt {
+    /// The position in words, for messages: `step 6 h, member 3`.
+    #[must_use]
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(t) = self.time {
+            parts.push(format!("time {t}"));
+        }
+        if let Some(s) = self.step {
+            parts.push(format!("step {s} h"));
+        }
+        if let Some(l) = self.level {
+            parts.push(format!("level {l}"));
+        }
+        if let Some(m) = self.member {
+            parts.push(format!("member {m}"));
+        }
+        if parts.is_empty() {
+            "the first position".into()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
 /// The position of one field: indexes on each axis and the values they stand for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Located {
@@ -478,26 +471,6 @@ pub fn field_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_from_epoch_seconds() {
-        let d = date_of(1_735_711_200);
-        assert_eq!(
-            (d.year, d.month, d.day, d.hour, d.minute, d.second),
-            (2025, 1, 1, 6, 0, 0)
-        );
-        let leap = date_of(1_709_251_140); // 2024-02-29T23:59:00
-        assert_eq!(
-            (leap.month, leap.day, leap.hour, leap.minute),
-            (2, 29, 23, 59)
-        );
-        assert_eq!(date_of(0).year, 1970);
-        assert_eq!(parse_date("2025-01-01T06"), Some(1_735_711_200));
-        assert_eq!(parse_date("2025010106"), Some(1_735_711_200));
-        assert_eq!(parse_date("2024-02-29 23:59"), Some(1_709_251_140));
-        assert_eq!(parse_date("2025-13-01"), None);
-        assert_eq!(parse_date("soon"), None);
-    }
 
     #[test]
     fn shapes_follow_the_layout() {

@@ -1,10 +1,13 @@
-//! The one public error type of `gik-core`.
+//! The error type of GRIB reading (`grib`), re-exported as `gik_core::Error`.
 
 /// Result alias for `gik-core`.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in the core. Every variant names the byte
-/// offset of the GRIB message it concerns.
+/// What can go wrong reading a GRIB message: framing, metadata and
+/// unpacking. Every variant names the byte offset of the message it
+/// concerns. The other modules have their own error types (`refs::RefsError`,
+/// `plan::PlanError`, `assemble::AssembleError`, `checkpoint::CheckpointError`,
+/// `scan::ScanError`, `index::IndexError`, `regrid::RegridError`), each saying where it went wrong.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -57,10 +60,6 @@ pub enum Error {
         #[source]
         source: UnpackError,
     },
-
-    /// Reading, writing or building kerchunk references failed.
-    #[error(transparent)]
-    Refs(#[from] crate::refs::RefsError),
 
     /// A field larger than the configured limit (protects against hostile headers).
     #[error("message at byte {offset}: {points} points exceed the limit of {limit} (DecodeOptions::max_points)")]

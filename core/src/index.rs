@@ -1,8 +1,12 @@
 //! Index files published next to GRIB files: ECMWF's `.index` (JSON lines
 //! with `_offset`/`_length` and MARS keys) and NOAA's wgrib2 `.idx`
-//! (`n:offset:d=YYYYMMDDHH:VAR:level:forecast:`). Sans-IO: text in, entries out.
+//! (`n:offset:d=YYYYMMDDHH:VAR:level:forecast:`), and checking them against
+//! the GRIB headers they describe ([`IndexCheck`]). Sans-IO: text and header
+//! bytes in, entries and scanned fields out.
 
-use std::collections::BTreeMap;
+use crate::grib::{FieldMeta, HeaderRead, MessageHeaders};
+use crate::refs::ScannedField;
+use std::collections::{BTreeMap, HashMap};
 
 /// One message listed by an index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -179,7 +183,305 @@ pub fn parse_noaa(text: &str) -> Result<Vec<IndexEntry>, IndexError> {
     Ok(out)
 }
 
+/// How much of an index to check against the GRIB headers it describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Verify {
+    /// Read the header of every message the index lists.
+    #[default]
+    All,
+    /// Read one header per parameter/level type and every 16th entry.
+    Sample,
+    /// Trust the index; read only one header per parameter/level type (for
+    /// the grid and the names).
+    None,
+}
+
+/// Candidate index locations for a GRIB location, in the order to try them:
+/// ECMWF's `name.index` (extension replaced), `name.grib2.index`, NOAA's
+/// `name.grib2.idx`.
+#[must_use]
+pub fn index_candidates(location: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for ext in [".grib2", ".grib", ".grb2", ".grb", ".bin"] {
+        if let Some(stem) = location.strip_suffix(ext) {
+            out.push(format!("{stem}.index"));
+        }
+    }
+    out.push(format!("{location}.index"));
+    out.push(format!("{location}.idx"));
+    out
+}
+
+/// An index line that disagrees with the GRIB file it describes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {reason}")]
+pub struct Mismatch {
+    /// The line of the index (1-based).
+    pub line: usize,
+    /// What disagrees.
+    pub reason: String,
+}
+
+/// Bytes read first per message to check an index line: sections 0–5 of
+/// ECMWF messages take ~250 bytes; more is read when a header is longer.
+pub const HEADER_GUESS: u64 = 2048;
+
+/// Checking an index against the GRIB file it describes, without I/O: which
+/// headers to read ([`IndexCheck::header_reads`]), then, given them, the
+/// fields of the file ([`IndexCheck::finish`]). Entries whose header is not
+/// read take the metadata of the first read entry of their group (same
+/// parameter, level type, stream and type) with the line's level and member.
+#[derive(Debug, Clone)]
+pub struct IndexCheck {
+    kind: IndexKind,
+    entries: Vec<IndexEntry>,
+    /// Whether each entry's header is read.
+    read: Vec<bool>,
+    file_len: u64,
+}
+
+/// Group of an entry for templates: same parameter, level type, stream and type.
+fn group_key(e: &IndexEntry) -> String {
+    ["param", "levtype", "stream", "type", "var", "level"]
+        .iter()
+        .map(|k| e.get(k).unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+impl IndexCheck {
+    /// Plans the check of `entries` (from [`parse`]) against a GRIB file of
+    /// `file_len` bytes.
+    ///
+    /// # Errors
+    /// A line whose message starts beyond the end of the file (a stale
+    /// index).
+    pub fn new(
+        kind: IndexKind,
+        entries: Vec<IndexEntry>,
+        verify: Verify,
+        file_len: u64,
+    ) -> Result<Self, Mismatch> {
+        let mut first_of_group: HashMap<String, usize> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            first_of_group.entry(group_key(e)).or_insert(i);
+        }
+        let read: Vec<bool> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let first = first_of_group.get(&group_key(e)) == Some(&i);
+                match verify {
+                    Verify::All => true,
+                    Verify::Sample => i % 16 == 0 || first,
+                    Verify::None => first,
+                }
+            })
+            .collect();
+        for e in &entries {
+            if e.offset >= file_len {
+                return Err(Mismatch {
+                    line: e.line,
+                    reason: format!(
+                        "offset {} is beyond the end of the file ({file_len} bytes)",
+                        e.offset
+                    ),
+                });
+            }
+        }
+        Ok(Self {
+            kind,
+            entries,
+            read,
+            file_len,
+        })
+    }
+
+    /// The index's entries, in order.
+    #[must_use]
+    pub fn entries(&self) -> &[IndexEntry] {
+        &self.entries
+    }
+
+    /// The headers to read: (entry number, the read of its header), in
+    /// order. Each read stays within the entry's message and the file.
+    #[must_use]
+    pub fn header_reads(&self) -> Vec<(usize, HeaderRead)> {
+        self.entries
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| self.read[*i])
+            .map(|(i, e)| {
+                // `new` checked that the message starts within the file
+                let rest = self.file_len - e.offset;
+                let limit = e.length.map_or(rest, |l| l.min(rest));
+                (i, HeaderRead::new(e.offset, limit, HEADER_GUESS))
+            })
+            .collect()
+    }
+
+    /// Bytes of the file in messages whose header is not read (for progress).
+    #[must_use]
+    pub fn unread_bytes(&self) -> u64 {
+        let read: u64 = self
+            .entries
+            .iter()
+            .zip(&self.read)
+            .filter(|(_, r)| **r)
+            .map(|(e, _)| e.length.unwrap_or(0))
+            .sum();
+        self.file_len.saturating_sub(read)
+    }
+
+    /// The mismatch of entry `i` whose header could not be read.
+    #[must_use]
+    pub fn unreadable(&self, i: usize, source: &crate::Error) -> Mismatch {
+        let (line, offset) = self.entries.get(i).map_or((0, 0), |e| (e.line, e.offset));
+        Mismatch {
+            line,
+            reason: format!("no valid GRIB2 message at offset {offset}: {source}"),
+        }
+    }
+
+    /// The fields of the file at `url`, given the headers read (entry
+    /// number, headers), in index order.
+    ///
+    /// # Errors
+    /// The first line that disagrees with the header read for it (length,
+    /// parameter, level, member, step) or whose message reaches beyond the
+    /// end of the file.
+    pub fn finish(
+        &self,
+        url: &str,
+        verified: Vec<(usize, MessageHeaders)>,
+    ) -> Result<Vec<ScannedField>, Mismatch> {
+        let mut templates: HashMap<String, FieldMeta> = HashMap::new();
+        let mut by_entry: HashMap<usize, MessageHeaders> = HashMap::new();
+        for (i, m) in verified {
+            if let Some(e) = self.entries.get(i) {
+                if let Some(meta) = m.fields.first() {
+                    templates
+                        .entry(group_key(e))
+                        .or_insert_with(|| meta.clone());
+                }
+                by_entry.insert(i, m);
+            }
+        }
+        // in line order: the first line that is wrong is the one named
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(l) = e.length {
+                if l > self.file_len - e.offset {
+                    return Err(Mismatch {
+                        line: e.line,
+                        reason: format!(
+                            "its message (offset {}, {l} bytes) reaches beyond the end of the file ({} bytes)",
+                            e.offset, self.file_len
+                        ),
+                    });
+                }
+            }
+            if let Some(m) = by_entry.get(&i) {
+                for meta in &m.fields {
+                    check_entry(e, self.kind, m.length, meta)?;
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(self.entries.len());
+        for (i, e) in self.entries.iter().enumerate() {
+            if let Some(m) = by_entry.remove(&i) {
+                for meta in m.fields {
+                    out.push(ScannedField {
+                        url: url.to_string(),
+                        offset: e.offset,
+                        length: m.length,
+                        meta,
+                    });
+                }
+            } else if let Some(t) = templates.get(&group_key(e)) {
+                out.push(ScannedField {
+                    url: url.to_string(),
+                    offset: e.offset,
+                    length: e.length.unwrap_or(self.file_len - e.offset),
+                    meta: from_template(t, e),
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether index entry `e` describes the message of `length` bytes whose
+/// (one) field is `meta`.
+fn check_entry(
+    e: &IndexEntry,
+    kind: IndexKind,
+    length: u64,
+    meta: &FieldMeta,
+) -> Result<(), Mismatch> {
+    let mismatch = |reason: String| Mismatch {
+        line: e.line,
+        reason,
+    };
+    if let Some(l) = e.length {
+        if l != length {
+            return Err(mismatch(format!(
+                "it says {l} bytes at offset {}, the GRIB message there is {length} bytes",
+                e.offset
+            )));
+        }
+    }
+    if kind == IndexKind::Noaa {
+        return Ok(());
+    }
+    if let Some(p) = e.get("param") {
+        if p != meta.short_name && p != meta.param_id.to_string() {
+            return Err(mismatch(format!(
+                "param `{p}` but the message at offset {} is `{}`",
+                e.offset, meta.short_name
+            )));
+        }
+    }
+    if let Some(l) = e.get("levelist") {
+        if l.parse::<i64>().ok() != Some(meta.level) {
+            return Err(mismatch(format!(
+                "levelist {l} but the message at offset {} is level {}",
+                e.offset, meta.level
+            )));
+        }
+    }
+    if let Some(n) = e.get("number") {
+        if n.parse::<i64>().ok() != meta.number {
+            return Err(mismatch(format!(
+                "number {n} but the message at offset {} is member {:?}",
+                e.offset, meta.number
+            )));
+        }
+    }
+    if let Some(s) = e.get("step") {
+        if s != meta.end_step.to_string() && s != meta.step_range {
+            return Err(mismatch(format!(
+                "step {s} but the message at offset {} is step {}",
+                e.offset, meta.step_range
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A template's metadata with what an unread index line says.
+fn from_template(template: &FieldMeta, e: &IndexEntry) -> FieldMeta {
+    let mut m = template.clone();
+    if let Some(l) = e.get("levelist").and_then(|l| l.parse().ok()) {
+        m.level = l;
+    }
+    if let Some(n) = e.get("number").and_then(|n| n.parse().ok()) {
+        m.number = Some(n);
+    }
+    m
+}
+
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -231,5 +533,101 @@ mod tests {
         assert!(err.to_string().contains("line 2"), "{err}");
         assert!(matches!(parse(""), Err(IndexError::Empty)));
         assert!(parse("1:abc:d=1:X:y:z:").is_err());
+    }
+    fn headers(offset: u64, length: u64, short_name: &str, number: Option<i64>) -> MessageHeaders {
+        let meta = FieldMeta {
+            short_name: short_name.into(),
+            number,
+            end_step: 6,
+            step_range: "6".into(),
+            ..FieldMeta::default()
+        };
+        MessageHeaders {
+            offset,
+            length,
+            fields: vec![meta],
+        }
+    }
+
+    /// Without I/O: which headers are read, and what unread lines become.
+    #[test]
+    fn an_index_check_reads_one_header_per_group_and_fills_the_rest() {
+        let text = r#"{"param": "2t", "levtype": "sfc", "number": "1", "step": "6", "_offset": 0, "_length": 100}
+{"param": "2t", "levtype": "sfc", "number": "2", "step": "6", "_offset": 100, "_length": 120}
+{"param": "tp", "levtype": "sfc", "number": "1", "step": "6", "_offset": 220, "_length": 80}
+"#;
+        let (kind, entries) = parse(text).unwrap();
+        let check = IndexCheck::new(kind, entries.clone(), Verify::None, 300).unwrap();
+        let reads: Vec<(usize, std::ops::Range<u64>)> = check
+            .header_reads()
+            .iter()
+            .map(|(i, h)| (*i, h.need()))
+            .collect();
+        // the first of each group, each read within its message
+        assert_eq!(reads, vec![(0, 0..100), (2, 220..300)]);
+        assert_eq!(check.unread_bytes(), 120);
+        let fields = check
+            .finish(
+                "f",
+                vec![
+                    (0, headers(0, 100, "2t", Some(1))),
+                    (2, headers(220, 80, "tp", Some(1))),
+                ],
+            )
+            .unwrap();
+        let got: Vec<(u64, u64, &str, Option<i64>)> = fields
+            .iter()
+            .map(|f| {
+                (
+                    f.offset,
+                    f.length,
+                    f.meta.short_name.as_str(),
+                    f.meta.number,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (0, 100, "2t", Some(1)),
+                (100, 120, "2t", Some(2)),
+                (220, 80, "tp", Some(1))
+            ]
+        );
+        // a header that disagrees with its line names the line
+        let e = check
+            .finish("f", vec![(0, headers(0, 100, "2t", Some(7)))])
+            .unwrap_err();
+        assert_eq!(e.line, 1);
+        assert!(e.reason.contains("number 1"), "{e}");
+        // a file shorter than the index says: a line starting beyond its end
+        // is stale before any read, one ending beyond it once the headers are in
+        let e = IndexCheck::new(kind, entries.clone(), Verify::All, 220).unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.reason.contains("offset 220 is beyond the end"), "{e}");
+        let short = IndexCheck::new(kind, entries, Verify::None, 299).unwrap();
+        assert_eq!(
+            short.header_reads()[1].1.need(),
+            220..299,
+            "reads stay within the file"
+        );
+        let e = short
+            .finish("f", vec![(0, headers(0, 100, "2t", Some(1)))])
+            .unwrap_err();
+        assert_eq!(e.line, 3);
+        assert!(e.reason.contains("reaches beyond the end"), "{e}");
+    }
+
+    #[test]
+    fn index_candidates_follow_ecmwf_then_noaa_naming() {
+        assert_eq!(
+            index_candidates("s3://b/x-6h-enfo-ef.grib2"),
+            [
+                "s3://b/x-6h-enfo-ef.index",
+                "s3://b/x-6h-enfo-ef.grib2.index",
+                "s3://b/x-6h-enfo-ef.grib2.idx"
+            ]
+        );
+        assert_eq!(index_candidates("/d/f"), ["/d/f.index", "/d/f.idx"]);
     }
 }

@@ -25,6 +25,54 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 #[cfg(target_arch = "wasm32")]
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 
+/// What kind of failure a read was, for the pipeline to act on without
+/// parsing messages: a missing object is skipped where it may be missing (an
+/// index next to a GRIB file), anything else stops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ReadErrorKind {
+    /// The object does not exist (HTTP 404, no such file or key).
+    NotFound,
+    /// The server refused to say (HTTP 403): S3 answers this, not 404, for a
+    /// missing key of a bucket whose listing is not public.
+    Denied,
+    /// Anything else: a range past the end, a network or server failure.
+    Other,
+}
+
+/// The error of a [`RangeReader`]: it names the location (and range), and
+/// says which [`ReadErrorKind`] it is.
+pub trait ReadError: std::error::Error + MaybeSend + 'static {
+    /// What kind of failure this is.
+    fn kind(&self) -> ReadErrorKind;
+}
+
+/// `Send` natively (readers and work are shared across threads), nothing on
+/// wasm32 (JavaScript values are not `Send`).
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSend: Send {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Send + ?Sized> MaybeSend for T {}
+/// `Send` natively (readers and work are shared across threads), nothing on
+/// wasm32 (JavaScript values are not `Send`).
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSend {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSend for T {}
+
+/// `Sync` natively (one reader serves concurrent reads on tokio's threads),
+/// nothing on wasm32.
+#[cfg(not(target_arch = "wasm32"))]
+pub trait MaybeSync: Sync {}
+#[cfg(not(target_arch = "wasm32"))]
+impl<T: Sync + ?Sized> MaybeSync for T {}
+/// `Sync` natively (one reader serves concurrent reads on tokio's threads),
+/// nothing on wasm32.
+#[cfg(target_arch = "wasm32")]
+pub trait MaybeSync {}
+#[cfg(target_arch = "wasm32")]
+impl<T: ?Sized> MaybeSync for T {}
+
 /// Reads bytes of objects named by a location (a path or URL, as references
 /// hold them).
 ///
@@ -33,11 +81,14 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
 ///   object at offsets `a..b`; an empty range returns no bytes;
 /// - a range reaching past the end of the object is an error (a stale
 ///   reference), never a shorter result;
-/// - `read_all(loc)` returns the whole object;
-/// - a location that does not exist is an error, from both.
-pub trait RangeReader {
+/// - `read_ranges(loc, ranges)` returns what `read_range` would for each
+///   range, in order, or the first error;
+/// - `read_all(loc)` returns the whole object, `len(loc)` its size;
+/// - a location that does not exist is an error of kind
+///   [`ReadErrorKind::NotFound`], from each of them.
+pub trait RangeReader: MaybeSync {
     /// What went wrong, naming the location (and range).
-    type Error: std::error::Error + 'static;
+    type Error: ReadError;
 
     /// The bytes at `range` of `location` (half-open: `start..end`).
     fn read_range<'a>(
@@ -46,26 +97,44 @@ pub trait RangeReader {
         range: Range<u64>,
     ) -> BoxFuture<'a, Result<Bytes, Self::Error>>;
 
+    /// The bytes of several ranges of `location`, in order. The default
+    /// awaits [`RangeReader::read_range`] for all of them at once; a reader
+    /// with a cheaper batch (one blocking task for a local file) overrides it.
+    fn read_ranges<'a>(
+        &'a self,
+        location: &'a str,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'a, Result<Vec<Bytes>, Self::Error>> {
+        Box::pin(futures::future::try_join_all(
+            ranges
+                .into_iter()
+                .map(move |r| self.read_range(location, r)),
+        ))
+    }
+
     /// The whole object at `location`.
     fn read_all<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<Bytes, Self::Error>>;
+
+    /// The size of the object at `location` in bytes.
+    fn len<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<u64, Self::Error>>;
 
     /// The last `n` bytes of `location` (all of it when it is shorter) and
     /// the object's size: how the end of a zip archive is found without
     /// knowing its length (one `Range: bytes=-n` request over HTTP).
     ///
-    /// The provided implementation reads the whole object; readers of
-    /// remote objects override it.
+    /// The provided implementation asks for the length, then reads the
+    /// tail; readers that can ask for a suffix in one request override it.
     fn read_suffix<'a>(
         &'a self,
         location: &'a str,
         n: u64,
     ) -> BoxFuture<'a, Result<(Bytes, u64), Self::Error>> {
-        let all = self.read_all(location);
         Box::pin(async move {
-            let all = all.await?;
-            let keep = usize::try_from(n).unwrap_or(usize::MAX).min(all.len());
-            let size = all.len() as u64;
-            Ok((all.slice(all.len() - keep..), size))
+            let size = self.len(location).await?;
+            let tail = self
+                .read_range(location, size.saturating_sub(n)..size)
+                .await?;
+            Ok((tail, size))
         })
     }
 }
@@ -242,8 +311,13 @@ impl<R: RangeReader> CoalescingReader<R> {
             *slot = None;
         }
         drop(slot);
-        // the group's read returned exactly its range (the RangeReader
-        // contract), which contains `within`
+        // The group's read should return exactly its range (the RangeReader
+        // contract), which contains `within`; a reader that breaks the
+        // contract (a short body from a hostile server) gets the part read
+        // on its own, whose error says what came back.
+        if within.end > all.len() {
+            return read_part(&self.reader, value).await;
+        }
         Ok(all.slice(within.clone()))
     }
 }
@@ -324,12 +398,26 @@ impl RangeReader for MemoryReader {
     fn read_all<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
         Box::pin(async move { self.get(location).cloned() })
     }
+
+    fn len<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<u64, MemoryReadError>> {
+        Box::pin(async move { self.get(location).map(|b| b.len() as u64) })
+    }
+}
+
+impl ReadError for MemoryReadError {
+    fn kind(&self) -> ReadErrorKind {
+        match self {
+            Self::NotFound { .. } => ReadErrorKind::NotFound,
+            Self::Short { .. } => ReadErrorKind::Other,
+        }
+    }
 }
 
 /// Checks that `reader` keeps the [`RangeReader`] contract: `location` must
 /// hold exactly `expected` (at least 2 bytes; the checks read ranges at its
-/// start, middle and end, empty and single-byte ranges, the whole object, and
-/// ranges past the end), and `missing` must not exist.
+/// start, middle and end, empty and single-byte ranges, a batch of them, the
+/// whole object, its length, and ranges past the end), and `missing` must not
+/// exist (every kind of read of it fails with [`ReadErrorKind::NotFound`]).
 ///
 /// Each implementation's tests call this with its own reader (a local file,
 /// a loopback HTTP server, `fetch` in Node), so they all behave alike.
@@ -358,7 +446,7 @@ pub async fn check_reader<R: RangeReader + ?Sized>(
         mid..n,
         0..mid,
     ];
-    for r in ranges {
+    for r in ranges.clone() {
         let got = reader
             .read_range(location, r.clone())
             .await
@@ -372,6 +460,25 @@ pub async fn check_reader<R: RangeReader + ?Sized>(
             ));
         }
     }
+    let batch = reader
+        .read_ranges(location, ranges.to_vec())
+        .await
+        .map_err(|e| format!("read_ranges({location}, {ranges:?}) failed: {e}"))?;
+    if batch.len() != ranges.len() {
+        return Err(format!(
+            "read_ranges({location}) of {} ranges returned {} results",
+            ranges.len(),
+            batch.len()
+        ));
+    }
+    for (r, got) in ranges.iter().zip(&batch) {
+        if got.as_ref() != &expected[r.start as usize..r.end as usize] {
+            return Err(format!(
+                "read_ranges({location}): range {r:?} returned {} bytes that differ from the object's",
+                got.len()
+            ));
+        }
+    }
     let all = reader
         .read_all(location)
         .await
@@ -382,22 +489,76 @@ pub async fn check_reader<R: RangeReader + ?Sized>(
             all.len()
         ));
     }
-    for r in [n - 1..n + 1, mid..n + 100, n + 10..n + 20] {
-        if let Ok(b) = reader.read_range(location, r.clone()).await {
+    match reader.len(location).await {
+        Ok(len) if len == n => {}
+        Ok(len) => {
             return Err(format!(
-                "read_range({location}, {r:?}) past the end ({n} bytes) returned {} bytes instead of an error",
-                b.len()
+                "len({location}) is {len}, the object has {n} bytes"
+            ))
+        }
+        Err(e) => return Err(format!("len({location}) failed: {e}")),
+    }
+    for r in [n - 1..n + 1, mid..n + 100, n + 10..n + 20] {
+        match reader.read_range(location, r.clone()).await {
+            Ok(b) => {
+                return Err(format!(
+                    "read_range({location}, {r:?}) past the end ({n} bytes) returned {} bytes instead of an error",
+                    b.len()
+                ))
+            }
+            Err(e) if e.kind() == ReadErrorKind::NotFound => {
+                return Err(format!(
+                    "read_range({location}, {r:?}) past the end says the object is missing: {e}"
+                ))
+            }
+            Err(_) => {}
+        }
+    }
+    if let Ok(b) = reader.read_ranges(location, vec![0..1, mid..n + 1]).await {
+        return Err(format!(
+            "read_ranges({location}) with a range past the end returned {} results instead of an error",
+            b.len()
+        ));
+    }
+    let not_found = |what: String, e: Option<R::Error>| match e {
+        None => Err(format!("{what} of a missing object succeeded")),
+        Some(e) if e.kind() != ReadErrorKind::NotFound => Err(format!(
+            "{what} of a missing object failed with {:?}, not NotFound: {e}",
+            e.kind()
+        )),
+        Some(_) => Ok(()),
+    };
+    not_found(
+        format!("read_range({missing})"),
+        reader.read_range(missing, 0..1).await.err(),
+    )?;
+    not_found(
+        format!("read_ranges({missing})"),
+        reader.read_ranges(missing, vec![0..1, 0..0]).await.err(),
+    )?;
+    not_found(
+        format!("read_all({missing})"),
+        reader.read_all(missing).await.err(),
+    )?;
+    not_found(format!("len({missing})"), reader.len(missing).await.err())?;
+    for k in [1, n / 2, n, n + 10] {
+        let (tail, size) = reader
+            .read_suffix(location, k)
+            .await
+            .map_err(|e| format!("read_suffix({location}, {k}) failed: {e}"))?;
+        let want = &expected[n.saturating_sub(k) as usize..];
+        if size != n || tail.as_ref() != want {
+            return Err(format!(
+                "read_suffix({location}, {k}) returned {} bytes and size {size}, not the last {} of {n}",
+                tail.len(),
+                want.len()
             ));
         }
     }
-    if reader.read_range(missing, 0..1).await.is_ok() {
-        return Err(format!(
-            "read_range({missing}) of a missing object succeeded"
-        ));
-    }
-    if reader.read_all(missing).await.is_ok() {
-        return Err(format!("read_all({missing}) of a missing object succeeded"));
-    }
+    not_found(
+        format!("read_suffix({missing})"),
+        reader.read_suffix(missing, 1).await.err(),
+    )?;
     Ok(())
 }
 
@@ -458,6 +619,10 @@ pub(crate) mod testing {
             self.1.fetch_add(1, Ordering::Relaxed);
             self.0.read_suffix(location, n)
         }
+        fn len<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<u64, MemoryReadError>> {
+            self.1.fetch_add(1, Ordering::Relaxed);
+            self.0.len(location)
+        }
     }
 }
 
@@ -498,6 +663,9 @@ mod tests {
                 location: &'a str,
             ) -> BoxFuture<'a, Result<Bytes, MemoryReadError>> {
                 self.0.read_all(location)
+            }
+            fn len<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<u64, MemoryReadError>> {
+                self.0.len(location)
             }
         }
         let mut m = MemoryReader::new();

@@ -33,6 +33,7 @@
 
 pub mod assemble;
 pub mod checkpoint;
+pub mod extract;
 pub mod grib;
 pub mod index;
 pub mod io;
@@ -41,6 +42,9 @@ pub mod pickle;
 pub mod plan;
 pub mod refs;
 pub mod regrid;
+pub mod scan;
+pub mod stats;
+pub mod time;
 
 mod error;
 

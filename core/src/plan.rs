@@ -57,25 +57,59 @@ impl Input {
     }
 }
 
-/// Why a plan cannot be made.
+/// Why a plan cannot be made: the one error type of this module (the
+/// wasm package and the CLI show it as it is, so it names no command-line
+/// flag).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlanError {
-    /// An unknown preset or a malformed parameter list.
-    #[error("--params: {0}")]
-    Params(String),
+    /// A list of inputs that names none, or has an empty item.
+    #[error("inputs `{spec}`: {reason} (presets: aifs-ens, aifs-single)")]
+    Params { spec: String, reason: &'static str },
     /// A member selection that is malformed.
-    #[error("--members: {0}")]
-    Members(String),
+    #[error("members: `{item}` is not a member number or range (e.g. all, 0,3,7, 1-10)")]
+    Members { item: String },
     /// Inputs the references do not hold (all listed together).
     #[error("the references lack {} input(s): {}", .0.len(), .0.join(", "))]
     Missing(Vec<String>),
-    /// The requested date/step is not in the references.
-    #[error("{0}")]
-    Time(String),
+    /// Members asked for that the references do not hold.
+    #[error(
+        "member(s) {} are not in the references (they hold {})",
+        list(absent),
+        list(held)
+    )]
+    MembersAbsent { absent: Vec<i64>, held: Vec<i64> },
+    /// A step asked for that the references do not hold.
+    #[error("step {step} h is not in the references (steps: {held:?})")]
+    StepAbsent { step: i64, held: Vec<i64> },
+    /// No run has the step asked for at the date asked for.
+    #[error("no run in the references has step {step} h valid at the requested date")]
+    NoRunForStep { step: i64 },
+    /// No input times were asked for.
+    #[error("no input times asked for")]
+    NoInputTimes,
+    /// The input times of an AIFS state are not in the references.
+    #[error("{} input times need {} at {offsets} from {date} (the references hold {held})", from.name(), from.needs())]
+    InputTimes {
+        /// Where the input times were to come from.
+        from: InputSource,
+        /// The offsets of the input times, `-6 h, +0 h`.
+        offsets: String,
+        /// The date asked for, or "the date".
+        date: String,
+        /// The runs and steps the references hold.
+        held: String,
+    },
     /// Reading the references failed.
     #[error(transparent)]
     Refs(#[from] RefsError),
+}
+
+fn list(v: &[i64]) -> String {
+    v.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn surface(name: &str, tol: &str) -> Input {
@@ -225,7 +259,7 @@ pub fn model_inputs(spec: &crate::checkpoint::ModelSpec) -> Vec<Input> {
 /// `shortName_level` (`2t,msl,t_850,gh_500`; `gh_L` is named `z_L` and scaled by g).
 ///
 /// # Errors
-/// [`PlanError::Params`] for an unknown preset or an empty or malformed item.
+/// [`PlanError::Params`] for an empty list or an empty item.
 pub fn parse_params(spec: &str) -> Result<Vec<Input>, PlanError> {
     if let Some(p) = preset(spec) {
         return Ok(p);
@@ -233,7 +267,10 @@ pub fn parse_params(spec: &str) -> Result<Vec<Input>, PlanError> {
     let mut out = Vec::new();
     for item in spec.split(',').map(str::trim) {
         if item.is_empty() {
-            return Err(PlanError::Params(format!("empty item in `{spec}`")));
+            return Err(PlanError::Params {
+                spec: spec.to_string(),
+                reason: "an empty item",
+            });
         }
         if let Some(p) = preset(item) {
             out.extend(p);
@@ -264,9 +301,10 @@ pub fn parse_params(spec: &str) -> Result<Vec<Input>, PlanError> {
         }
     }
     if out.is_empty() {
-        return Err(PlanError::Params(format!(
-            "no inputs in `{spec}` (presets: aifs-ens, aifs-single)"
-        )));
+        return Err(PlanError::Params {
+            spec: spec.to_string(),
+            reason: "no inputs",
+        });
     }
     Ok(out)
 }
@@ -281,10 +319,8 @@ pub fn parse_members(spec: &str) -> Result<Option<BTreeSet<i64>>, PlanError> {
     }
     let mut set = BTreeSet::new();
     for item in spec.split(',').map(str::trim) {
-        let bad = || {
-            PlanError::Members(format!(
-                "`{item}` is not a member number or range (e.g. all, 0,3,7, 1-10)"
-            ))
+        let bad = || PlanError::Members {
+            item: item.to_string(),
         };
         if let Some((a, b)) = item.split_once('-') {
             let (a, b): (i64, i64) = (
@@ -325,6 +361,24 @@ pub enum InputSource {
     /// is its own forecast start. Each member takes its own number's step 0
     /// of every run (the control: the control's).
     Analyses,
+}
+
+impl InputSource {
+    /// The name users give it (`forecast`, `analyses`).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Forecast => "forecast",
+            Self::Analyses => "analyses",
+        }
+    }
+
+    fn needs(self) -> &'static str {
+        match self {
+            Self::Forecast => "one run holding the steps",
+            Self::Analyses => "step 0 of the runs",
+        }
+    }
 }
 
 /// The input times of a [`Layout::Aifs`] state: how many, how far apart
@@ -388,6 +442,61 @@ pub struct StatePlan {
     pub step: i64,
     /// Fields in output order.
     pub fields: Vec<FieldPlan>,
+}
+
+/// `sel` with its members set to the first member a plan of `inputs` finds
+/// (the control when there is one): what a viewer asks for when it names no
+/// member. Unchanged when nothing can be planned (the plan then says why).
+#[must_use]
+pub fn first_member(store: &RefStore, inputs: &[Input], mut sel: Selection) -> Selection {
+    let all = Selection {
+        members: None,
+        ..sel.clone()
+    };
+    if let Ok(p) = plan(store, inputs, &all) {
+        if let Some(s) = p.states.first() {
+            sel.members = Some(BTreeSet::from([s.member]));
+        }
+    }
+    sel
+}
+
+/// The input and selection of one field of `var` at `located`, as
+/// `gik extract --params {shortName}[_{level}] --members {member} --steps
+/// {step}` takes them: a state holding that field alone.
+///
+/// # Errors
+/// A short name that is not a valid input.
+pub fn field_request(
+    var: &crate::refs::Variable,
+    axes: &crate::refs::Axes,
+    located: &crate::assemble::Located,
+) -> Result<(Vec<Input>, Selection), PlanError> {
+    let short = Some(var.attr("GRIB_shortName"))
+        .filter(|s| !s.is_empty())
+        .unwrap_or(&var.name);
+    let spec = match located
+        .level
+        .filter(|_| axes.level.as_ref().is_some_and(|(_, l)| l.len() > 1))
+    {
+        Some(l) => format!("{short}_{l}"),
+        None => short.to_string(),
+    };
+    let mut inputs = parse_params(&spec)?;
+    let tol = var.attr("GRIB_typeOfLevel");
+    if !tol.is_empty() {
+        for i in &mut inputs {
+            i.type_of_level = Some(tol.to_string());
+        }
+    }
+    let selection = Selection {
+        members: Some(BTreeSet::from([located.member.unwrap_or(0)])),
+        date: located.time.map(|t| t + located.step.unwrap_or(0) * 3600),
+        steps: Some(vec![located.step.unwrap_or(0)]),
+        layout: Layout::Grid,
+        allow_missing: false,
+    };
+    Ok((inputs, selection))
 }
 
 /// The plan for a whole run.
@@ -507,7 +616,9 @@ fn grid_of(v: &Variable) -> (usize, usize) {
 ///
 /// # Errors
 /// [`PlanError::Missing`] listing every input the references lack (unless
-/// allowed), [`PlanError::Time`] when the date/steps are not there.
+/// allowed); [`PlanError::MembersAbsent`], [`PlanError::StepAbsent`],
+/// [`PlanError::NoRunForStep`] or [`PlanError::InputTimes`] when the
+/// members, date or steps are not there.
 pub fn plan(store: &RefStore, inputs: &[Input], sel: &Selection) -> Result<Plan, PlanError> {
     plan_with(store, inputs, sel, &InputTimes::default())
 }
@@ -527,7 +638,7 @@ fn aifs_slices(
 ) -> Result<Vec<(i64, i64)>, PlanError> {
     let lagged = &times.lagged;
     if lagged.is_empty() {
-        return Err(PlanError::Time("no input times asked for".into()));
+        return Err(PlanError::NoInputTimes);
     }
     let held = || {
         let mut runs: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
@@ -542,8 +653,15 @@ fn aifs_slices(
             .collect::<Vec<_>>()
             .join("; ")
     };
-    let offsets: Vec<String> = lagged.iter().map(|l| format!("{l:+} h")).collect();
-    let offsets = offsets.join(", ");
+    let not_held = || {
+        let offsets: Vec<String> = lagged.iter().map(|l| format!("{l:+} h")).collect();
+        PlanError::InputTimes {
+            from: times.source,
+            offsets: offsets.join(", "),
+            date: date.map_or_else(|| "the date".to_string(), iso),
+            held: held(),
+        }
+    };
     match times.source {
         InputSource::Forecast => {
             // (date, run) of every state one run can give: steps s + lag all held
@@ -564,11 +682,7 @@ fn aifs_slices(
                 None => cands.last(),
             };
             let Some(&(d, run)) = chosen else {
-                return Err(PlanError::Time(format!(
-                    "--inputs forecast needs one run holding the steps at {offsets} from {} (the references hold {})",
-                    date.map_or_else(|| "the date".to_string(), iso),
-                    held()
-                )));
+                return Err(not_held());
             };
             Ok(lagged
                 .iter()
@@ -587,11 +701,7 @@ fn aifs_slices(
                 None => starts.iter().rev().copied().find(|&d| ok(d)),
             };
             let Some(d) = chosen else {
-                return Err(PlanError::Time(format!(
-                    "--inputs analyses needs step 0 of the runs at {offsets} from {} (the references hold {})",
-                    date.map_or_else(|| "the date".to_string(), iso),
-                    held()
-                )));
+                return Err(not_held());
             };
             Ok(lagged.iter().map(|l| (d + l * 3600, 0)).collect())
         }
@@ -611,181 +721,31 @@ pub fn plan_with(
     times: &InputTimes,
 ) -> Result<Plan, PlanError> {
     let vars = store.variables()?;
-    let mut resolved = Vec::new();
-    let mut missing = Vec::new();
-    let mut left_out = Vec::new();
-    for input in inputs {
-        match resolve(store, &vars, input)? {
-            Some(r) => resolved.push(r),
-            None if input.optional => left_out.push(input.name.clone()),
-            None => missing.push(input.name.clone()),
-        }
-    }
-    if !missing.is_empty() {
-        if sel.allow_missing {
-            left_out.append(&mut missing);
-        } else {
-            return Err(PlanError::Missing(missing));
-        }
-    }
-    if resolved.is_empty() {
-        return Err(PlanError::Missing(
-            inputs.iter().map(|i| i.name.clone()).collect(),
-        ));
-    }
-    // Members: the union over per-member inputs.
-    let mut all_members = BTreeSet::new();
-    for r in resolved.iter().filter(|r| r.input.per_member) {
-        all_members.extend(r.axes.number.iter().copied());
-    }
-    if all_members.is_empty() {
-        all_members.insert(0);
-    }
-    let members: Vec<i64> = match &sel.members {
-        None => all_members.iter().copied().collect(),
-        Some(want) => {
-            let absent: Vec<String> = want
-                .difference(&all_members)
-                .map(ToString::to_string)
-                .collect();
-            if !absent.is_empty() {
-                return Err(PlanError::Time(format!(
-                    "member(s) {} are not in the references (they hold {})",
-                    absent.join(", "),
-                    all_members
-                        .iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-            }
-            want.iter().copied().collect()
-        }
-    };
-    // Times: valid times common to the per-member inputs.
+    let (resolved, mut left_out) = resolve_inputs(store, &vars, inputs, sel.allow_missing)?;
+    let members = select_members(&resolved, sel.members.as_ref())?;
+    // Times: valid times common to the per-member inputs, chosen from the
+    // first per-member input's axes.
     let first = resolved
         .iter()
         .find(|r| r.input.per_member)
         .unwrap_or(&resolved[0]);
-    let vts = valid_times(&first.axes);
-    let steps_of = |r: &Resolved<'_>| {
-        if r.axes.step.is_empty() {
-            vec![0]
-        } else {
-            r.axes.step.clone()
-        }
-    };
-    // Each slice: (valid time, step in hours) chosen from the first per-member input's axes.
-    let slices_per_state: Vec<Vec<(i64, i64)>> = match sel.layout {
-        Layout::Grid => {
-            let steps = match &sel.steps {
-                Some(s) => s.clone(),
-                None => vec![steps_of(first).first().copied().unwrap_or(0)],
-            };
-            let mut out = Vec::new();
-            for s in steps {
-                let Some(si) = steps_of(first).iter().position(|x| *x == s) else {
-                    return Err(PlanError::Time(format!(
-                        "step {s} h is not in the references (steps: {:?})",
-                        steps_of(first)
-                    )));
-                };
-                let cands: Vec<_> = vts.iter().filter(|(_, ssi, _)| *ssi == si).collect();
-                let chosen = match sel.date {
-                    Some(d) => cands.iter().find(|(_, _, v)| *v == d).copied(),
-                    None => cands.last().copied(),
-                };
-                let Some(&(_, _, v)) = chosen else {
-                    return Err(PlanError::Time(format!(
-                        "no run in the references has step {s} h valid at the requested date"
-                    )));
-                };
-                out.push(vec![(v, s)]);
-            }
-            out
-        }
+    let slices_per_state = match sel.layout {
+        Layout::Grid => grid_slices(first, sel)?,
         Layout::Aifs => {
-            let step_at = |si: usize| first.axes.step.get(si).copied().unwrap_or(0);
-            // (run, step) pairs the references really hold (runs × steps
-            // is a grid with holes when runs have different steps), for the
-            // first member asked for
-            let mi = match (first.axes.number_is_dim, members.first()) {
-                (true, Some(m)) => first.axes.number.iter().position(|x| x == m),
-                _ => None,
-            };
-            let mut pairs = BTreeSet::new();
-            for &(ti, si, v) in &vts {
-                if chunk_for(first, store, ti, si, mi)?.is_some() {
-                    pairs.insert((v - step_at(si) * 3600, step_at(si)));
-                }
-            }
+            let pairs = held_pairs(store, first, members.first())?;
             vec![aifs_slices(&pairs, sel.date, times)?]
         }
     };
+    let mut missing = Vec::new();
     let mut states = Vec::new();
     for slices in &slices_per_state {
         for &m in &members {
             let mut fields = Vec::new();
             for r in &resolved {
-                let member_index = if r.axes.number_is_dim {
-                    let want = if r.input.per_member {
-                        m
-                    } else {
-                        *r.axes.number.first().unwrap_or(&0)
-                    };
-                    match r.axes.number.iter().position(|x| *x == want) {
-                        Some(i) => Some(i),
-                        None if !r.input.per_member => Some(0),
-                        None => {
-                            missing.push(format!("{} (member {m})", r.input.name));
-                            continue;
-                        }
-                    }
-                } else {
-                    None
-                };
-                let r_vts = valid_times(&r.axes);
-                let mut parts = Vec::new();
-                for &(valid, step) in slices {
-                    // The same run and step; constant fields (at step 0
-                    // only, or in one run only) fall back to another time.
-                    let hit = r_vts
-                        .iter()
-                        .rev()
-                        .find(|x| {
-                            x.2 == valid && r.axes.step.get(x.1).copied().unwrap_or(0) == step
-                        })
-                        .or_else(|| {
-                            if r.input.per_member {
-                                None
-                            } else {
-                                r_vts
-                                    .iter()
-                                    .rev()
-                                    .find(|x| x.2 == valid)
-                                    .or_else(|| r_vts.last())
-                            }
-                        });
-                    let chunk = match hit {
-                        Some(&(ti, si, _)) => chunk_for(r, store, ti, si, member_index)?,
-                        None => None,
-                    };
-                    match chunk {
-                        Some(c) => parts.push(c),
-                        None => break,
-                    }
+                match field_plan(store, r, m, slices)? {
+                    Some(f) => fields.push(f),
+                    None => missing.push(format!("{} (member {m})", r.input.name)),
                 }
-                if parts.len() != slices.len() {
-                    missing.push(format!("{} (member {m})", r.input.name));
-                    continue;
-                }
-                fields.push(FieldPlan {
-                    name: r.input.name.clone(),
-                    parts,
-                    grid: grid_of(&r.var),
-                    scale: r.input.scale,
-                    source: r.var.path.clone(),
-                });
             }
             let (date, step) = slices.last().copied().unwrap_or_default();
             states.push(StatePlan {
@@ -808,35 +768,183 @@ pub fn plan_with(
     Ok(Plan { states, left_out })
 }
 
-/// Byte ranges of one file, coalesced: adjacent or overlapping ranges of
-/// the same url merge into one read. Returns `(url, start, end, members)`
-/// where `members` are the indexes of the input ranges each read covers.
-#[must_use]
-pub fn coalesce(
-    ranges: &[(String, u64, u64)],
-    max_gap: u64,
-) -> Vec<(String, u64, u64, Vec<usize>)> {
-    let mut order: Vec<usize> = (0..ranges.len()).collect();
-    order.sort_by(|&a, &b| {
-        ranges[a]
-            .0
-            .cmp(&ranges[b].0)
-            .then(ranges[a].1.cmp(&ranges[b].1))
-    });
-    let mut out: Vec<(String, u64, u64, Vec<usize>)> = Vec::new();
-    for i in order {
-        let (url, off, len) = &ranges[i];
-        let end = off.saturating_add(*len);
-        if let Some(last) = out.last_mut() {
-            if last.0 == *url && *off <= last.2.saturating_add(max_gap) {
-                last.2 = last.2.max(end);
-                last.3.push(i);
-                continue;
-            }
+/// Finds every input in the references: the resolved ones, and the names
+/// left out (optional inputs, and missing ones when `allow_missing`).
+fn resolve_inputs<'a>(
+    store: &RefStore,
+    vars: &[Variable],
+    inputs: &'a [Input],
+    allow_missing: bool,
+) -> Result<(Vec<Resolved<'a>>, Vec<String>), PlanError> {
+    let mut resolved = Vec::new();
+    let mut missing = Vec::new();
+    let mut left_out = Vec::new();
+    for input in inputs {
+        match resolve(store, vars, input)? {
+            Some(r) => resolved.push(r),
+            None if input.optional => left_out.push(input.name.clone()),
+            None => missing.push(input.name.clone()),
         }
-        out.push((url.clone(), *off, end, vec![i]));
     }
-    out
+    if !missing.is_empty() {
+        if allow_missing {
+            left_out.append(&mut missing);
+        } else {
+            return Err(PlanError::Missing(missing));
+        }
+    }
+    if resolved.is_empty() {
+        return Err(PlanError::Missing(
+            inputs.iter().map(|i| i.name.clone()).collect(),
+        ));
+    }
+    Ok((resolved, left_out))
+}
+
+/// The members of the states: those asked for (all held), or every member
+/// of the per-member inputs.
+fn select_members(
+    resolved: &[Resolved<'_>],
+    want: Option<&BTreeSet<i64>>,
+) -> Result<Vec<i64>, PlanError> {
+    let mut held = BTreeSet::new();
+    for r in resolved.iter().filter(|r| r.input.per_member) {
+        held.extend(r.axes.number.iter().copied());
+    }
+    if held.is_empty() {
+        held.insert(0);
+    }
+    let Some(want) = want else {
+        return Ok(held.into_iter().collect());
+    };
+    let absent: Vec<i64> = want.difference(&held).copied().collect();
+    if !absent.is_empty() {
+        return Err(PlanError::MembersAbsent {
+            absent,
+            held: held.into_iter().collect(),
+        });
+    }
+    Ok(want.iter().copied().collect())
+}
+
+fn steps_of(r: &Resolved<'_>) -> Vec<i64> {
+    if r.axes.step.is_empty() {
+        vec![0]
+    } else {
+        r.axes.step.clone()
+    }
+}
+
+/// [`Layout::Grid`]: one state per step asked for (default: the first),
+/// each of one slice `(valid time, step)`.
+fn grid_slices(first: &Resolved<'_>, sel: &Selection) -> Result<Vec<Vec<(i64, i64)>>, PlanError> {
+    let held = steps_of(first);
+    let vts = valid_times(&first.axes);
+    let steps = match &sel.steps {
+        Some(s) => s.clone(),
+        None => vec![held.first().copied().unwrap_or(0)],
+    };
+    let mut out = Vec::new();
+    for s in steps {
+        let Some(si) = held.iter().position(|x| *x == s) else {
+            return Err(PlanError::StepAbsent {
+                step: s,
+                held: held.clone(),
+            });
+        };
+        let cands: Vec<_> = vts.iter().filter(|(_, ssi, _)| *ssi == si).collect();
+        let chosen = match sel.date {
+            Some(d) => cands.iter().find(|(_, _, v)| *v == d).copied(),
+            None => cands.last().copied(),
+        };
+        let Some(&(_, _, v)) = chosen else {
+            return Err(PlanError::NoRunForStep { step: s });
+        };
+        out.push(vec![(v, s)]);
+    }
+    Ok(out)
+}
+
+/// The `(run, step)` pairs the references really hold for `first` (runs ×
+/// steps is a grid with holes when runs have different steps), for the
+/// first member asked for.
+fn held_pairs(
+    store: &RefStore,
+    first: &Resolved<'_>,
+    member: Option<&i64>,
+) -> Result<BTreeSet<(i64, i64)>, PlanError> {
+    let step_at = |si: usize| first.axes.step.get(si).copied().unwrap_or(0);
+    let mi = match (first.axes.number_is_dim, member) {
+        (true, Some(m)) => first.axes.number.iter().position(|x| x == m),
+        _ => None,
+    };
+    let mut pairs = BTreeSet::new();
+    for (ti, si, v) in valid_times(&first.axes) {
+        if chunk_for(first, store, ti, si, mi)?.is_some() {
+            pairs.insert((v - step_at(si) * 3600, step_at(si)));
+        }
+    }
+    Ok(pairs)
+}
+
+/// The chunks of input `r` for member `m` at every slice, or `None` when
+/// one is not in the references.
+fn field_plan(
+    store: &RefStore,
+    r: &Resolved<'_>,
+    m: i64,
+    slices: &[(i64, i64)],
+) -> Result<Option<FieldPlan>, PlanError> {
+    let member_index = if r.axes.number_is_dim {
+        let want = if r.input.per_member {
+            m
+        } else {
+            *r.axes.number.first().unwrap_or(&0)
+        };
+        match r.axes.number.iter().position(|x| *x == want) {
+            Some(i) => Some(i),
+            None if !r.input.per_member => Some(0),
+            None => return Ok(None),
+        }
+    } else {
+        None
+    };
+    let r_vts = valid_times(&r.axes);
+    let mut parts = Vec::new();
+    for &(valid, step) in slices {
+        // The same run and step; constant fields (at step 0 only, or in
+        // one run only) fall back to another time.
+        let hit = r_vts
+            .iter()
+            .rev()
+            .find(|x| x.2 == valid && r.axes.step.get(x.1).copied().unwrap_or(0) == step)
+            .or_else(|| {
+                if r.input.per_member {
+                    None
+                } else {
+                    r_vts
+                        .iter()
+                        .rev()
+                        .find(|x| x.2 == valid)
+                        .or_else(|| r_vts.last())
+                }
+            });
+        let chunk = match hit {
+            Some(&(ti, si, _)) => chunk_for(r, store, ti, si, member_index)?,
+            None => None,
+        };
+        match chunk {
+            Some(c) => parts.push(c),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(FieldPlan {
+        name: r.input.name.clone(),
+        parts,
+        grid: grid_of(&r.var),
+        scale: r.input.scale,
+        source: r.var.path.clone(),
+    }))
 }
 
 /// Member names as the original pipeline's files use them.
@@ -846,18 +954,6 @@ pub fn state_file_name(member: i64, step: Option<i64>) -> String {
         None => format!("input_state_member_{member:03}.pkl"),
         Some(s) => format!("input_state_member_{member:03}_step_{s:03}.pkl"),
     }
-}
-
-/// Groups fields by name for summaries: name → count.
-#[must_use]
-pub fn field_counts(plan: &Plan) -> BTreeMap<String, usize> {
-    let mut m = BTreeMap::new();
-    for s in &plan.states {
-        for f in &s.fields {
-            *m.entry(f.name.clone()).or_insert(0) += 1;
-        }
-    }
-    m
 }
 
 #[cfg(test)]
@@ -1042,18 +1138,5 @@ mod tests {
         );
         assert!(parse_members("x").is_err());
         assert!(parse_members("5-1").is_err());
-    }
-
-    #[test]
-    fn coalesce_merges_adjacent_ranges_of_one_url() {
-        let r = vec![
-            ("a".to_string(), 100, 50),
-            ("a".to_string(), 0, 100),
-            ("b".to_string(), 0, 10),
-            ("a".to_string(), 400, 10),
-        ];
-        let c = coalesce(&r, 0);
-        assert_eq!(c.len(), 3);
-        assert_eq!((c[0].1, c[0].2, c[0].3.clone()), (0, 150, vec![1, 0]));
     }
 }

@@ -123,6 +123,7 @@ mod build;
 mod cf;
 mod fsspec;
 mod json;
+mod open;
 mod pq;
 mod seed;
 mod store;
@@ -135,6 +136,7 @@ use std::collections::BTreeMap;
 pub use build::{build, Built, ScannedField, Skipped};
 pub use fsspec::{parquet_dir_files, read_parquet_dir, write_parquet_dir, DEFAULT_RECORD_SIZE};
 pub use json::{read_json, write_json, JsonVersion};
+pub use open::{open, parse_file, OpenError};
 pub use seed::{
     member_name, members, read_seed_parquet, split_member, strip_data_chunks, write_seed_layout,
     write_seed_parquet,
@@ -211,6 +213,14 @@ pub enum RefsError {
     /// No array at that path.
     #[error("no array {path} in the references")]
     UnknownArray { path: String },
+
+    /// No variable has that path, name or short name.
+    #[error("no variable `{name}` in the references (they hold {available})")]
+    UnknownVariable { name: String, available: String },
+
+    /// Several variables have that name or short name.
+    #[error("`{name}` is ambiguous: {candidates}; give the path")]
+    AmbiguousVariable { name: String, candidates: String },
 
     /// Two scanned fields map to the same chunk.
     #[error("two fields map to chunk {key}: {first} and {second} (same variable, time, step, level and member; for the 50r1 layout scan the control's oper-fc with its own enfo-ef, not a deterministic oper-fc of an older cycle)")]

@@ -2,7 +2,6 @@
 pub mod decode;
 pub mod demo;
 pub mod extract;
-pub mod extract_var;
 pub mod inspect;
 pub mod regrid;
 pub mod scan;

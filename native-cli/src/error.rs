@@ -25,7 +25,7 @@ pub enum CliError {
     },
     /// Scanning GRIB files or their indexes failed.
     #[error(transparent)]
-    Scan(Box<crate::scan_engine::ScanError>),
+    Scan(Box<gik_core::scan::ScanError<crate::store::StoreError>>),
     /// Reading or writing references failed.
     #[error("{location}: {source}")]
     Refs {
@@ -43,14 +43,6 @@ pub enum CliError {
     /// referenced offset, a corrupt message, a shape that disagrees).
     #[error(transparent)]
     Assemble(Box<gik_core::assemble::AssembleError>),
-    /// A chunk of `--var` could not be decoded.
-    #[error("{variable} chunk {chunk}: {source}")]
-    Chunk {
-        variable: String,
-        chunk: String,
-        #[source]
-        source: Box<gik_core::assemble::AssembleError>,
-    },
     /// One field of one member could not be read or decoded.
     #[error("member {member}, field {field}: {source}")]
     Field {
@@ -78,6 +70,20 @@ pub enum CliError {
     /// Ctrl-C: stopped, partial outputs removed.
     #[error("interrupted; no partial output was left")]
     Interrupted,
+    /// A field could not be regridded (its grid is not the one the operator expects).
+    #[error("{path}: field at byte {offset}: {source}")]
+    Regrid {
+        path: String,
+        offset: u64,
+        #[source]
+        source: gik_core::regrid::RegridError,
+    },
+    /// A worker thread or task of gik itself failed (a bug: please report it).
+    #[error("internal error: {0}")]
+    Task(String),
+    /// The async runtime could not start (the system refused its threads).
+    #[error("cannot start the async runtime: {0}")]
+    Runtime(#[source] std::io::Error),
     /// A server could not listen on its address.
     #[error("cannot listen on {addr}: {source}")]
     Listen {
@@ -101,7 +107,7 @@ impl CliError {
         }
     }
 
-    pub(crate) fn scan(e: crate::scan_engine::ScanError) -> Self {
+    pub(crate) fn scan(e: gik_core::scan::ScanError<crate::store::StoreError>) -> Self {
         Self::Scan(Box::new(e))
     }
 

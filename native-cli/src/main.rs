@@ -4,9 +4,9 @@ mod cmd;
 mod error;
 mod model;
 mod output;
+mod pipeline;
 mod refs_in;
 mod refs_out;
-mod scan_engine;
 mod store;
 
 use clap::{Parser, Subcommand};
@@ -47,9 +47,8 @@ enum Command {
     Serve(cmd::serve::Args),
 }
 
-fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+fn dispatch(command: Command) -> Result<()> {
+    match command {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Decode(args) => cmd::decode::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
@@ -57,8 +56,23 @@ fn main() -> ExitCode {
         Command::Serve(args) => cmd::serve::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Regrid(args) => cmd::regrid::run(&args),
-    };
-    match result {
+    }
+}
+
+/// Runs a `gik` command line (without the program name), parsed exactly
+/// as the shell's would be: how `gik demo` runs the other commands.
+///
+/// # Errors
+/// A usage error for arguments clap refuses; else the command's error.
+pub(crate) fn run_command_line<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Result<()> {
+    let argv = std::iter::once(std::ffi::OsStr::new("gik")).chain(args.iter().map(AsRef::as_ref));
+    let cli = Cli::try_parse_from(argv).map_err(|e| CliError::Usage(e.to_string()))?;
+    dispatch(cli.command)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let text = e.to_string();

@@ -1,6 +1,7 @@
 //! Where bytes come from: local files (positional reads) and object stores
 //! (S3, GCS, Azure, HTTP via `object_store`), behind one small type with
-//! `len`, `read` (a byte range) and `read_all`.
+//! `len`, `read` (a byte range), `read_batch` and `read_all`, and
+//! [`Sources`], the command line's [`RangeReader`].
 //!
 //! S3 is anonymous unless credentials are in the environment
 //! (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, …), and the bucket's region
@@ -9,7 +10,7 @@
 //! backoff on 5xx and timeouts come from `object_store`'s retry policy.
 
 use bytes::Bytes;
-use gik_core::io::{BoxFuture, RangeReader};
+use gik_core::io::{BoxFuture, RangeReader, ReadError, ReadErrorKind};
 use object_store::path::Path as ObjPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use std::collections::HashMap;
@@ -90,6 +91,17 @@ impl std::fmt::Debug for Stores {
     }
 }
 
+/// rustls' cryptography (ring) for every HTTPS client, installed once
+/// before the first store is built (see the workspace Cargo.toml for why
+/// ring and not aws-lc-rs).
+fn install_tls() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Err: another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
 fn client_options() -> ClientOptions {
     ClientOptions::new()
         .with_timeout(Duration::from_secs(60))
@@ -118,6 +130,37 @@ pub fn is_url(location: &str) -> bool {
     .any(|p| location.starts_with(p))
 }
 
+/// The location as references name it: an absolute path for a local path
+/// or `file://` url, the url itself otherwise.
+///
+/// # Errors
+/// A local path whose absolute form cannot be found.
+pub fn reference_url(location: &str) -> Result<String, StoreError> {
+    if is_url(location) && !location.starts_with("file://") {
+        return Ok(location.to_string());
+    }
+    let path = location.strip_prefix("file://").unwrap_or(location);
+    std::path::absolute(PathBuf::from(path))
+        .map(|abs| abs.to_string_lossy().into_owned())
+        .map_err(|source| StoreError::Io {
+            location: location.to_string(),
+            source,
+        })
+}
+
+impl ReadError for StoreError {
+    fn kind(&self) -> ReadErrorKind {
+        match self {
+            Self::NotFound { .. } => ReadErrorKind::NotFound,
+            Self::Fetch {
+                source: object_store::Error::PermissionDenied { .. },
+                ..
+            } => ReadErrorKind::Denied,
+            _ => ReadErrorKind::Other,
+        }
+    }
+}
+
 impl Stores {
     /// Stores that never use the environment's credentials: every request
     /// is anonymous.
@@ -135,6 +178,7 @@ impl Stores {
     }
 
     async fn store_for(&self, url: &url::Url) -> Result<Arc<dyn ObjectStore>, StoreError> {
+        install_tls();
         let key = format!("{}://{}", url.scheme(), url.authority());
         if let Some(s) = self.cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
             return Ok(s);
@@ -217,12 +261,7 @@ impl Stores {
     /// Opens a location: a local path, `file://`, `s3://`, `gs://`, `az://` or `http(s)://`.
     pub async fn open(&self, location: &str) -> Result<Source, StoreError> {
         if !is_url(location) || location.starts_with("file://") {
-            let path = location.strip_prefix("file://").unwrap_or(location);
-            let abs =
-                std::path::absolute(PathBuf::from(path)).map_err(|source| StoreError::Io {
-                    location: location.to_string(),
-                    source,
-                })?;
+            let abs = PathBuf::from(reference_url(location)?);
             let file = std::fs::File::open(&abs).map_err(|source| {
                 if source.kind() == std::io::ErrorKind::NotFound {
                     StoreError::NotFound {
@@ -384,9 +423,9 @@ impl Source {
         }
     }
 
-    /// Reads several ranges: for a local file in one blocking task (no
-    /// per-read task overhead), for an object store concurrently. Each range
-    /// is clipped to the end of the object (never an error for that).
+    /// Reads several ranges exactly (an error if one reaches past the end):
+    /// for a local file in one blocking task (no per-read task overhead),
+    /// for an object store concurrently.
     pub async fn read_batch(&self, ranges: Vec<Range<u64>>) -> Result<Vec<Bytes>, StoreError> {
         match &*self.inner {
             Inner::Local(f) => {
@@ -395,7 +434,18 @@ impl Source {
                 tokio::task::spawn_blocking(move || {
                     ranges
                         .into_iter()
-                        .map(|r| read_at(&f, r, &location))
+                        .map(|r| {
+                            let b = read_at(&f, r.clone(), &location)?;
+                            let want = r.end.saturating_sub(r.start);
+                            if (b.len() as u64) < want {
+                                return Err(StoreError::Short {
+                                    location: location.clone(),
+                                    range: r,
+                                    got: b.len() as u64,
+                                });
+                            }
+                            Ok(b)
+                        })
                         .collect()
                 })
                 .await
@@ -462,6 +512,14 @@ impl RangeReader for Sources {
         Box::pin(async move { self.get(location).await?.read(range).await })
     }
 
+    fn read_ranges<'a>(
+        &'a self,
+        location: &'a str,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'a, Result<Vec<Bytes>, StoreError>> {
+        Box::pin(async move { self.get(location).await?.read_batch(ranges).await })
+    }
+
     fn read_all<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<Bytes, StoreError>> {
         Box::pin(async move { self.get(location).await?.read_all().await })
     }
@@ -472,6 +530,10 @@ impl RangeReader for Sources {
         n: u64,
     ) -> BoxFuture<'a, Result<(Bytes, u64), StoreError>> {
         Box::pin(async move { self.get(location).await?.read_suffix(n).await })
+    }
+
+    fn len<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move { self.get(location).await?.len().await })
     }
 }
 
@@ -536,5 +598,30 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{location}: {e}"));
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+    /// The kinds the core's scan acts on: a missing index is skipped, and
+    /// so is S3's 403 for a missing key (listing not allowed); a read past
+    /// the end is neither.
+    #[test]
+    fn store_errors_say_their_kind() {
+        let not_found = StoreError::NotFound {
+            location: "x".into(),
+        };
+        let denied = StoreError::Fetch {
+            location: "s3://b/x.index".into(),
+            range: 0..0,
+            source: object_store::Error::PermissionDenied {
+                path: "x.index".into(),
+                source: "403 Forbidden".into(),
+            },
+        };
+        let short = StoreError::Short {
+            location: "x".into(),
+            range: 0..10,
+            got: 5,
+        };
+        assert_eq!(not_found.kind(), ReadErrorKind::NotFound);
+        assert_eq!(denied.kind(), ReadErrorKind::Denied);
+        assert_eq!(short.kind(), ReadErrorKind::Other);
     }
 }

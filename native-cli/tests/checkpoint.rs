@@ -410,7 +410,7 @@ fn analyses_need_step_0_of_consecutive_runs() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(!o.status.success());
     assert!(
-        err.contains("--inputs analyses needs step 0 of the runs at -6 h, +0 h")
+        err.contains("analyses input times need step 0 of the runs at -6 h, +0 h")
             && err.contains("run 2025-01-01T00 steps 0, 6"),
         "{err}"
     );

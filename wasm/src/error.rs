@@ -64,6 +64,21 @@ pub enum Error {
     /// An argument from JavaScript is not what the API takes.
     #[error("{0}")]
     Options(String),
+    /// Scanning GRIB objects (or their indexes) failed.
+    #[error(transparent)]
+    Scan(Box<gik_core::scan::ScanError<Error>>),
+}
+
+/// What kind of read failure this is, for the core's pipeline (a missing
+/// index next to a GRIB file is skipped, S3's 403 for a missing key too).
+impl gik_core::io::ReadError for Error {
+    fn kind(&self) -> gik_core::io::ReadErrorKind {
+        match self {
+            Self::NotFound { .. } => gik_core::io::ReadErrorKind::NotFound,
+            Self::Http { status: 403, .. } => gik_core::io::ReadErrorKind::Denied,
+            _ => gik_core::io::ReadErrorKind::Other,
+        }
+    }
 }
 
 fn hint(proxied: &bool) -> &'static str {
@@ -98,6 +113,11 @@ impl Error {
             Self::Assemble(gik_core::assemble::AssembleError::NotOnAxis { .. }) => "missingData",
             Self::Assemble(gik_core::assemble::AssembleError::Refs(_)) => "badRefs",
             Self::Assemble(_) | Self::Grib(_) => "decode",
+            Self::Scan(e) => match &**e {
+                gik_core::scan::ScanError::Read(e) => e.kind(),
+                gik_core::scan::ScanError::Grib { .. } => "decode",
+                _ => "scan",
+            },
         }
     }
 }

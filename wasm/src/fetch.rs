@@ -214,6 +214,28 @@ impl Fetcher {
             // (no request: an HTTP range cannot be empty)
             return Ok(Vec::new());
         }
+        match self.send(url, Ask::Bytes(range)).await? {
+            Answer::Bytes(b) => Ok(b),
+            Answer::Length(_) => Err(Error::Unreachable {
+                url: url.to_string(),
+                reason: "a GET answered as a HEAD".into(),
+            }),
+        }
+    }
+
+    /// The size of the object at `url` (a `HEAD` request's `Content-Length`).
+    ///
+    /// # Errors
+    /// A refused request, an HTTP error, or no `Content-Length`.
+    pub async fn size(&self, url: &str) -> Result<u64> {
+        match self.send(url, Ask::Length).await? {
+            Answer::Length(n) => Ok(n),
+            Answer::Bytes(b) => Ok(b.len() as u64),
+        }
+    }
+
+    /// One request, directly or through the proxy as the options say.
+    async fn send(&self, url: &str, ask: Ask) -> Result<Answer> {
         let target = self.resolve(url)?;
         let proxied = self
             .opts
@@ -234,7 +256,7 @@ impl Fetcher {
         };
         if let (true, Some(p)) = (use_proxy_first, &proxied) {
             let p = self.absolute(p)?;
-            return fetch_bytes(&p, url, range, true).await;
+            return fetch_one(&p, url, ask, true).await;
         }
         let Some(direct) = target.direct else {
             return Err(Error::Unreachable {
@@ -242,7 +264,7 @@ impl Fetcher {
                 reason: "needs the proxy of `gik serve`".into(),
             });
         };
-        match fetch_bytes(&direct, url, range.clone(), false).await {
+        match fetch_one(&direct, url, ask.clone(), false).await {
             Err(Error::Network { .. })
                 if self.opts.proxy_mode == ProxyMode::Fallback && proxied.is_some() =>
             {
@@ -250,7 +272,7 @@ impl Fetcher {
                     self.needs_proxy.borrow_mut().insert(o);
                 }
                 let p = self.absolute(proxied.as_deref().unwrap_or_default())?;
-                fetch_bytes(&p, url, range, true).await
+                fetch_one(&p, url, ask, true).await
             }
             other => other,
         }
@@ -283,6 +305,10 @@ impl gik_core::io::RangeReader for Fetcher {
     ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes>> {
         Box::pin(async move { self.get(location, None).await.map(bytes::Bytes::from) })
     }
+
+    fn len<'a>(&'a self, location: &'a str) -> gik_core::io::BoxFuture<'a, Result<u64>> {
+        Box::pin(self.size(location))
+    }
 }
 
 /// The page's (or worker's) own url, if there is one (not in Node).
@@ -294,12 +320,23 @@ pub fn page_location() -> Option<String> {
     js_sys::Reflect::get(&loc, &"href".into()).ok()?.as_string()
 }
 
-async fn fetch_bytes(
-    fetch_url: &str,
-    name: &str,
-    range: Option<Range<u64>>,
-    proxied: bool,
-) -> Result<Vec<u8>> {
+/// What a request asks for.
+#[derive(Debug, Clone)]
+enum Ask {
+    /// `GET`, of a range or (`None`) the whole object.
+    Bytes(Option<Range<u64>>),
+    /// `HEAD`: the object's length.
+    Length,
+}
+
+/// What came back.
+#[derive(Debug)]
+enum Answer {
+    Bytes(Vec<u8>),
+    Length(u64),
+}
+
+async fn fetch_one(fetch_url: &str, name: &str, ask: Ask, proxied: bool) -> Result<Answer> {
     let js_err = |v: JsValue| Error::Network {
         url: name.to_string(),
         proxied,
@@ -310,7 +347,12 @@ async fn fetch_bytes(
             .unwrap_or_else(|| format!("{v:?}")),
     };
     let init = RequestInit::new();
-    init.set_method("GET");
+    let head = matches!(ask, Ask::Length);
+    init.set_method(if head { "HEAD" } else { "GET" });
+    let range = match ask {
+        Ask::Bytes(range) => range,
+        Ask::Length => None,
+    };
     init.set_mode(RequestMode::Cors);
     // `gik serve`'s proxy answers Range requests only: a whole object
     // through it is asked for as `bytes=0-` (it checks the size first).
@@ -348,6 +390,19 @@ async fn fetch_bytes(
             range,
         });
     }
+    if head {
+        let length = response
+            .headers()
+            .get("content-length")
+            .map_err(js_err)?
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        return length
+            .map(Answer::Length)
+            .ok_or_else(|| Error::Unreachable {
+                url: name.to_string(),
+                reason: "the server's answer to HEAD has no Content-Length".into(),
+            });
+    }
     let buf = JsFuture::from(response.array_buffer().map_err(js_err)?)
         .await
         .map_err(js_err)?;
@@ -367,7 +422,7 @@ async fn fetch_bytes(
         }
         bytes.truncate(want as usize);
     }
-    Ok(bytes)
+    Ok(Answer::Bytes(bytes))
 }
 
 #[cfg(test)]
@@ -410,5 +465,52 @@ mod tests {
             f.resolve("/data/x.grib2"),
             Err(Error::Unreachable { .. })
         ));
+    }
+}
+
+/// The reader the bindings read with: `fetch` in WebAssembly.
+#[cfg(target_arch = "wasm32")]
+pub type Reader = Fetcher;
+
+/// Natively (the crate's own unit tests, clippy) there is no `fetch`: every
+/// read fails, saying so.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Debug, Clone)]
+pub struct Reader;
+
+#[cfg(not(target_arch = "wasm32"))]
+impl From<Fetcher> for Reader {
+    fn from(_: Fetcher) -> Self {
+        Self
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl gik_core::io::RangeReader for Reader {
+    type Error = Error;
+
+    fn read_range<'a>(
+        &'a self,
+        location: &'a str,
+        _range: Range<u64>,
+    ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes>> {
+        self.read_all(location)
+    }
+
+    fn read_all<'a>(
+        &'a self,
+        location: &'a str,
+    ) -> gik_core::io::BoxFuture<'a, Result<bytes::Bytes>> {
+        Box::pin(std::future::ready(Err(Error::Unreachable {
+            url: location.to_string(),
+            reason: "reading needs WebAssembly's fetch".into(),
+        })))
+    }
+
+    fn len<'a>(&'a self, location: &'a str) -> gik_core::io::BoxFuture<'a, Result<u64>> {
+        Box::pin(std::future::ready(Err(Error::Unreachable {
+            url: location.to_string(),
+            reason: "reading needs WebAssembly's fetch".into(),
+        })))
     }
 }

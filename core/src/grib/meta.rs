@@ -31,6 +31,19 @@ pub struct DateTime {
 }
 
 impl DateTime {
+    /// Seconds since 1970-01-01T00:00:00 (UTC).
+    #[must_use]
+    pub fn epoch_seconds(&self) -> i64 {
+        crate::time::epoch_seconds(
+            i64::from(self.year),
+            i64::from(self.month),
+            i64::from(self.day),
+            i64::from(self.hour),
+            i64::from(self.minute),
+            i64::from(self.second),
+        )
+    }
+
     /// `YYYYMMDD`.
     #[must_use]
     pub fn date(&self) -> u32 {

@@ -109,14 +109,14 @@ pub fn build(fields: &[ScannedField]) -> Result<Built> {
             .or_insert_with(|| Arc::from(f.url.as_str()))
             .clone();
         let r = &m.reference_time;
-        let time = epoch_seconds(r.year, r.month, r.day, r.hour, r.minute, r.second);
+        let time = r.epoch_seconds();
         let step = m.end_step;
         let v = &m.validity_time_full;
         let valid = if v.year == 0 && v.month == 0 {
             // Not filled in: reference time + step (hours).
             time + step * 3600
         } else {
-            epoch_seconds(v.year, v.month, v.day, v.hour, v.minute, v.second)
+            v.epoch_seconds()
         };
         groups.entry(parts).or_default().push(Item {
             field: f,
@@ -206,11 +206,50 @@ fn build_variable(
 ) -> Result<()> {
     let base = parts.join("/");
     let var = parts[0].as_str();
-    let grid = &first.grid;
+    check_one_grid(&format!("{base}/{var}"), items, first)?;
+    let axes = VarAxes::of(items, first);
+    let layout = grid_layout(first);
+    write_groups(store, parts, first, &axes, &layout);
+    let vpath = format!("{base}/{var}");
+    let cnames = axes.chunked_names();
+    let mut dims: Vec<&str> = cnames.clone();
+    dims.extend(layout.dims.iter().copied());
+    let cshape = axes.chunked_shape();
+    let mut shape = cshape.clone();
+    shape.extend(&layout.shape);
+    let mut chunks = vec![1; cshape.len()];
+    chunks.extend(&layout.shape);
+    let mut data_meta = ArrayMeta::plain(shape, chunks, "<f8");
+    data_meta.filters = json!([{"id": "grib", "var": var, "dtype": "float64"}]);
+    // kerchunk writes `null`, which zarr-python 3 reads as 0.0 for a missing
+    // chunk (a member without this field would show 0 K); NaN marks it missing.
+    data_meta.fill_value = json!("NaN");
+    put_array(
+        store,
+        &vpath,
+        &data_meta,
+        attrs_with_dims(data_attrs(first, var), &dims),
+    );
+    let varying = ArrayMeta::plain(cshape.clone(), vec![1; cshape.len()], "<i8");
+    write_chunks(
+        store,
+        &base,
+        &vpath,
+        items,
+        &axes,
+        &varying,
+        layout.dims.len(),
+    )?;
+    write_coordinates(store, &base, &axes, &varying, &layout);
+    Ok(())
+}
+
+/// Every field of a variable must be on the first one's grid.
+fn check_one_grid(path: &str, items: &[Item<'_>], first: &FieldMeta) -> Result<()> {
     for it in items {
-        if it.field.meta.grid != *grid {
+        if it.field.meta.grid != first.grid {
             return Err(RefsError::Inconsistent {
-                path: format!("{base}/{var}"),
+                path: path.to_string(),
                 reason: format!(
                     "fields have different grids ({}@{} and {}@{})",
                     first_url(items),
@@ -221,47 +260,115 @@ fn build_variable(
             });
         }
     }
+    Ok(())
+}
 
-    // Group attributes, as grib_tree writes them.
-    let filters = ["stepType", "typeOfLevel"];
-    let values = [&first.step_type, &first.type_of_level];
-    let present: Vec<(&str, &String)> = filters
-        .iter()
-        .zip(values)
-        .filter(|(_, v)| valid_name(v))
-        .map(|(f, v)| (*f, v))
-        .collect();
-    let has_level = present.iter().any(|(f, _)| *f == "typeOfLevel");
-    let level_name = has_level.then(|| first.type_of_level.clone());
+/// A variable's axes, as its fields give them, with each value's index.
+struct VarAxes {
+    /// `(stepType, …)`, `(typeOfLevel, …)`: the group filters that have a name.
+    present: Vec<(&'static str, String)>,
+    level_name: Option<String>,
+    times: Vec<i64>,
+    time_idx: HashMap<i64, u64>,
+    steps: Vec<i64>,
+    step_idx: HashMap<i64, u64>,
+    levels: Vec<f64>,
+    level_idx: HashMap<u64, u64>,
+    numbers: Vec<i64>,
+    number_idx: HashMap<i64, u64>,
+    /// More than one level: a level dimension.
+    level_dim: bool,
+    /// More than one member: a `number` dimension.
+    number_dim: bool,
+}
 
-    // Axes.
-    let (times, time_idx) = axis_i64(items.iter().map(|i| i.time));
-    let (steps, step_idx) = axis_i64(items.iter().map(|i| i.step));
-    let mut levels: Vec<f64> = items.iter().map(|i| i.level).collect();
-    levels.sort_by(f64::total_cmp);
-    levels.dedup_by(|a, b| a.to_bits() == b.to_bits());
-    let level_idx: HashMap<u64, u64> = levels
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.to_bits(), i as u64))
-        .collect();
-    let (numbers, number_idx) = axis_i64(items.iter().filter_map(|i| i.number));
-    let level_dim = has_level && levels.len() > 1;
-    let number_dim = numbers.len() > 1;
-
-    let mut cdims: Vec<(&str, u64)> =
-        vec![("time", times.len() as u64), ("step", steps.len() as u64)];
-    if let (true, Some(l)) = (level_dim, level_name.as_deref()) {
-        cdims.push((l, levels.len() as u64));
+impl VarAxes {
+    fn of(items: &[Item<'_>], first: &FieldMeta) -> Self {
+        let filters = ["stepType", "typeOfLevel"];
+        let values = [&first.step_type, &first.type_of_level];
+        let present: Vec<(&'static str, String)> = filters
+            .iter()
+            .zip(values)
+            .filter(|(_, v)| valid_name(v))
+            .map(|(f, v)| (*f, v.clone()))
+            .collect();
+        let has_level = present.iter().any(|(f, _)| *f == "typeOfLevel");
+        let (times, time_idx) = axis_i64(items.iter().map(|i| i.time));
+        let (steps, step_idx) = axis_i64(items.iter().map(|i| i.step));
+        let mut levels: Vec<f64> = items.iter().map(|i| i.level).collect();
+        levels.sort_by(f64::total_cmp);
+        levels.dedup_by(|a, b| a.to_bits() == b.to_bits());
+        let level_idx: HashMap<u64, u64> = levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.to_bits(), i as u64))
+            .collect();
+        let (numbers, number_idx) = axis_i64(items.iter().filter_map(|i| i.number));
+        Self {
+            level_name: has_level.then(|| first.type_of_level.clone()),
+            level_dim: has_level && levels.len() > 1,
+            number_dim: numbers.len() > 1,
+            present,
+            times,
+            time_idx,
+            steps,
+            step_idx,
+            levels,
+            level_idx,
+            numbers,
+            number_idx,
+        }
     }
-    if number_dim {
-        cdims.push(("number", numbers.len() as u64));
-    }
-    let layout = grid_layout(first);
 
+    /// The dimensions before the grid's, with their lengths.
+    fn chunked(&self) -> Vec<(&str, u64)> {
+        let mut c: Vec<(&str, u64)> = vec![
+            ("time", self.times.len() as u64),
+            ("step", self.steps.len() as u64),
+        ];
+        if let (true, Some(l)) = (self.level_dim, self.level_name.as_deref()) {
+            c.push((l, self.levels.len() as u64));
+        }
+        if self.number_dim {
+            c.push(("number", self.numbers.len() as u64));
+        }
+        c
+    }
+
+    fn chunked_names(&self) -> Vec<&str> {
+        self.chunked().iter().map(|(n, _)| *n).collect()
+    }
+
+    fn chunked_shape(&self) -> Vec<u64> {
+        self.chunked().iter().map(|(_, n)| *n).collect()
+    }
+
+    /// The chunk index of a field along the chunked dimensions.
+    fn index(&self, it: &Item<'_>) -> Vec<u64> {
+        let mut idx = vec![self.time_idx[&it.time], self.step_idx[&it.step]];
+        if self.level_dim {
+            idx.push(self.level_idx[&it.level.to_bits()]);
+        }
+        if self.number_dim {
+            if let Some(n) = it.number {
+                idx.push(self.number_idx[&n]);
+            }
+        }
+        idx
+    }
+}
+
+/// The groups down to the variable, with the attributes grib_tree writes.
+fn write_groups(
+    store: &mut RefStore,
+    parts: &[String],
+    first: &FieldMeta,
+    axes: &VarAxes,
+    layout: &Layout,
+) {
     // Coordinates list, in the order kerchunk writes it.
     let mut coord_names: Vec<&str> = Vec::new();
-    if let Some(l) = level_name.as_deref() {
+    if let Some(l) = axes.level_name.as_deref() {
         coord_names.push(l);
     }
     if layout.lat.is_some() {
@@ -270,17 +377,16 @@ fn build_variable(
     if layout.lon.is_some() {
         coord_names.push("longitude");
     }
-    if !numbers.is_empty() {
+    if !axes.numbers.is_empty() {
         coord_names.push("number");
     }
     coord_names.extend(["step", "time", "valid_time"]);
-
     for i in 0..parts.len() {
         let prefix = parts[..=i].join("/");
         let mut attrs = Map::new();
         if i == 0 {
             attrs.insert("name".into(), json!(first.name));
-        } else if let Some((f, v)) = present.get(i - 1) {
+        } else if let Some((f, v)) = axes.present.get(i - 1) {
             attrs.insert((*f).to_string(), json!(v));
         }
         if i == parts.len() - 1 {
@@ -301,43 +407,22 @@ fn build_variable(
             inline_json(&Value::Object(attrs)),
         );
     }
+}
 
-    // The data variable.
-    let cnames: Vec<&str> = cdims.iter().map(|(n, _)| *n).collect();
-    let mut dims: Vec<&str> = cnames.clone();
-    dims.extend(layout.dims.iter().copied());
-    let mut shape: Vec<u64> = cdims.iter().map(|(_, n)| *n).collect();
-    shape.extend(&layout.shape);
-    let mut chunks = vec![1; cdims.len()];
-    chunks.extend(&layout.shape);
-    let mut data_meta = ArrayMeta::plain(shape, chunks, "<f8");
-    data_meta.filters = json!([{"id": "grib", "var": var, "dtype": "float64"}]);
-    // kerchunk writes `null`, which zarr-python 3 reads as 0.0 for a missing
-    // chunk (a member without this field would show 0 K); NaN marks it missing.
-    data_meta.fill_value = json!("NaN");
-    let vpath = format!("{base}/{var}");
-    put_array(
-        store,
-        &vpath,
-        &data_meta,
-        attrs_with_dims(data_attrs(first, var), &dims),
-    );
-
-    let cshape: Vec<u64> = cdims.iter().map(|(_, n)| *n).collect();
-    let varying = ArrayMeta::plain(cshape.clone(), vec![1; cshape.len()], "<i8");
-    let grid_zeros = vec!["0"; layout.dims.len()].join(".");
+/// One reference per field, with its `valid_time` (and `number`) chunks.
+fn write_chunks(
+    store: &mut RefStore,
+    base: &str,
+    vpath: &str,
+    items: &[Item<'_>],
+    axes: &VarAxes,
+    varying: &ArrayMeta,
+    grid_dims: usize,
+) -> Result<()> {
+    let grid_zeros = vec!["0"; grid_dims].join(".");
     let mut seen: HashMap<String, &Item<'_>> = HashMap::with_capacity(items.len());
     for it in items {
-        let mut idx = vec![time_idx[&it.time], step_idx[&it.step]];
-        if level_dim {
-            idx.push(level_idx[&it.level.to_bits()]);
-        }
-        if number_dim {
-            if let Some(n) = it.number {
-                idx.push(number_idx[&n]);
-            }
-        }
-        let ckey = varying.chunk_key(&idx);
+        let ckey = varying.chunk_key(&axes.index(it));
         let key = format!("{vpath}/{ckey}.{grid_zeros}");
         if let Some(prev) = seen.insert(key.clone(), it) {
             return Err(RefsError::DuplicateField {
@@ -358,7 +443,7 @@ fn build_variable(
             format!("{base}/valid_time/{ckey}"),
             RefValue::Inline(le_i64(&[it.valid])),
         );
-        if !number_dim {
+        if !axes.number_dim {
             if let Some(n) = it.number {
                 store.insert(
                     format!("{base}/number/{ckey}"),
@@ -367,39 +452,56 @@ fn build_variable(
             }
         }
     }
+    Ok(())
+}
 
-    // Coordinates.
+/// The coordinate arrays: time, step, valid_time, the level, number,
+/// latitude and longitude.
+fn write_coordinates(
+    store: &mut RefStore,
+    base: &str,
+    axes: &VarAxes,
+    varying: &ArrayMeta,
+    layout: &Layout,
+) {
+    let cnames = axes.chunked_names();
     let one_d = |n: usize, dtype: &str| ArrayMeta::plain(vec![n as u64], vec![n as u64], dtype);
     put_array(
         store,
         &format!("{base}/time"),
-        &one_d(times.len(), "<i8"),
+        &one_d(axes.times.len(), "<i8"),
         attrs_with_dims(cf::coord_attrs("time"), &["time"]),
     );
-    store.insert(format!("{base}/time/0"), RefValue::Inline(le_i64(&times)));
+    store.insert(
+        format!("{base}/time/0"),
+        RefValue::Inline(le_i64(&axes.times)),
+    );
     put_array(
         store,
         &format!("{base}/step"),
-        &one_d(steps.len(), "<i8"),
+        &one_d(axes.steps.len(), "<i8"),
         attrs_with_dims(cf::coord_attrs("step"), &["step"]),
     );
-    store.insert(format!("{base}/step/0"), RefValue::Inline(le_i64(&steps)));
+    store.insert(
+        format!("{base}/step/0"),
+        RefValue::Inline(le_i64(&axes.steps)),
+    );
     put_array(
         store,
         &format!("{base}/valid_time"),
-        &varying,
+        varying,
         attrs_with_dims(cf::coord_attrs("valid_time"), &cnames),
     );
-    if let Some(l) = level_name.as_deref() {
+    if let Some(l) = axes.level_name.as_deref() {
         let path = format!("{base}/{l}");
-        if level_dim {
+        if axes.level_dim {
             put_array(
                 store,
                 &path,
-                &one_d(levels.len(), "<f8"),
+                &one_d(axes.levels.len(), "<f8"),
                 attrs_with_dims(cf::coord_attrs(l), &[l]),
             );
-            store.insert(format!("{path}/0"), RefValue::Inline(le_f64(&levels)));
+            store.insert(format!("{path}/0"), RefValue::Inline(le_f64(&axes.levels)));
         } else {
             put_array(
                 store,
@@ -407,45 +509,40 @@ fn build_variable(
                 &ArrayMeta::plain(vec![], vec![], "<f8"),
                 attrs_with_dims(cf::coord_attrs(l), &[]),
             );
-            store.insert(format!("{path}/0"), RefValue::Inline(le_f64(&levels[..1])));
+            store.insert(
+                format!("{path}/0"),
+                RefValue::Inline(le_f64(&axes.levels[..1])),
+            );
         }
     }
-    if number_dim {
+    if axes.number_dim {
         let path = format!("{base}/number");
         put_array(
             store,
             &path,
-            &one_d(numbers.len(), "<i8"),
+            &one_d(axes.numbers.len(), "<i8"),
             attrs_with_dims(cf::coord_attrs("number"), &["number"]),
         );
-        store.insert(format!("{path}/0"), RefValue::Inline(le_i64(&numbers)));
-    } else if !numbers.is_empty() {
+        store.insert(format!("{path}/0"), RefValue::Inline(le_i64(&axes.numbers)));
+    } else if !axes.numbers.is_empty() {
         put_array(
             store,
             &format!("{base}/number"),
-            &varying,
+            varying,
             attrs_with_dims(cf::coord_attrs("number"), &cnames),
         );
     }
-    if let Some(lat) = &layout.lat {
-        put_array(
-            store,
-            &format!("{base}/latitude"),
-            &one_d(lat.len(), "<f8"),
-            attrs_with_dims(cf::coord_attrs("latitude"), &["latitude"]),
-        );
-        store.insert(format!("{base}/latitude/0"), RefValue::Inline(le_f64(lat)));
+    for (name, values) in [("latitude", &layout.lat), ("longitude", &layout.lon)] {
+        if let Some(v) = values {
+            put_array(
+                store,
+                &format!("{base}/{name}"),
+                &one_d(v.len(), "<f8"),
+                attrs_with_dims(cf::coord_attrs(name), &[name]),
+            );
+            store.insert(format!("{base}/{name}/0"), RefValue::Inline(le_f64(v)));
+        }
     }
-    if let Some(lon) = &layout.lon {
-        put_array(
-            store,
-            &format!("{base}/longitude"),
-            &one_d(lon.len(), "<f8"),
-            attrs_with_dims(cf::coord_attrs("longitude"), &["longitude"]),
-        );
-        store.insert(format!("{base}/longitude/0"), RefValue::Inline(le_f64(lon)));
-    }
-    Ok(())
 }
 
 /// The data variable's attributes: cfgrib's `GRIB_*` keys that `FieldMeta` carries.
@@ -555,15 +652,9 @@ fn grid_layout(m: &FieldMeta) -> Layout {
                     lon: None,
                 };
             }
-            let (lat, lon) =
-                if g.grid_type == "regular_ll" || (g.grid_type.is_empty() && g.template == 0) {
-                    match regular_ll_axes(m, ni, nj) {
-                        Some((lat, lon)) => (Some(lat), Some(lon)),
-                        None => (None, None),
-                    }
-                } else {
-                    (None, None)
-                };
+            let (lat, lon) = g
+                .lat_lon()
+                .map_or((None, None), |(a, b)| (Some(a), Some(b)));
             Layout {
                 dims: vec!["latitude", "longitude"],
                 shape,
@@ -577,130 +668,5 @@ fn grid_layout(m: &FieldMeta) -> Layout {
             lat: None,
             lon: None,
         },
-    }
-}
-
-/// Latitudes and longitudes of a regular_ll grid exactly as ecCodes'
-/// `regular` iterator computes them: the first longitude moved west by 360°
-/// when the grid would otherwise not reach the last one, values accumulated
-/// increment by increment, and the last value set to the declared last
-/// point (ecCodes ECC-1406).
-fn regular_ll_axes(m: &FieldMeta, ni: u32, nj: u32) -> Option<(Vec<f64>, Vec<f64>)> {
-    let g = &m.grid;
-    let (la1, la2, lo1, lo2, di, dj) = (
-        g.lat_first?,
-        g.lat_last?,
-        g.lon_first?,
-        g.lon_last?,
-        g.di?,
-        g.dj?,
-    );
-    if ni > 10_000_000 || nj > 10_000_000 {
-        return None;
-    }
-    let i_neg = g.scanning_mode & 0x80 != 0;
-    let j_pos = g.scanning_mode & 0x40 != 0;
-    let mut lon = lo1;
-    let idir = if i_neg {
-        -di
-    } else {
-        if ni >= 2 && lon + f64::from(ni - 2) * di > lo2 {
-            lon -= 360.0;
-        }
-        di
-    };
-    let mut lons = Vec::with_capacity(ni as usize);
-    for _ in 0..ni {
-        lons.push(lon);
-        lon += idir;
-    }
-    if ni > 1 {
-        if let Some(last) = lons.last_mut() {
-            *last = if !i_neg && lo2 < *last - 180.0 {
-                lo2 + 360.0
-            } else {
-                lo2
-            };
-        }
-    }
-    let jdir = if j_pos { dj } else { -dj };
-    let mut lat = la1;
-    let mut lats = Vec::with_capacity(nj as usize);
-    for _ in 0..nj {
-        lats.push(lat);
-        lat += jdir;
-    }
-    if nj > 1 {
-        if let Some(last) = lats.last_mut() {
-            *last = la2;
-        }
-    }
-    Some((lats, lons))
-}
-
-/// Seconds since 1970-01-01T00:00:00 of a UTC date and time.
-pub(crate) fn epoch_seconds(
-    year: i32,
-    month: u8,
-    day: u8,
-    hour: u8,
-    minute: u8,
-    second: u8,
-) -> i64 {
-    let (m, day) = (i64::from(month), i64::from(day));
-    let y = i64::from(year) - i64::from(m <= 2);
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = if m > 2 { m - 3 } else { m + 9 };
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn epoch() {
-        assert_eq!(epoch_seconds(2025, 1, 1, 0, 0, 0), 1_735_689_600);
-        assert_eq!(epoch_seconds(1970, 1, 1, 6, 0, 0), 21_600);
-        assert_eq!(epoch_seconds(2024, 2, 29, 12, 30, 5), 1_709_209_805);
-        assert_eq!(epoch_seconds(1969, 12, 31, 23, 59, 59), -1);
-    }
-
-    fn grid(lo1: f64, lo2: f64, ni: u32, nj: u32, d: f64) -> FieldMeta {
-        let mut m = FieldMeta::default();
-        let g = &mut m.grid;
-        g.grid_type = "regular_ll".into();
-        g.number_of_data_points = u64::from(ni) * u64::from(nj);
-        g.ni = Some(ni);
-        g.nj = Some(nj);
-        g.lat_first = Some(90.0);
-        g.lon_first = Some(lo1);
-        g.lat_last = Some(-90.0);
-        g.lon_last = Some(lo2);
-        g.di = Some(d);
-        g.dj = Some(d);
-        m
-    }
-
-    #[test]
-    fn regular_ll_like_eccodes() {
-        // 0.4° as in the kerchunk grib_tree of gribrs__20240101000000-0h-oper-fc:
-        // longitudes -180 … 179.6 accumulated, last exactly 179.6.
-        let (lat, lon) =
-            regular_ll_axes(&grid(180.0, 179.6, 900, 451, 0.4), 900, 451).expect("axes");
-        assert_eq!(lon[0], -180.0);
-        assert_eq!(lon[1], -179.6);
-        assert_eq!(lon[2], -179.2);
-        assert_eq!(lon[3], -178.799_999_999_999_98);
-        assert_eq!(lon[899], 179.6);
-        assert_eq!(lat[2], 89.199_999_999_999_99);
-        assert_eq!(lat[450], -90.0);
-        // 0..358.5 stays east.
-        let (_, lon) = regular_ll_axes(&grid(0.0, 358.5, 240, 121, 1.5), 240, 121).expect("axes");
-        assert_eq!((lon[0], lon[239]), (0.0, 358.5));
     }
 }

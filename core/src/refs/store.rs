@@ -192,6 +192,33 @@ const MAX_COORD_VALUES: u64 = 50_000_000;
 /// [`RefStore::coordinate`] allocate (16 MiB).
 const COORD_VALUES_WITHOUT_DATA: u64 = 1 << 20;
 
+impl Variable {
+    /// A string attribute (`GRIB_shortName`, `units`, …); empty when absent.
+    #[must_use]
+    pub fn attr(&self, key: &str) -> &str {
+        self.attrs
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+    }
+
+    /// `long_name`, or `GRIB_name` when it has none.
+    #[must_use]
+    pub fn long_name(&self) -> &str {
+        Some(self.attr("long_name"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.attr("GRIB_name"))
+    }
+
+    /// `units`, or `GRIB_units` when it has none.
+    #[must_use]
+    pub fn units(&self) -> &str {
+        Some(self.attr("units"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| self.attr("GRIB_units"))
+    }
+}
+
 impl RefStore {
     /// An empty store.
     #[must_use]
@@ -373,6 +400,54 @@ impl RefStore {
             }
         }
         Ok(out)
+    }
+
+    /// The variable named `name`: an array path, or a name or `GRIB_shortName`
+    /// when only one variable has it.
+    ///
+    /// # Errors
+    /// [`RefsError::UnknownVariable`], [`RefsError::AmbiguousVariable`], or
+    /// malformed metadata.
+    pub fn find_variable(&self, name: &str) -> Result<Variable> {
+        let vars = self.variables()?;
+        let paths = |vs: &[&Variable]| {
+            vs.iter()
+                .map(|v| v.path.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if let Some(v) = vars.iter().find(|v| v.path == name) {
+            return Ok(v.clone());
+        }
+        let hits: Vec<&Variable> = vars
+            .iter()
+            .filter(|v| v.name == name || v.attr("GRIB_shortName") == name)
+            .collect();
+        match hits.as_slice() {
+            [one] => Ok((*one).clone()),
+            [] => Err(RefsError::UnknownVariable {
+                name: name.to_string(),
+                available: paths(&vars.iter().collect::<Vec<_>>()),
+            }),
+            many => Err(RefsError::AmbiguousVariable {
+                name: name.to_string(),
+                candidates: paths(many),
+            }),
+        }
+    }
+
+    /// The `latitude` and `longitude` coordinate values of `var`, where it has them.
+    #[must_use]
+    pub fn lat_lon(&self, var: &Variable) -> (Option<Vec<f64>>, Option<Vec<f64>>) {
+        let coord = |name: &str| {
+            var.coords
+                .iter()
+                .any(|c| c == name)
+                .then(|| self.coordinate(&var.group, name).ok())
+                .flatten()
+                .map(|c| c.filled().floats())
+        };
+        (coord("latitude"), coord("longitude"))
     }
 
     /// The data variable at `path`.

@@ -2,7 +2,6 @@
 
 use crate::output::AtomicFile;
 use crate::{CliError, Result};
-use gik_core::grib;
 use gik_core::npy;
 use std::io::Write;
 use std::path::PathBuf;
@@ -50,7 +49,7 @@ pub fn run(args: &Args) -> Result<()> {
     let path = args.file.display().to_string();
     let mut out = AtomicFile::create(&args.out)?;
     let mut points: Option<usize> = None;
-    let fields = each_field(&path, args.all, args.message, |total, i, field| {
+    let fields = crate::pipeline::each_field(&path, args.all, args.message, |total, i, field| {
         let values = field.decode_f32_le().map_err(CliError::grib(&path))?;
         let n = values.len() / 4;
         match points {
@@ -79,94 +78,4 @@ pub fn run(args: &Args) -> Result<()> {
         args.out.display()
     );
     Ok(())
-}
-
-/// Calls `each(total, index, field)` for the fields of `path` that
-/// `--message N` (default 0) or `--all` select, in file order. Fields are
-/// found from the headers alone, then read one message at a time, so memory
-/// stays at one message whatever the size of the file; a progress bar is
-/// drawn on a terminal. Returns how many fields were handed over. Shared by
-/// `gik decode` and `gik regrid`.
-pub(crate) fn each_field(
-    path: &str,
-    all: bool,
-    message: Option<usize>,
-    mut each: impl FnMut(usize, usize, &grib::Field<'_>) -> Result<()>,
-) -> Result<usize> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-    rt.block_on(async {
-        let stores = crate::store::Stores::default();
-        let src = stores.open(path).await.map_err(CliError::store)?;
-        let scanned =
-            crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden())
-                .await
-                .map_err(CliError::scan)?;
-        if scanned.is_empty() {
-            return Err(CliError::Grib {
-                path: path.to_string(),
-                source: gik_core::Error::NotGrib {
-                    offset: 0,
-                    reason: "no GRIB message in the file",
-                },
-            });
-        }
-        let wanted: Vec<usize> = if all {
-            (0..scanned.len()).collect()
-        } else {
-            let n = message.unwrap_or(0);
-            if n >= scanned.len() {
-                return Err(CliError::Usage(format!(
-                    "{path}: no field {n}: the file has {} (0–{})",
-                    scanned.len(),
-                    scanned.len() - 1
-                )));
-            }
-            vec![n]
-        };
-        // (drawn only on a terminal)
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(wanted.len() as u64),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} fields",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        // (index in `scanned` of the message's first field, message bytes)
-        let mut held: Option<(usize, bytes::Bytes)> = None;
-        for &i in &wanted {
-            let f = &scanned[i];
-            // fields of one message share its offset and come in order
-            let first = i - scanned[..i]
-                .iter()
-                .rev()
-                .take_while(|g| g.offset == f.offset)
-                .count();
-            if held.as_ref().map(|m| m.0) != Some(first) {
-                let bytes = src
-                    .read(f.offset..f.offset + f.length)
-                    .await
-                    .map_err(CliError::store)?;
-                held = Some((first, bytes));
-            }
-            let Some((_, bytes)) = &held else {
-                continue;
-            };
-            let field = grib::fields(bytes)
-                .nth(i - first)
-                .ok_or_else(|| {
-                    CliError::Usage(format!("{path}: field {i} vanished from its message"))
-                })?
-                .map_err(CliError::grib(path))?;
-            each(wanted.len(), i, &field)?;
-            bar.inc(1);
-        }
-        bar.finish_and_clear();
-        Ok(wanted.len())
-    })
 }

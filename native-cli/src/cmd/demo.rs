@@ -2,8 +2,8 @@
 //! (both IFS cycles) into references, extract every member's AIFS input
 //! state, and read a real ECMWF open-data file.
 
-use crate::cmd::{extract, inspect, scan};
-use crate::{CliError, Result};
+use crate::{run_command_line, CliError, Result};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -49,36 +49,28 @@ fn gribs(dir: &Path) -> Result<Vec<String>> {
     Ok(v)
 }
 
-/// `gik extract` with the demo's defaults: every member, preset aifs-ens, float32.
-fn aifs_ens(
-    refs: &Path,
-    out: PathBuf,
-    layout: extract::LayoutArg,
-    steps: Option<Vec<i64>>,
-) -> extract::Args {
-    extract::Args {
-        refs: refs.to_string_lossy().into_owned(),
-        out,
-        members: "all".into(),
-        date: None,
-        steps,
-        params: "aifs-ens".into(),
-        checkpoint: None,
-        checkpoint_metadata: None,
-        inputs: extract::InputsArg::Forecast,
-        layout: Some(layout),
-        grid: Some(extract::GridArg::Source),
-        dtype: extract::DtypeArg::Float32,
-        concurrency: 16,
-        allow_missing: false,
-        sync: false,
-        var: None,
-        format: super::extract_var::VarFormat::Pickle,
-        resume: false,
-        no_direct_io: false,
-        coalesce_gap: extract::Gap::Auto,
-        quiet: false,
+/// `gik extract` with the demo's settings: every member, preset aifs-ens,
+/// float32, on the source grid.
+fn extract_aifs_ens(refs: &Path, out: &Path, layout: &str, steps: Option<&str>) -> Result<()> {
+    let mut argv: Vec<OsString> = vec![
+        "extract".into(),
+        "--refs".into(),
+        refs.into(),
+        "--out".into(),
+        out.into(),
+        "--members".into(),
+        "all".into(),
+        "--params".into(),
+        "aifs-ens".into(),
+        "--layout".into(),
+        layout.into(),
+        "--grid".into(),
+        "0.25".into(),
+    ];
+    if let Some(s) = steps {
+        argv.extend(["--steps".into(), s.into()]);
     }
+    run_command_line(&argv)
 }
 
 /// Runs `gik demo`.
@@ -91,10 +83,7 @@ pub fn run(args: &Args) -> Result<()> {
         "== 1. A real ECMWF open-data file (© ECMWF, CC-BY-4.0): {}",
         sample.display()
     );
-    inspect::run(&inspect::Args {
-        file: sample,
-        json: false,
-    })?;
+    run_command_line(&[OsString::from("inspect"), sample.into()])?;
 
     for cycle in ["49r1", "50r1"] {
         let files = gribs(&data.join("demo").join(cycle))?;
@@ -109,43 +98,28 @@ pub fn run(args: &Args) -> Result<()> {
             },
             refs.display()
         );
-        scan::run(&scan::Args {
-            locations: files,
-            out: refs.clone(),
-            format: None,
-            split_members: true,
-            mode: crate::scan_engine::Mode::Auto,
-            verify: crate::scan_engine::Verify::All,
-            concurrency: 64,
-            quiet: false,
-        })?;
-        inspect::run(&inspect::Args {
-            file: refs.clone(),
-            json: false,
-        })?;
+        let mut argv: Vec<OsString> = vec!["scan".into()];
+        argv.extend(files.iter().map(OsString::from));
+        argv.extend([
+            "--out".into(),
+            refs.clone().into(),
+            "--split-members".into(),
+        ]);
+        run_command_line(&argv)?;
+        run_command_line(&[OsString::from("inspect"), refs.clone().into()])?;
         let states = args.out.join(format!("states-{cycle}"));
         println!(
             "\n== 3. Extract every member's AIFS-ENS input state ({cycle}) → {}",
             states.display()
         );
-        extract::run(&aifs_ens(
-            &refs,
-            states.clone(),
-            extract::LayoutArg::Grid,
-            Some(vec![6]),
-        ))?;
+        extract_aifs_ens(&refs, &states, "grid", Some("6"))?;
     }
     let aifs = args.out.join("states-50r1-aifs");
     println!(
         "\n== 4. The same as the model reads it: (2, points) per field, date − 6 h and date → {}",
         aifs.display()
     );
-    extract::run(&aifs_ens(
-        &args.out.join("refs-50r1.json"),
-        aifs,
-        extract::LayoutArg::Aifs,
-        None,
-    ))?;
+    extract_aifs_ens(&args.out.join("refs-50r1.json"), &aifs, "aifs", None)?;
     let pkl = args.out.join("states-50r1/input_state_member_001.pkl");
     println!(
         "\nDone in {:.1} s. Pickles are in {}/states-*/. Load one in Python (numpy only):\n",

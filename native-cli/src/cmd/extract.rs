@@ -7,19 +7,22 @@
 //! is renamed into place when the member is complete. Peak memory is bounded
 //! by `--concurrency`, not by the size of a member.
 
+mod var;
+
 use crate::output::AtomicFile;
-use crate::store::{Sources, Stores};
+use crate::pipeline::Blocking;
+use crate::store::{Sources, StoreError};
 use crate::{CliError, Result};
-use bytes::Bytes;
-use futures::stream::{self, StreamExt};
+use futures::stream::StreamExt;
 use gik_core::assemble;
-use gik_core::io::CoalescingReader;
+pub use gik_core::extract::Coalesce;
+use gik_core::extract::{
+    Decoded, Engine, ExtractError, Options, StateSink, StatesWriter, WriteError,
+};
 use gik_core::npy::Dtype;
-use gik_core::pickle::{write_f64s, StateWriter};
-use gik_core::plan::{self, FieldPlan, Layout, Selection};
-use gik_core::refs::RefValue;
-use gik_core::regrid::{n320_latitudes, n320_longitudes, N320Operator, N320_POINTS};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use gik_core::plan::{self, Layout, Selection};
+use gik_core::regrid::N320Operator;
+use indicatif::ProgressBar;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -113,7 +116,7 @@ pub struct Args {
     /// one request when at most this many bytes apart: `auto` (1 MiB for
     /// remote objects, only touching ranges for local files), `off`, or bytes.
     #[arg(long, default_value = "auto", value_parser = parse_gap)]
-    pub coalesce_gap: Gap,
+    pub coalesce_gap: Coalesce,
     /// Proceed without inputs the references lack (and say which).
     #[arg(long)]
     pub allow_missing: bool,
@@ -126,7 +129,7 @@ pub struct Args {
     pub var: Option<String>,
     /// With --var: `pickle` (array + coordinates) or `npy` (the array alone).
     #[arg(long, value_enum, default_value = "pickle")]
-    pub format: super::extract_var::VarFormat,
+    pub format: var::VarFormat,
     /// Write through the page cache instead of direct I/O (direct I/O is the
     /// default for states: faster on local disks, and it leaves the cache to
     /// the GRIB input; file systems without it fall back automatically).
@@ -140,138 +143,42 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// The bytes of one reference, through the shared [`gik_core::io::RangeReader`] seam.
-pub(crate) async fn fetch(sources: &Sources, part: &RefValue) -> Result<Bytes> {
-    gik_core::io::read_part(sources, part)
-        .await
-        .map_err(CliError::store)
-}
-
-struct Decoded {
-    state: usize,
-    field: usize,
-    bytes: Vec<u8>,
-    read: u64,
-}
-
-/// `--coalesce-gap`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gap {
-    Auto,
-    Off,
-    Bytes(u64),
-}
-
-fn parse_gap(s: &str) -> std::result::Result<Gap, String> {
+fn parse_gap(s: &str) -> std::result::Result<Coalesce, String> {
     match s {
-        "auto" => Ok(Gap::Auto),
-        "off" => Ok(Gap::Off),
+        "auto" => Ok(Coalesce::Auto),
+        "off" => Ok(Coalesce::Off),
         n => n
             .parse()
-            .map(Gap::Bytes)
+            .map(Coalesce::Gap)
             .map_err(|_| format!("`{n}`: expected auto, off or a number of bytes")),
     }
 }
 
-/// The reader of a run: neighbouring parts of up to `--concurrency`
-/// consecutive fields are read at once.
-type Reader = CoalescingReader<Sources>;
-
-/// Largest gap between two parts of a remote object still read in one
-/// request: a few hundred kB cost less than a round trip (~30–100 ms to
-/// object stores). Local files coalesce only touching ranges.
-const REMOTE_MAX_GAP: u64 = 1 << 20;
-/// Largest coalesced read.
-const MAX_COALESCED: u64 = 32 << 20;
-
-/// The fetched messages of one field, not yet decoded.
-struct Fetched {
-    state: usize,
-    field_idx: usize,
-    field: FieldPlan,
-    member: i64,
-    parts: Vec<Bytes>,
-}
-
-fn field_error(member: i64, field: &FieldPlan, source: CliError) -> CliError {
-    CliError::Field {
-        member,
-        field: field.name.clone(),
-        source: Box::new(source),
-    }
-}
-
-/// Reads the messages of field number `seq` (its parts concurrently).
-async fn fetch_field(
-    reader: Arc<Reader>,
-    seq: usize,
-    state: usize,
-    field_idx: usize,
-    field: FieldPlan,
-    member: i64,
-) -> Result<Fetched> {
-    let reads = futures::future::join_all(
-        field
-            .parts
-            .iter()
-            .enumerate()
-            .map(|(i, p)| reader.read_part(seq, i, p)),
-    )
-    .await;
-    let mut parts = Vec::with_capacity(reads.len());
-    for r in reads {
-        parts.push(r.map_err(|e| field_error(member, &field, CliError::store(e)))?);
-    }
-    Ok(Fetched {
-        state,
-        field_idx,
-        field,
-        member,
-        parts,
-    })
-}
-
-/// Decodes a fetched field on the blocking pool.
-async fn decode_field(
-    f: Fetched,
-    dtype: DtypeArg,
-    regrid: Option<Arc<N320Operator>>,
-) -> Result<Decoded> {
-    let read: u64 = f.parts.iter().map(|b| b.len() as u64).sum();
-    let Fetched {
-        state,
-        field_idx,
-        field,
-        member,
-        parts,
-    } = f;
-    let dt = if dtype == DtypeArg::Float32 {
-        Dtype::F32
-    } else {
-        Dtype::F64
-    };
-    let decoded = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        for (b, p) in parts.iter().zip(&field.parts) {
-            if let Err(e) =
-                assemble::decode_part_with(b, p, &field, dt, regrid.as_deref(), &mut out)
-            {
-                return Err(field_error(member, &field, CliError::assemble(e)));
+/// The CLI's errors for a field the engine could not extract.
+pub(crate) fn extract_error(e: ExtractError<StoreError>) -> CliError {
+    let (member, field, source) = match e {
+        ExtractError::Read {
+            member,
+            field,
+            source,
+        } => (member, field, CliError::store(source)),
+        ExtractError::Decode {
+            member,
+            field,
+            source,
+        } => (member, field, CliError::assemble(source)),
+        other => {
+            return CliError::Io {
+                path: "decode task".into(),
+                source: std::io::Error::other(other.to_string()),
             }
         }
-        Ok(out)
-    })
-    .await
-    .map_err(|e| CliError::Io {
-        path: "decode task".into(),
-        source: std::io::Error::other(e),
-    })??;
-    Ok(Decoded {
-        state,
-        field: field_idx,
-        bytes: decoded,
-        read,
-    })
+    };
+    CliError::Field {
+        member,
+        field,
+        source: Box::new(source),
+    }
 }
 
 /// A decoded field for the writer, or the end of the run.
@@ -280,14 +187,11 @@ enum Msg {
     Done,
 }
 
-/// What the writer needs to name, shape and store the states.
+/// What the writer needs to name and store the states.
 struct WriteSpec<'a> {
     plan: &'a plan::Plan,
     dir: PathBuf,
     several_steps: bool,
-    layout: LayoutArg,
-    regridded: bool,
-    dtype: Dtype,
     sync: bool,
     direct: bool,
 }
@@ -302,75 +206,56 @@ impl WriteSpec<'_> {
     }
 }
 
-/// The writer thread: streams each decoded field into its member's pickle,
-/// in plan order, and renames each complete state into place. Disk writes
-/// (direct I/O, whole 8 MiB blocks) overlap with reading and decoding.
-/// If the channel closes without [`Msg::Done`] (the run failed or was
-/// interrupted), the open state's temporary file is removed on drop.
-fn write_states(spec: &WriteSpec<'_>, mut rx: mpsc::Receiver<Msg>) -> Result<Vec<PathBuf>> {
-    let coords = spec
-        .regridded
-        .then(|| (n320_latitudes(), n320_longitudes()));
-    let finish = |w: StateWriter<AtomicFile>, path: &std::path::Path| -> Result<()> {
-        let mut w = w;
-        if let Some((lats, lons)) = &coords {
-            for (name, v) in [("latitudes", lats), ("longitudes", lons)] {
-                w.top_level_array(name, Dtype::F64, &[v.len()], |out| write_f64s(out, v))
-                    .map_err(CliError::io(path))?;
-            }
-        }
-        w.finish()
-            .map_err(CliError::io(path))?
-            .commit_with(spec.sync)
-    };
-    let mut current: Option<(usize, PathBuf, StateWriter<AtomicFile>)> = None;
-    let mut written = Vec::new();
-    while let Some(msg) = rx.blocking_recv() {
-        let d = match msg {
-            Msg::Field(d) => d,
-            Msg::Done => {
-                if let Some((_, path, w)) = current.take() {
-                    finish(w, &path)?;
-                    written.push(path);
-                }
-                return Ok(written);
-            }
-        };
-        if current.as_ref().map(|c| c.0) != Some(d.state) {
-            if let Some((_, path, w)) = current.take() {
-                finish(w, &path)?;
-                written.push(path);
-            }
-            let path = spec.path(d.state);
-            let file = if spec.direct {
-                AtomicFile::create_direct(&path)?
-            } else {
-                AtomicFile::create(&path)?
-            };
-            let date = assemble::date_of(spec.plan.states[d.state].date);
-            let w = StateWriter::new(file, date).map_err(CliError::io(&path))?;
-            current = Some((d.state, path, w));
-        }
-        let field = &spec.plan.states[d.state].fields[d.field];
-        let points = if spec.regridded {
-            N320_POINTS
+/// The states' files: written through a temporary file (direct I/O, whole
+/// 8 MiB blocks) renamed into place when the state is complete.
+impl StateSink for &WriteSpec<'_> {
+    type Out = AtomicFile;
+    type Error = CliError;
+    fn create(&mut self, state: usize) -> Result<AtomicFile> {
+        let path = self.path(state);
+        if self.direct {
+            AtomicFile::create_direct(&path)
         } else {
-            field.grid.0 * field.grid.1
-        };
-        let shape: Vec<usize> = match (spec.layout, spec.regridded) {
-            (LayoutArg::Grid, false) => vec![field.grid.0, field.grid.1],
-            (LayoutArg::Grid, true) => vec![points],
-            (LayoutArg::Aifs, _) => vec![field.parts.len(), points],
-        };
-        if let Some((_, path, w)) = &mut current {
-            w.field(&field.name, spec.dtype, &shape, |out| {
-                out.write_all(&d.bytes)
-            })
-            .map_err(CliError::io(&*path))?;
+            AtomicFile::create(&path)
         }
     }
-    // the engine stopped early: `current` is dropped, its temporary file removed
-    Ok(written)
+    fn commit(&mut self, _state: usize, out: AtomicFile) -> Result<()> {
+        out.commit_with(self.sync)
+    }
+}
+
+/// The writer thread: the core's [`StatesWriter`] over the states' files,
+/// fed in plan order, so disk writes overlap reading and decoding. If the
+/// channel closes without [`Msg::Done`] (the run failed or was
+/// interrupted), the open state's temporary file is removed on drop.
+fn write_states(
+    spec: &WriteSpec<'_>,
+    options: &Options,
+    mut rx: mpsc::Receiver<Msg>,
+) -> Result<Vec<PathBuf>> {
+    let error = |e: WriteError<CliError>| match e {
+        WriteError::Sink { source, .. } => source,
+        WriteError::Write { state, source } => CliError::Io {
+            path: spec.path(state),
+            source,
+        },
+        other => CliError::Io {
+            path: spec.dir.clone(),
+            source: std::io::Error::other(other.to_string()),
+        },
+    };
+    let mut writer = StatesWriter::new(spec, spec.plan, options);
+    while let Some(msg) = rx.blocking_recv() {
+        match msg {
+            Msg::Field(d) => writer.push(&d).map_err(error)?,
+            Msg::Done => {
+                let (_, written) = writer.finish().map_err(error)?;
+                return Ok(written.into_iter().map(|s| spec.path(s)).collect());
+            }
+        }
+    }
+    // the engine stopped early: the open state is dropped, its temporary file removed
+    Ok(Vec::new())
 }
 
 struct Counts {
@@ -379,17 +264,17 @@ struct Counts {
     bytes_read: u64,
 }
 
-/// Reads and decodes every field of the states not yet complete, with
-/// bounded concurrency, and hands them in plan order to the writer.
+/// Reads and decodes every field of the states not yet complete with the
+/// core's engine (decoding on the blocking pool), and hands them in plan
+/// order to the writer.
 async fn run_engine(
     args: &Args,
-    grid: GridArg,
+    options: &Options,
     plan: &plan::Plan,
     spec_path: impl Fn(usize) -> PathBuf,
     tx: mpsc::Sender<Msg>,
     bar: ProgressBar,
 ) -> Result<Counts> {
-    let dtype = args.dtype;
     let mut skipped = 0;
     let mut todo = Vec::new();
     for i in 0..plan.states.len() {
@@ -399,58 +284,14 @@ async fn run_engine(
             todo.push(i);
         }
     }
-    let total: usize = todo.iter().map(|&i| plan.states[i].fields.len()).sum();
-    bar.set_length(total as u64);
-    let jobs: Vec<(usize, usize)> = todo
-        .iter()
-        .flat_map(|&si| (0..plan.states[si].fields.len()).map(move |fi| (si, fi)))
-        .collect();
-    let field = |&(si, fi): &(usize, usize)| &plan.states[si].fields[fi];
-    let reader = Arc::new(CoalescingReader::new(
-        Sources::default(),
-        jobs.iter().map(|j| field(j).parts.as_slice()),
-        args.concurrency.max(1),
-        |url| match args.coalesce_gap {
-            Gap::Bytes(n) => n,
-            Gap::Auto if crate::store::is_url(url) && !url.starts_with("file://") => REMOTE_MAX_GAP,
-            Gap::Auto | Gap::Off => 0,
-        },
-        // (no part is longer than 0 bytes: nothing coalesces)
-        if args.coalesce_gap == Gap::Off {
-            0
-        } else {
-            MAX_COALESCED
-        },
-    ));
-    // The N320 operator is built once (under a second) and shared by every decode.
-    let regrid = match grid {
-        GridArg::N320 => Some(Arc::new(
-            tokio::task::spawn_blocking(N320Operator::build)
-                .await
-                .map_err(|e| CliError::Usage(e.to_string()))?,
-        )),
-        GridArg::Source => None,
-    };
-    // Two stages, both in plan order: up to --concurrency fields' messages
-    // being read (compressed, ~1 MB each: enough requests in flight to hide
-    // object-store latency), and one decode per core plus one (decoded
-    // fields are 4 MB each). Memory is bounded by both, not by the run.
-    let decoders = std::thread::available_parallelism().map_or(2, usize::from) + 1;
-    let mut results = stream::iter(jobs.iter().enumerate().map(|(seq, j @ &(si, fi))| {
-        let member = plan.states[si].member;
-        fetch_field(reader.clone(), seq, si, fi, field(j).clone(), member)
-    }))
-    .buffered(args.concurrency.max(1))
-    .map(|fetched| {
-        let regrid = regrid.clone();
-        async move { decode_field(fetched?, dtype, regrid).await }
-    })
-    .buffered(decoders);
+    let engine = Engine::states(Sources::default(), plan, &todo, options);
+    bar.set_length(engine.len() as u64);
+    let mut results = std::pin::pin!(engine.fields(&Blocking));
     let mut bytes_read = 0u64;
     let t0 = Instant::now();
     let mut done_fields = 0usize;
     while let Some(d) = results.next().await {
-        let d = d?;
+        let d = d.map_err(extract_error)?;
         let member = plan.states[d.state].member;
         // states are written in plan order: this one is the k-th of the run
         let k = todo.partition_point(|&si| si < d.state) + 1;
@@ -544,19 +385,22 @@ fn resolve_model(args: &Args, model: Option<&crate::model::Model>) -> Result<Res
     })
 }
 
+pub(crate) fn dtype_of(d: DtypeArg) -> Dtype {
+    match d {
+        DtypeArg::Float32 => Dtype::F32,
+        DtypeArg::Float64 => Dtype::F64,
+    }
+}
+
 /// Runs `gik extract`.
 pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
     if let Some(path) = &args.var {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-        let stores = Stores::default();
-        let store = rt.block_on(crate::refs_in::load(&stores, &args.refs))?;
+        let rt = crate::pipeline::runtime(None, None)?;
+        let store = rt.block_on(crate::refs_in::load(&args.refs))?;
         let file = rt.block_on(async {
             tokio::select! {
-                r = super::extract_var::run(args, &store, path, args.format) => r,
+                r = var::run(args, &store, path, args.format) => r,
                 _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted),
             }
         })?;
@@ -586,11 +430,7 @@ pub fn run(args: &Args) -> Result<()> {
     // while tokio's default of up to 512 threads let each idle thread's
     // allocator keep its own freed buffers: peak RSS was ~300 MB, not ~200.
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .max_blocking_threads(2 * cores)
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::pipeline::runtime(None, Some(2 * cores))?;
     let model = match (&args.checkpoint, &args.checkpoint_metadata) {
         (Some(c), _) => Some(rt.block_on(crate::model::from_checkpoint(&Sources::default(), c))?),
         (None, Some(m)) => Some(crate::model::from_metadata_file(m)?),
@@ -603,8 +443,7 @@ pub fn run(args: &Args) -> Result<()> {
         resolved.layout,
         resolved.grid,
     );
-    let stores = Stores::default();
-    let store = rt.block_on(crate::refs_in::load(&stores, &args.refs))?;
+    let store = rt.block_on(crate::refs_in::load(&args.refs))?;
     let sel = Selection {
         members,
         date,
@@ -630,38 +469,45 @@ pub fn run(args: &Args) -> Result<()> {
         );
     }
     std::fs::create_dir_all(&args.out).map_err(CliError::io(&args.out))?;
-    let bar = if args.quiet {
-        ProgressBar::hidden()
-    } else {
-        let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-        b.set_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} fields · {msg}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        b
-    };
+    let bar =
+        crate::pipeline::progress_bar(args.quiet, 0, crate::pipeline::Counts::Items("fields ·"));
     let spec = WriteSpec {
         plan: &plan,
         dir: args.out.clone(),
         several_steps: layout == LayoutArg::Grid
             && args.steps.as_ref().is_some_and(|s| s.len() > 1),
-        layout,
-        regridded: grid == GridArg::N320,
-        dtype: if args.dtype == DtypeArg::Float32 {
-            Dtype::F32
-        } else {
-            Dtype::F64
-        },
         sync: args.sync,
         direct: !args.no_direct_io,
+    };
+    // The N320 operator is built once (under a second) and shared by every decode.
+    let regrid = match grid {
+        GridArg::N320 => Some(Arc::new(
+            rt.block_on(async { tokio::task::spawn_blocking(N320Operator::build).await })
+                .map_err(|e| CliError::Usage(e.to_string()))?,
+        )),
+        GridArg::Source => None,
+    };
+    // Two stages, both in plan order: up to --concurrency fields' messages
+    // being read (compressed, ~1 MB each: enough requests in flight to hide
+    // object-store latency), and one decode per core plus one (decoded
+    // fields are 4 MB each). Memory is bounded by both, not by the run.
+    let options = Options {
+        dtype: dtype_of(args.dtype),
+        regrid,
+        layout: if layout == LayoutArg::Grid {
+            Layout::Grid
+        } else {
+            Layout::Aifs
+        },
+        concurrency: args.concurrency.max(1),
+        decoders: std::thread::available_parallelism().map_or(2, usize::from) + 1,
+        coalesce: args.coalesce_gap,
     };
     // a few decoded fields queue for the writer: memory stays bounded
     let (tx, rx) = mpsc::channel(2);
     let (engine, written) = std::thread::scope(|scope| {
-        let writer = scope.spawn(|| write_states(&spec, rx));
-        let engine = run_engine(args, grid, &plan, |i| spec.path(i), tx, bar.clone());
+        let writer = scope.spawn(|| write_states(&spec, &options, rx));
+        let engine = run_engine(args, &options, &plan, |i| spec.path(i), tx, bar.clone());
         // on Ctrl-C or an error the engine, and with it the sender, is dropped
         // here; the writer then removes its temporary file before we exit
         let engine = rt.block_on(async {
@@ -672,7 +518,7 @@ pub fn run(args: &Args) -> Result<()> {
         });
         let written = writer
             .join()
-            .unwrap_or_else(|_| Err(CliError::Usage("the writer thread failed".into())));
+            .unwrap_or_else(|_| Err(CliError::Task("the writer thread failed".into())));
         (engine, written)
     });
     let (counts, written) = match (engine, written) {

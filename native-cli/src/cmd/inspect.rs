@@ -73,12 +73,8 @@ fn is_references(path: &std::path::Path) -> bool {
 
 fn inspect_refs(args: &Args) -> Result<()> {
     let location = args.file.to_string_lossy().into_owned();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-    let stores = crate::store::Stores::default();
-    let store = rt.block_on(crate::refs_in::load(&stores, &location))?;
+    let rt = crate::pipeline::runtime(Some(1), None)?;
+    let store = rt.block_on(crate::refs_in::load(&location))?;
     let vars = store.variables().map_err(|source| CliError::Refs {
         location: location.clone(),
         source,
@@ -161,10 +157,7 @@ fn inspect_refs(args: &Args) -> Result<()> {
 /// `gik inspect model.ckpt`: what the model needs as input.
 fn inspect_model(args: &Args, location: &str) -> Result<()> {
     let model = if crate::model::is_checkpoint(location) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+        let rt = crate::pipeline::runtime(Some(1), None)?;
         rt.block_on(crate::model::from_checkpoint(
             &crate::store::Sources::default(),
             location,
@@ -254,17 +247,10 @@ pub fn run(args: &Args) -> Result<()> {
     }
     // Headers only: a 5 GB file is listed by reading a few hundred bytes per message.
     let path = args.file.display().to_string();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
-    let stores = crate::store::Stores::default();
-    let scanned = rt.block_on(async {
-        let src = stores.open(&path).await.map_err(CliError::store)?;
-        crate::scan_engine::scan_headers_only(&src, &indicatif::ProgressBar::hidden())
-            .await
-            .map_err(CliError::scan)
-    })?;
+    let rt = crate::pipeline::runtime(Some(1), None)?;
+    let url = crate::store::reference_url(&path).map_err(CliError::store)?;
+    let sources = crate::store::Sources::default();
+    let scanned = rt.block_on(crate::pipeline::headers(&sources, &url))?;
     let mut rows = Vec::new();
     if !args.json {
         println!(

@@ -49,7 +49,7 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let mut out = AtomicFile::create(&args.out)?;
     let mut started = false;
-    let fields = super::decode::each_field(&path, args.all, args.message, |total, _, f| {
+    let fields = crate::pipeline::each_field(&path, args.all, args.message, |total, _, f| {
         if !started {
             let shape = if args.all {
                 vec![total, N320_POINTS]
@@ -61,9 +61,11 @@ pub fn run(args: &Args) -> Result<()> {
             started = true;
         }
         let values = f.decode_f64().map_err(CliError::grib(&path))?;
-        let target = op
-            .apply_f64(&values)
-            .map_err(|e| CliError::Usage(format!("{path}: field at byte {}: {e}", f.msg_offset)))?;
+        let target = op.apply_f64(&values).map_err(|source| CliError::Regrid {
+            path: path.clone(),
+            offset: f.msg_offset,
+            source,
+        })?;
         let mut buf = Vec::with_capacity(target.len() * dtype.size());
         if args.f64 {
             npy::extend_le(&mut buf, &target);

@@ -1,13 +1,36 @@
 //! `gik scan <locations…> --out <path>`: GRIB2 files (or their indexes) →
 //! kerchunk references for a whole ensemble forecast.
 
-use crate::scan_engine::{self, Mode, Scanned, Verify};
-use crate::store::Stores;
+use crate::pipeline::{Bar, Blocking};
+use crate::store::{self, Sources};
 use crate::{CliError, Result};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use gik_core::index;
+use gik_core::refs::ScannedField;
+use indicatif::ProgressBar;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Instant;
+
+/// How to check an index against the GRIB it describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Verify {
+    /// Read the header of every message the index lists.
+    All,
+    /// Read one header per parameter/level type and every 16th entry.
+    Sample,
+    /// Trust the index; read only one header per parameter/level type (for grid and names).
+    None,
+}
+
+/// How to find the messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// The index when one exists next to the file, otherwise headers.
+    Auto,
+    /// Require an index (`.index` or `.idx`).
+    Index,
+    /// Hop from header to header, ignoring any index.
+    Headers,
+}
 
 /// Reference formats `gik scan` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -62,35 +85,53 @@ fn format_for(args: &Args) -> Format {
 }
 
 pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
+    crate::pipeline::progress_bar(quiet, len, crate::pipeline::Counts::Bytes)
+}
+
+/// Header reads per batch: a local file reads a batch in one blocking task
+/// (512 keeps task overhead negligible), a remote object sends a batch's
+/// requests at once (16 keeps `--concurrency` meaningful).
+fn batch(url: &str) -> usize {
+    if url.contains("://") {
+        16
+    } else {
+        512
     }
-    let bar = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{spinner} [{elapsed_precise}] {bar:30} {bytes}/{total_bytes} ({bytes_per_sec}) {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar()),
-    );
-    bar
 }
 
 /// Scans the locations (shared with other commands).
-pub(crate) fn scan(args: &Args) -> Result<Vec<Scanned>> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
+    let rt = crate::pipeline::runtime(None, None)?;
+    let urls = args
+        .locations
+        .iter()
+        .map(|l| store::reference_url(l))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(CliError::store)?;
+    let opts = gik_core::scan::ScanOptions {
+        mode: match args.mode {
+            Mode::Auto => gik_core::scan::Mode::Auto,
+            Mode::Index => gik_core::scan::Mode::Index,
+            Mode::Headers => gik_core::scan::Mode::Headers,
+        },
+        verify: match args.verify {
+            Verify::All => index::Verify::All,
+            Verify::Sample => index::Verify::Sample,
+            Verify::None => index::Verify::None,
+        },
+        concurrency: args.concurrency,
+        objects_at_once: 4,
+        batch,
+    };
     let bar = progress(args.quiet, 0);
-    let stores = Arc::new(Stores::default());
+    let sources = Sources::default();
     let fields = rt
-        .block_on(scan_engine::scan_all(
-            stores,
-            &args.locations,
-            args.mode,
-            args.verify,
-            args.concurrency,
-            &bar,
+        .block_on(gik_core::scan::scan(
+            &sources,
+            &urls,
+            &opts,
+            &Bar(&bar),
+            &Blocking,
         ))
         .map_err(CliError::scan)?;
     bar.finish_and_clear();

@@ -855,10 +855,7 @@ pub fn run(args: &Args) -> Result<()> {
         }
     };
     let proxy = proxy_settings(args)?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| CliError::Usage(format!("cannot start the async runtime: {e}")))?;
+    let rt = crate::pipeline::runtime(None, None)?;
     rt.block_on(async move {
         let addr = SocketAddr::new(args.bind, args.port);
         let listener = tokio::net::TcpListener::bind(addr)

@@ -5,7 +5,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
-import init, { openRefs, decodeGrib, version, checkReader } from "gik-wasm";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import init, { openRefs, decodeGrib, version, checkReader, scan } from "gik-wasm";
 
 const SAMPLE = process.env.GIK_SAMPLE;
 const REFS = process.env.GIK_SAMPLE_REFS;
@@ -184,4 +187,58 @@ test("corrupt parquet and JSON references give clear errors, never a trap", asyn
   // and the module still works
   assert.match(version(), /^\d+\.\d+\.\d+/);
   await assert.rejects(openRefs(new Uint8Array([1, 2, 3])), (e) => e.kind === "badRefs");
+});
+
+/** The loopback range server (native-cli/examples/range_server.rs) over `root`; resolves to its base url. */
+function rangeServer(root) {
+  const bin = process.env.GIK_RANGE_SERVER;
+  assert.ok(bin, "GIK_RANGE_SERVER must point at the range server (cargo build -p gik-cli --example range_server)");
+  const child = spawn(bin, [root], { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((ok, fail) => {
+    let out = "";
+    child.on("error", fail);
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) ok({ base: `http://127.0.0.1:${m[1]}`, stop: () => child.kill() });
+    });
+  });
+}
+
+test("scan turns GRIB files (and their .index) read over HTTP into the references `gik scan` writes, byte for byte", async () => {
+  const demo = process.env.GIK_DEMO;
+  const gik = process.env.GIK_BIN;
+  assert.ok(demo && gik, "GIK_DEMO (data/demo of the checkout) and GIK_BIN (the gik binary) must be set");
+  const { base, stop } = await rangeServer(demo);
+  const out = mkdtempSync(`${tmpdir()}/gik-scan-`);
+  try {
+    let compared = 0;
+    for (const cycle of ["49r1", "50r1"]) {
+      const urls = readdirSync(`${demo}/${cycle}`)
+        .filter((f) => f.endsWith(".grib2"))
+        .sort()
+        .map((f) => `${base}/${cycle}/${f}`);
+      assert.ok(urls.length >= 2, `${demo}/${cycle} holds the demo ensemble`);
+      for (const mode of ["auto", "index", "headers"]) {
+        const refs = await scan(urls, { mode });
+        assert.ok(refs instanceof Uint8Array);
+        const file = `${out}/${cycle}-${mode}.json`;
+        execFileSync(gik, ["scan", "-q", "--mode", mode, "--out", file, ...urls]);
+        const want = readFileSync(file);
+        assert.ok(Buffer.from(refs).equals(want), `${cycle} --mode ${mode}: scan() differs from gik scan (${refs.length} vs ${want.length} bytes)`);
+        compared++;
+      }
+      // the references open and hold the ensemble
+      const opened = await openRefs(await scan(urls, { verify: "sample" }));
+      const t = opened.variables().find((v) => v.path === "t/instant/isobaricInhPa/t");
+      assert.ok(t, "temperature on pressure levels");
+      opened.free();
+    }
+    assert.equal(compared, 6);
+    await assert.rejects(scan([`${base}/49r1/missing.grib2`]), (e) => e.kind === "notFound");
+    await assert.rejects(scan([`${base}/49r1/missing.grib2`], { mode: "index" }), (e) => e.kind === "scan" && /no index/.test(e.message));
+    await assert.rejects(scan([`${base}/x.grib2`], { mode: "sideways" }), (e) => e.kind === "options");
+  } finally {
+    stop();
+  }
 });

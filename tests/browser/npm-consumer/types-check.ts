@@ -1,6 +1,14 @@
 // Compiled with `tsc --noEmit` against the installed package's declarations:
 // the API is typed (options, results, errors), not `any`.
-import init, { openRefs, decodeGrib, type FieldData, type VariableInfo, type MemberPickleOptions, type GikErrorKind } from "gik-wasm";
+import init, { openRefs, decodeGrib, scan, type FieldData, type VariableInfo, type MemberPickleOptions, type GikErrorKind, type ScanOptions } from "gik-wasm";
+
+export async function scanned(urls: string[]): Promise<number> {
+  const opts: ScanOptions = { mode: "index", verify: "sample", proxy: "/proxy?url=" };
+  const refs: Uint8Array = await scan(urls, opts);
+  const kind: GikErrorKind = "scan";
+  void kind;
+  return (await openRefs(refs)).variables().length;
+}
 
 export async function preview(url: string): Promise<number> {
   await init();

@@ -38,6 +38,75 @@ fn micro(v: i64) -> f64 {
     (v as f64 * 1.0) / 1_000_000.0
 }
 
+impl Grid {
+    /// Latitudes (one per row) and longitudes (one per column) of a
+    /// `regular_ll` grid (or a template 3.0 grid without a type) exactly as
+    /// ecCodes' `regular` iterator computes them: the first longitude moved
+    /// west by 360° when the grid would otherwise not reach the last one,
+    /// values accumulated increment by increment, and the last value set to
+    /// the declared last point (ecCodes ECC-1406). `None` for other grids
+    /// and for headers that lack a key.
+    ///
+    /// The one lat/lon formula of gik: references (`refs::build`), the
+    /// browser's decoded fields and every front end use it.
+    #[must_use]
+    pub fn lat_lon(&self) -> Option<(Vec<f64>, Vec<f64>)> {
+        if !(self.grid_type == "regular_ll" || (self.grid_type.is_empty() && self.template == 0)) {
+            return None;
+        }
+        let (ni, nj) = (self.ni?, self.nj?);
+        if ni == 0 || nj == 0 || ni > 10_000_000 || nj > 10_000_000 {
+            return None;
+        }
+        let (la1, la2, lo1, lo2, di, dj) = (
+            self.lat_first?,
+            self.lat_last?,
+            self.lon_first?,
+            self.lon_last?,
+            self.di?,
+            self.dj?,
+        );
+        let i_neg = self.scanning_mode & 0x80 != 0;
+        let j_pos = self.scanning_mode & 0x40 != 0;
+        let mut lon = lo1;
+        let idir = if i_neg {
+            -di
+        } else {
+            if ni >= 2 && lon + f64::from(ni - 2) * di > lo2 {
+                lon -= 360.0;
+            }
+            di
+        };
+        let mut lons = Vec::with_capacity(ni as usize);
+        for _ in 0..ni {
+            lons.push(lon);
+            lon += idir;
+        }
+        if ni > 1 {
+            if let Some(last) = lons.last_mut() {
+                *last = if !i_neg && lo2 < *last - 180.0 {
+                    lo2 + 360.0
+                } else {
+                    lo2
+                };
+            }
+        }
+        let jdir = if j_pos { dj } else { -dj };
+        let mut lat = la1;
+        let mut lats = Vec::with_capacity(nj as usize);
+        for _ in 0..nj {
+            lats.push(lat);
+            lat += jdir;
+        }
+        if nj > 1 {
+            if let Some(last) = lats.last_mut() {
+                *last = la2;
+            }
+        }
+        Some((lats, lons))
+    }
+}
+
 /// Reads the grid and sets the section 3 keys that concepts test.
 pub(crate) fn read(s3: &Section<'_>, env: &mut Env) -> Grid {
     let template = s3.u16(13).unwrap_or(u16::MAX);
@@ -135,7 +204,7 @@ pub(crate) fn read(s3: &Section<'_>, env: &mut Env) -> Grid {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -144,5 +213,51 @@ mod tests {
         assert_eq!(g2grid_deg(89_141_519, 0, MISSING_LONG), 89.141519);
         assert_eq!(micro(16_977_500), 16.9775);
         assert_eq!(g2grid_deg(-12_302_501, 0, 0), -12.302501);
+    }
+
+    fn grid(lo1: f64, lo2: f64, ni: u32, nj: u32, d: f64) -> Grid {
+        Grid {
+            grid_type: "regular_ll".into(),
+            number_of_data_points: u64::from(ni) * u64::from(nj),
+            ni: Some(ni),
+            nj: Some(nj),
+            lat_first: Some(90.0),
+            lon_first: Some(lo1),
+            lat_last: Some(-90.0),
+            lon_last: Some(lo2),
+            di: Some(d),
+            dj: Some(d),
+            ..Grid::default()
+        }
+    }
+
+    #[test]
+    fn regular_ll_like_eccodes() {
+        // 0.4° as in the kerchunk grib_tree of gribrs__20240101000000-0h-oper-fc:
+        // longitudes -180 … 179.6 accumulated, last exactly 179.6.
+        let (lat, lon) = grid(180.0, 179.6, 900, 451, 0.4).lat_lon().expect("axes");
+        assert_eq!(lon[0], -180.0);
+        assert_eq!(lon[1], -179.6);
+        assert_eq!(lon[2], -179.2);
+        assert_eq!(lon[3], -178.799_999_999_999_98);
+        assert_eq!(lon[899], 179.6);
+        assert_eq!(lat[2], 89.199_999_999_999_99);
+        assert_eq!(lat[450], -90.0);
+        // 0..358.5 stays east.
+        let (_, lon) = grid(0.0, 358.5, 240, 121, 1.5).lat_lon().expect("axes");
+        assert_eq!((lon[0], lon[239]), (0.0, 358.5));
+    }
+
+    #[test]
+    fn only_regular_lat_lon_grids_have_axes() {
+        let mut g = grid(0.0, 358.5, 240, 121, 1.5);
+        g.grid_type = "reduced_gg".into();
+        assert_eq!(g.lat_lon(), None);
+        let mut g = grid(0.0, 358.5, 240, 121, 1.5);
+        g.di = None;
+        assert_eq!(g.lat_lon(), None);
+        // west to east from 180°: ecCodes moves the first longitude west (not a wrap at 180)
+        let (_, lon) = grid(180.0, 179.6, 900, 451, 0.4).lat_lon().expect("axes");
+        assert!(lon.windows(2).all(|w| w[1] > w[0]));
     }
 }

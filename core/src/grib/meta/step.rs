@@ -3,6 +3,7 @@
 //! `stepRange`, `validityDate`, `validityTime`).
 
 use super::DateTime;
+use crate::time::{civil_from_days, days_from_civil};
 
 /// ecCodes step unit codes (GRIB2 code table 4.4 plus ecCodes' seconds = 13)
 /// and their lengths in seconds.
@@ -301,31 +302,6 @@ fn to_minutes(step: i64, units: u8) -> i64 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date.
-pub(crate) fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Date of a day count from 1970-01-01.
-pub(crate) fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
 /// ecCodes `validityDate` and `validityTime` of a point-in-time field:
 /// reference date and time plus the start step.
 pub(crate) fn validity(date: u32, time: u32, step: i64, units: u8) -> (u32, u32) {
@@ -350,25 +326,15 @@ pub(crate) fn validity(date: u32, time: u32, step: i64, units: u8) -> (u32, u32)
 
 /// `reference` plus `seconds`.
 pub(crate) fn add_seconds(reference: DateTime, seconds: i64) -> DateTime {
-    let day = days_from_civil(
-        i64::from(reference.year),
-        i64::from(reference.month),
-        i64::from(reference.day),
-    );
-    let t = day * 86_400
-        + i64::from(reference.hour) * 3600
-        + i64::from(reference.minute) * 60
-        + i64::from(reference.second);
-    let t = t.saturating_add(seconds);
-    let (y, m, d) = civil_from_days(t.div_euclid(86_400));
-    let s = t.rem_euclid(86_400);
+    let t = reference.epoch_seconds();
+    let (y, month, day, hour, minute, second) = crate::time::civil_of(t.saturating_add(seconds));
     DateTime {
         year: i32::try_from(y).unwrap_or(0),
-        month: m as u8,
-        day: d as u8,
-        hour: (s / 3600) as u8,
-        minute: (s / 60 % 60) as u8,
-        second: (s % 60) as u8,
+        month,
+        day,
+        hour,
+        minute,
+        second,
     }
 }
 
@@ -459,6 +425,5 @@ mod tests {
         assert_eq!(validity(20131025, 0, 78, HOUR), (20131028, 600));
         assert_eq!(validity(20240229, 1800, 6, HOUR), (20240301, 0));
         assert_eq!(validity(20240301, 0, -1, HOUR), (20240229, 2300));
-        assert_eq!(civil_from_days(days_from_civil(1900, 3, 1)), (1900, 3, 1));
     }
 }

@@ -1,0 +1,211 @@
+//! What an open [`Refs`](crate::Refs) holds, and the glue between its
+//! JavaScript methods and the core: look up, read and decode a field,
+//! plan a state and run the core's extraction engine into memory.
+
+use std::sync::Arc;
+
+use gik_core::assemble;
+use gik_core::extract::{self, Coalesce, RunError, REMOTE_MAX_GAP};
+use gik_core::plan::{self, Layout};
+use gik_core::refs::{self, RefStore};
+use gik_core::scan::Inline;
+use js_sys::{Array, Function, Uint8Array};
+use wasm_bindgen::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::fetch::{self, Fetcher, Reader};
+use crate::{convert, js, options};
+
+pub(crate) struct Inner {
+    pub(crate) store: RefStore,
+    pub(crate) location: String,
+    pub(crate) fetcher: Fetcher,
+    pub(crate) concurrency: usize,
+}
+
+impl Inner {
+    pub(crate) fn refs_err(&self, source: refs::RefsError) -> Error {
+        match source {
+            refs::RefsError::UnknownVariable { .. } | refs::RefsError::AmbiguousVariable { .. } => {
+                Error::Options(source.to_string())
+            }
+            source => Error::Refs {
+                location: self.location.clone(),
+                source,
+            },
+        }
+    }
+
+    pub(crate) fn reader(&self) -> Reader {
+        Reader::from(self.fetcher.clone())
+    }
+
+    pub(crate) fn variables(&self) -> Result<Array> {
+        let out = Array::new();
+        for v in self.store.variables().map_err(|e| self.refs_err(e))? {
+            let axes = self.store.axes(&v).map_err(|e| self.refs_err(e))?;
+            out.push(&convert::variable(&v, &axes).into_js());
+        }
+        Ok(out)
+    }
+
+    pub(crate) fn coords(&self, name: &str) -> Result<JsValue> {
+        let var = self
+            .store
+            .find_variable(name)
+            .map_err(|e| self.refs_err(e))?;
+        let axes = self.store.axes(&var).map_err(|e| self.refs_err(e))?;
+        let (lat, lon) = self.store.lat_lon(&var);
+        Ok(convert::coords(&var, &axes, lat, lon).into_js())
+    }
+
+    pub(crate) async fn read_field(&self, sel: JsValue) -> Result<JsValue> {
+        let (name, at) = options::field_at(&sel)?;
+        let var = self
+            .store
+            .find_variable(&name)
+            .map_err(|e| self.refs_err(e))?;
+        let (located, chunk) = assemble::field_chunk(&self.store, &var, &at)?;
+        let part = chunk.ok_or_else(|| Error::Missing {
+            variable: var.path.clone(),
+            at: at.describe(),
+        })?;
+        let t0 = fetch::now_ms();
+        let bytes = gik_core::io::read_part(&self.reader(), &part).await?;
+        let t1 = fetch::now_ms();
+        let (meta, values) = assemble::decode_message(&bytes, &part)?;
+        let t2 = fetch::now_ms();
+        let (lats, lons) = match self.store.lat_lon(&var) {
+            (Some(a), Some(b)) => (Some(a), Some(b)),
+            _ => meta
+                .grid
+                .lat_lon()
+                .map_or((None, None), |(a, b)| (Some(a), Some(b))),
+        };
+        let o = convert::field(&meta, &values, lats, lons);
+        o.set("variable", var.path.as_str())
+            .opt("time", located.time.map(|t| t as f64))
+            .opt("step", located.step.map(|s| s as f64))
+            .opt("level", located.level)
+            .opt("member", located.member.map(|m| m as f64))
+            .opt(
+                "validTime",
+                located
+                    .time
+                    .map(|t| (t + located.step.unwrap_or(0) * 3600) as f64),
+            )
+            .set("bytes", bytes.len() as f64)
+            .set("fetchMs", t1 - t0)
+            .set("decodeMs", t2 - t1);
+        Ok(o.into_js())
+    }
+
+    /// The pickle of the one state a plan holds, through the core's engine.
+    async fn state_pickle(
+        &self,
+        plan: &plan::Plan,
+        options: &extract::Options,
+        progress: Option<Function>,
+    ) -> Result<Vec<u8>> {
+        if plan.states.len() != 1 {
+            return Err(Error::Options(format!(
+                "the selection holds {} states; ask for one member and one step per pickle",
+                plan.states.len()
+            )));
+        }
+        let report = |done: usize, total: usize, field: &plan::FieldPlan| {
+            if let Some(f) = &progress {
+                let _ = f.call3(
+                    &JsValue::NULL,
+                    &JsValue::from(done as f64),
+                    &JsValue::from(total as f64),
+                    &JsValue::from(field.name.as_str()),
+                );
+            }
+        };
+        let sink: Vec<Vec<u8>> = Vec::new();
+        let (mut states, _) =
+            extract::run(self.reader(), plan, &[0], options, &Inline, sink, report)
+                .await
+                .map_err(|e| match e {
+                    RunError::Extract(extract::ExtractError::Read { source, .. }) => source,
+                    RunError::Extract(extract::ExtractError::Decode { source, .. }) => {
+                        Error::Assemble(source)
+                    }
+                    other => Error::Options(other.to_string()),
+                })?;
+        Ok(states.pop().unwrap_or_default())
+    }
+
+    fn engine_options(
+        &self,
+        layout: Layout,
+        dtype: gik_core::npy::Dtype,
+        n320: bool,
+        concurrency: usize,
+    ) -> extract::Options {
+        extract::Options {
+            dtype,
+            // Built per pickle (~0.1 s in wasm), shared by every field of it.
+            regrid: n320.then(|| Arc::new(gik_core::regrid::N320Operator::build())),
+            layout,
+            concurrency,
+            decoders: 1,
+            // every location is remote in a browser (six connections per origin)
+            coalesce: Coalesce::Gap(REMOTE_MAX_GAP),
+        }
+    }
+
+    pub(crate) async fn member_pickle(&self, opts: JsValue) -> Result<JsValue> {
+        let o = options::member_pickle(&opts)?;
+        let (inputs, times, n320) = match js::get(&opts, "checkpoint") {
+            Some(c) => {
+                let spec = options::model(&self.reader(), c).await?;
+                let n320 = spec.target_grid().is_ok() || o.n320;
+                (plan::model_inputs(&spec), spec.input_times(o.source), n320)
+            }
+            None => (
+                plan::parse_params(&o.params)?,
+                plan::InputTimes {
+                    source: o.source,
+                    ..plan::InputTimes::default()
+                },
+                o.n320,
+            ),
+        };
+        let mut sel = o.selection;
+        if js::get(&opts, "checkpoint").is_some() {
+            sel.layout = Layout::Aifs;
+        }
+        let sel = if o.member_given {
+            sel
+        } else {
+            plan::first_member(&self.store, &inputs, sel)
+        };
+        let plan = plan::plan_with(&self.store, &inputs, &sel, &times)?;
+        let options = self.engine_options(
+            sel.layout,
+            o.dtype,
+            n320,
+            o.concurrency.unwrap_or(self.concurrency),
+        );
+        let progress = js::get(&opts, "onProgress").and_then(|f| f.dyn_into::<Function>().ok());
+        let bytes = self.state_pickle(&plan, &options, progress).await?;
+        Ok(Uint8Array::from(bytes.as_slice()).into())
+    }
+
+    pub(crate) async fn field_pickle(&self, sel: JsValue) -> Result<JsValue> {
+        let (name, at) = options::field_at(&sel)?;
+        let var = self
+            .store
+            .find_variable(&name)
+            .map_err(|e| self.refs_err(e))?;
+        let axes = self.store.axes(&var).map_err(|e| self.refs_err(e))?;
+        let located = assemble::locate(&var, &axes, &at)?;
+        let (inputs, selection) = plan::field_request(&var, &axes, &located)?;
+        let plan = plan::plan(&self.store, &inputs, &selection)?;
+        let options = self.engine_options(Layout::Grid, gik_core::npy::Dtype::F32, false, 1);
+        let bytes = self.state_pickle(&plan, &options, None).await?;
+        Ok(Uint8Array::from(bytes.as_slice()).into())
+    }
+}

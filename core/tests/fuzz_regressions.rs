@@ -274,3 +274,18 @@ fn zarr_coordinate_declaring_40_million_values_without_data_is_refused_before_al
         2_000_000
     );
 }
+
+#[test]
+fn parquet_rle_run_header_longer_than_5_bytes_is_an_error_not_a_panic() {
+    // parquet 57's `get_vlq_int` shifts past 63 bits on a long varint (a
+    // panic where overflow is checked: debug builds, the fuzz targets)
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-rle-run-header-longer-than-5-bytes.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(
+        text.contains("an RLE run header longer than 5 bytes"),
+        "{text}"
+    );
+}

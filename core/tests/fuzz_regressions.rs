@@ -289,3 +289,15 @@ fn parquet_rle_run_header_longer_than_5_bytes_is_an_error_not_a_panic() {
         "{text}"
     );
 }
+
+#[test]
+fn parquet_schema_element_with_negative_children_is_an_error_not_a_panic() {
+    // parquet 57 reserves `num_children` elements: a negative count is a
+    // capacity overflow (a panic), a huge one an allocation failure
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-schema-element-with-negative-children.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(text.contains("children in"), "{text}");
+}

@@ -22,8 +22,8 @@
 //! allocates; bad bytes give an [`Error`], never a panic. Library code holds
 //! no `unwrap`, `expect` or `panic!`: the workspace's clippy lints
 //! (`unwrap_used`, `expect_used`, `panic`, run with `-D warnings` by
-//! `scripts/test.sh`) refuse them outside tests, and a fuzz target
-//! (`fuzz/`) keeps the rest honest.
+//! `scripts/test.sh`) refuse them outside tests, and fuzz targets
+//! (`fuzz/`, one per parser of untrusted bytes) keep the rest honest.
 //!
 //! # Features
 //!

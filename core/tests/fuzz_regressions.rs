@@ -128,6 +128,7 @@ impl gik_core::io::RangeReader for ShortBodies {
 /// group read that came back short past its end.
 #[test]
 fn coalesced_read_that_comes_back_short_is_not_a_panic() {
+    // found by the reader fuzz target: the group read was sliced past its end
     use gik_core::io::CoalescingReader;
     use std::future::Future as _;
     let parts = [RefValue::range("u", 0, 10), RefValue::range("u", 10, 10)];
@@ -239,4 +240,66 @@ fn parquet_dictionary_index_after_a_zero_run_header_is_an_error_not_a_panic() {
         text.contains("dictionary index 34 past the dictionary of 23 values"),
         "{text}"
     );
+}
+
+#[test]
+fn zarr_coordinate_declaring_40_million_values_without_data_is_refused_before_allocating() {
+    // a 130-byte `.zarray` made `coordinate` allocate 640 MB (found with
+    // the zarr target's -malloc_limit_mb): now values are bounded by the
+    // bytes of the coordinate's inline chunks, plus 2^20 for chunks left out
+    let mut store = RefStore::new();
+    store.insert(
+        "time/.zarray",
+        RefValue::Inline(input("zarr-coordinate-of-40-million-values-without-data")),
+    );
+    let err = store.coordinate("", "time").expect_err("too large");
+    assert!(
+        matches!(
+            err,
+            refs::RefsError::TooLarge {
+                count: 40_000_000,
+                limit: 1_048_576,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    // with the data, it is read
+    let mut store = RefStore::new();
+    store.insert(
+        "time/.zarray",
+        RefValue::Inline(br#"{"shape":[2000000],"chunks":[2000000],"dtype":"<i8","compressor":null,"filters":null,"fill_value":null,"zarr_format":2}"#.to_vec()),
+    );
+    store.insert("time/0", RefValue::Inline(vec![0; 16_000_000]));
+    assert_eq!(
+        store.coordinate("", "time").expect("read").values.len(),
+        2_000_000
+    );
+}
+
+#[test]
+fn parquet_rle_run_header_longer_than_5_bytes_is_an_error_not_a_panic() {
+    // parquet 57's `get_vlq_int` shifts past 63 bits on a long varint (a
+    // panic where overflow is checked: debug builds, the fuzz targets)
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-rle-run-header-longer-than-5-bytes.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(
+        text.contains("an RLE run header longer than 5 bytes"),
+        "{text}"
+    );
+}
+
+#[test]
+fn parquet_schema_element_with_negative_children_is_an_error_not_a_panic() {
+    // parquet 57 reserves `num_children` elements: a negative count is a
+    // capacity overflow (a panic), a huge one an allocation failure
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-schema-element-with-negative-children.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(text.contains("children in"), "{text}");
 }

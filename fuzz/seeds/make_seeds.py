@@ -74,7 +74,7 @@ def main():
     gik, shared = sys.argv[1], sys.argv[2]
     grib_dir = os.path.join(shared, "data", "grib")
     demo = os.path.join(ROOT, "data", "demo")
-    for t in ["index", "refs_json", "zarr", "seed_parquet", "parquet_dir", "reader", "checkpoint"]:
+    for t in ["index", "refs_json", "zarr", "seed_parquet", "parquet_dir", "reader", "coalescing", "checkpoint"]:
         d = os.path.join(HERE, t)
         for f in os.listdir(d) if os.path.isdir(d) else []:
             if not f.startswith("hand-"):
@@ -116,7 +116,8 @@ def main():
             # reader: the references, a script, the file they point into
             # (scan wrote the path it was given: that is the url)
             for script in [b"", b"\x00\x01\x02\x03\x04\x05\x06\x07", b"\x09\x11\x1a\x23"]:
-                put("reader", f"{name}-{script.hex() or 'honest'}", SEP.join([refs, script, open(g, "rb").read()]))
+                for t in ["reader", "coalescing"]:
+                    put(t, f"{name}-{script.hex() or 'honest'}", SEP.join([refs, script, open(g, "rb").read()]))
             # zarr: each coordinate and variable's .zarray, .zattrs, group .zattrs, chunks
             doc = json.loads(refs)["refs"]
             for key in sorted(doc):

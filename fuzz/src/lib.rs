@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
-use gik_core::io::{BoxFuture, RangeReader, ReadError, ReadErrorKind};
+use gik_core::io::{BoxFuture, RangeReader};
 use gik_core::refs::{self, JsonVersion, RefStore, RefValue, RefsError};
 
 /// Separates the files of one fuzz input (`.zmetadata`, then parquet files;
@@ -136,16 +136,6 @@ pub fn check_store(store: &RefStore) {
 #[derive(Debug, Clone)]
 pub struct HostileError(pub String);
 
-impl ReadError for HostileError {
-    fn kind(&self) -> ReadErrorKind {
-        if self.0.ends_with(": not found") {
-            ReadErrorKind::NotFound
-        } else {
-            ReadErrorKind::Other
-        }
-    }
-}
-
 impl std::fmt::Display for HostileError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
@@ -153,6 +143,12 @@ impl std::fmt::Display for HostileError {
 }
 
 impl std::error::Error for HostileError {}
+
+impl gik_core::io::ReadError for HostileError {
+    fn kind(&self) -> gik_core::io::ReadErrorKind {
+        gik_core::io::ReadErrorKind::Other
+    }
+}
 
 /// A reader that breaks the `RangeReader` contract the ways servers do,
 /// one answer per read, as its script says: a short body, a long one,
@@ -247,7 +243,7 @@ impl RangeReader for Hostile {
     fn len<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<u64, HostileError>> {
         Box::pin(async move {
             let size = self.get(location)?.len() as u64;
-            // sometimes lie about the size
+            // sometimes lie about it
             Ok(match self.next() & 3 {
                 0 | 1 => size,
                 2 => size.saturating_add(7),

@@ -280,10 +280,16 @@ fn check_pages(
                         .ok_or_else(|| corrupt("definition levels cut short".to_string()))?;
                     let width = (16 - max_def.leading_zeros()) as u8;
                     present = 0;
-                    rle_hybrid(levels, width, u64::from(num_values), |v, n| {
-                        present += if v == max_def as u64 { n } else { 0 };
-                        Ok(())
-                    })?;
+                    rle_hybrid(
+                        levels,
+                        width,
+                        u64::from(num_values),
+                        |v, n| {
+                            present += if v == max_def as u64 { n } else { 0 };
+                            Ok(())
+                        },
+                        &corrupt,
+                    )?;
                     values = &values[4 + len..];
                 }
                 if is_dict(encoding) {
@@ -359,9 +365,6 @@ fn check_indices(
             "a dictionary-encoded page without a dictionary page before it".to_string(),
         ));
     };
-    if count == 0 {
-        return Ok(());
-    }
     // (the crate itself refuses an empty page or a width over 32)
     let Some((&width, runs)) = values.split_first() else {
         return Ok(());
@@ -369,15 +372,21 @@ fn check_indices(
     if width > 32 {
         return Ok(());
     }
-    rle_hybrid(runs, width, count, |i, _| {
-        if i >= dict_len {
-            Err(corrupt(format!(
-                "dictionary index {i} past the dictionary of {dict_len} values"
-            )))
-        } else {
-            Ok(())
-        }
-    })
+    rle_hybrid(
+        runs,
+        width,
+        count,
+        |i, _| {
+            if i >= dict_len {
+                Err(corrupt(format!(
+                    "dictionary index {i} past the dictionary of {dict_len} values"
+                )))
+            } else {
+                Ok(())
+            }
+        },
+        corrupt,
+    )
 }
 
 /// Walks the first `count` values of parquet's RLE/bit-packing hybrid
@@ -388,10 +397,15 @@ fn rle_hybrid(
     width: u8,
     mut count: u64,
     mut each: impl FnMut(u64, u64) -> Result<()>,
+    corrupt: &dyn Fn(String) -> RefsError,
 ) -> Result<()> {
     let width = u32::from(width);
-    while count > 0 {
-        // ULEB128 run header
+    // the crate reads the first header even when it wants no value
+    let mut first = true;
+    while count > 0 || first {
+        first = false;
+        // ULEB128 run header: a u32, so at most 5 bytes (the crate's
+        // `get_vlq_int` overflows its shift past 9)
         let mut header = 0u64;
         let mut shift = 0;
         loop {
@@ -399,13 +413,17 @@ fn rle_hybrid(
                 return Ok(());
             };
             b = rest;
-            if shift < 64 {
-                header |= u64::from(byte & 0x7f) << shift;
+            if shift >= 35 {
+                return Err(corrupt("an RLE run header longer than 5 bytes".to_string()));
             }
+            header |= u64::from(byte & 0x7f) << shift;
             shift += 7;
             if byte & 0x80 == 0 {
                 break;
             }
+        }
+        if count == 0 {
+            break;
         }
         if header == 0 {
             // the crate stops at a 0 header (fastparquet pads pages with

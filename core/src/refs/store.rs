@@ -187,6 +187,11 @@ pub struct Axes {
 /// Largest number of values gik decodes from one coordinate.
 const MAX_COORD_VALUES: u64 = 50_000_000;
 
+/// Values a coordinate may have beyond those its inline chunks hold (chunks
+/// left out read as the fill value): what a few bytes of `.zarray` can make
+/// [`RefStore::coordinate`] allocate (16 MiB).
+const COORD_VALUES_WITHOUT_DATA: u64 = 1 << 20;
+
 impl Variable {
     /// A string attribute (`GRIB_shortName`, `units`, …); empty when absent.
     #[must_use]
@@ -502,14 +507,34 @@ impl RefStore {
             key: zkey.clone(),
             reason: format!("unsupported coordinate dtype {}", meta.dtype),
         })?;
-        let total: u64 = meta.shape.iter().product();
-        if total > MAX_COORD_VALUES {
+        let total: u128 = meta
+            .shape
+            .iter()
+            .map(|&n| u128::from(n))
+            .fold(1, u128::saturating_mul);
+        // Bounded by the input: as many values as the inline chunks hold
+        // (plus a few for chunks left out), so a 100-byte `.zarray` cannot
+        // make this allocate a gigabyte.
+        let prefix = format!("{path}/");
+        let inline: u64 = self
+            .refs
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter(|(k, _)| !k[prefix.len()..].starts_with('.'))
+            .filter_map(|(_, v)| v.as_inline())
+            .map(|b| b.len() as u64)
+            .sum();
+        let limit = (inline / dt.size as u64)
+            .saturating_add(COORD_VALUES_WITHOUT_DATA)
+            .min(MAX_COORD_VALUES);
+        if total > u128::from(limit) {
             return Err(RefsError::TooLarge {
-                what: format!("coordinate {path}"),
-                count: u128::from(total),
-                limit: MAX_COORD_VALUES,
+                what: format!("coordinate {path} (its chunks hold {inline} bytes)"),
+                count: total,
+                limit,
             });
         }
+        // (at most MAX_COORD_VALUES)
         let total = total as usize;
         let mut ints: Vec<Option<i64>> = Vec::new();
         let mut floats: Vec<Option<f64>> = Vec::new();
@@ -530,7 +555,7 @@ impl RefStore {
         } else {
             meta.shape.clone()
         };
-        let chunk_len: u64 = chunk_shape.iter().product();
+        let chunk_len: u64 = chunk_shape.iter().fold(1, |a, &c| a.saturating_mul(c));
         for n in 0..nchunks {
             let idx = super::zarr::unravel(n, &grid);
             let key = join(
@@ -555,7 +580,7 @@ impl RefStore {
                         bytes.len(),
                         chunk_len,
                         meta.dtype,
-                        chunk_len * dt.size as u64
+                        chunk_len.saturating_mul(dt.size as u64)
                     ),
                 });
             }

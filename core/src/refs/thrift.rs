@@ -351,6 +351,16 @@ impl Walk<'_> {
                         (S::ColumnMetaData, 9, Some(v)) => chunk.data_page_offset = v,
                         (S::ColumnMetaData, 11, Some(v)) => chunk.dictionary_page_offset = Some(v),
                         (S::PageHeader, 3, Some(v)) => self.page_size = Some(v),
+                        // the crate reserves num_children (a negative one
+                        // overflows the capacity); each child takes bytes
+                        (S::SchemaElement, 5, Some(v))
+                            if usize::try_from(v).map_or(true, |n| n > self.b.len()) =>
+                        {
+                            return Err(format!(
+                                "a schema element with {v} children in {} bytes of metadata",
+                                self.b.len()
+                            ));
+                        }
                         _ => {}
                     }
                 }

@@ -272,28 +272,24 @@ test("missing, bad and CORS-refused references get clear messages; the proxy rea
 });
 
 test("a parquet file that makes the decoder trap gets a clear message, and the page keeps working", async () => {
-  // Flip one byte at a time until the parquet crate panics on it natively
-  // (gik catches that and says "the parquet decoder gave up"); in
-  // WebAssembly a panic is a trap, which the page must survive.
+  // The parquet crate still panics on one known input the fuzzers found
+  // (core/tests/fuzz_regressions.rs, the #[ignore]d footer-statistics test):
+  // natively gik catches it and says "the parquet decoder gave up"; in
+  // WebAssembly a panic is a trap, which the page must survive (the
+  // worker-restart path is the last resort behind the checks done before
+  // the crate is called: single-byte flips no longer reach a panic).
   const dir = join(ART, "trap");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const good = join(dir, "refs.parquet");
-  execFileSync(GIK, ["scan", SAMPLE, "--out", good, "-q"]);
-  const orig = readFileSync(good);
   const bad = join(dir, "corrupt.parquet");
+  copyFileSync(join(ROOT, "core/tests/data/fuzz-regressions/seed_parquet-footer-statistics-bool-of-another-type.parquet"), bad);
   let found = false;
-  for (let pos = 4; pos < orig.length - 8 && !found; pos += 7) {
-    const b = Buffer.from(orig);
-    b[pos] ^= 0x5a;
-    writeFileSync(bad, b);
-    try {
-      execFileSync(GIK, ["inspect", bad], { stdio: "pipe" });
-    } catch (e) {
-      found = /gave up/.test(String(e.stderr));
-    }
+  try {
+    execFileSync(GIK, ["inspect", bad], { stdio: "pipe" });
+  } catch (e) {
+    found = /gave up/.test(String(e.stderr));
   }
-  assert.ok(found, "no single-byte corruption made the parquet decoder panic");
+  assert.ok(found, "the known crashing parquet input no longer makes the parquet crate panic natively: pick another for this test");
   const page = await newPage(main.url);
   let r = await openInPage(page, new URL(`files${bad}`, main.url).href);
   assert.ok(r.error && /decoder stopped/.test(r.text) && /restarted/.test(r.text), r.text);

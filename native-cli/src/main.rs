@@ -1,5 +1,6 @@
 //! `gik`: ECMWF open-data GRIB2 → kerchunk references → AIFS input states.
 
+mod args;
 mod cmd;
 mod error;
 mod model;

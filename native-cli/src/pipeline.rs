@@ -111,8 +111,7 @@ pub async fn headers(sources: &Sources, url: &str) -> Result<Vec<ScannedField>> 
 /// `gik decode` and `gik regrid`.
 pub(crate) fn each_field(
     path: &str,
-    all: bool,
-    message: Option<usize>,
+    which: &crate::args::Fields,
     mut each: impl FnMut(usize, usize, &grib::Field<'_>) -> Result<()>,
 ) -> Result<usize> {
     let rt = crate::pipeline::runtime(Some(1), None)?;
@@ -129,10 +128,10 @@ pub(crate) fn each_field(
                 },
             });
         }
-        let wanted: Vec<usize> = if all {
+        let wanted: Vec<usize> = if which.all {
             (0..scanned.len()).collect()
         } else {
-            let n = message.unwrap_or(0);
+            let n = which.message.unwrap_or(0);
             if n >= scanned.len() {
                 return Err(CliError::Usage(format!(
                     "{path}: no field {n}: the file has {} (0–{})",

@@ -20,12 +20,8 @@ pub enum Format {
 pub struct Args {
     /// GRIB2 file to decode (a path, or an s3://, gs://, az://, http(s):// url).
     pub file: PathBuf,
-    /// Index of the field to decode (the `#` column of `gik inspect`).
-    #[arg(long, short = 'm', conflicts_with = "all")]
-    pub message: Option<usize>,
-    /// Decode every field, concatenated in file order.
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub fields: crate::args::Fields,
     /// Output file.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
@@ -49,14 +45,18 @@ pub fn run(args: &Args) -> Result<()> {
     let path = args.file.display().to_string();
     let mut out = AtomicFile::create(&args.out)?;
     let mut points: Option<usize> = None;
-    let fields = crate::pipeline::each_field(&path, args.all, args.message, |total, i, field| {
+    let fields = crate::pipeline::each_field(&path, &args.fields, |total, i, field| {
         let values = field.decode_f32_le().map_err(CliError::grib(&path))?;
         let n = values.len() / 4;
         match points {
             None => {
                 points = Some(n);
                 if format == Format::Npy {
-                    let shape = if args.all { vec![total, n] } else { vec![n] };
+                    let shape = if args.fields.all {
+                        vec![total, n]
+                    } else {
+                        vec![n]
+                    };
                     out.write_all(&npy::header(npy::Dtype::F32, &shape))
                         .map_err(CliError::io(&args.out))?;
                 }

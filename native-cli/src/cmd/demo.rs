@@ -19,8 +19,19 @@ pub struct Args {
 }
 
 fn data_dir(args: &Args) -> Result<PathBuf> {
+    // A folder the user names is the only one looked at: falling back to
+    // another would run the demo on data they did not ask for.
+    if let Some(d) = &args.data {
+        return if d.join("demo/50r1").is_dir() {
+            Ok(d.clone())
+        } else {
+            Err(CliError::Usage(format!(
+                "bundled data not found in {}: it has no demo/50r1 (pass --data <checkout>/data)",
+                d.display()
+            )))
+        };
+    }
     let candidates = [
-        args.data.clone(),
         std::env::var_os("GIK_DATA").map(PathBuf::from),
         Some(PathBuf::from("data")),
         Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../data")),

@@ -138,9 +138,8 @@ pub struct Args {
     /// Skip members whose output file already exists (outputs are only ever complete).
     #[arg(long)]
     pub resume: bool,
-    /// No progress bar or summary.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub progress: crate::args::Progress,
 }
 
 fn parse_gap(s: &str) -> std::result::Result<Coalesce, String> {
@@ -353,7 +352,7 @@ fn resolve_model(args: &Args, model: Option<&crate::model::Model>) -> Result<Res
     let grid = match args.grid {
         Some(g) => {
             let on_models_grid = g == GridArg::N320 && m.target_grid().is_ok();
-            if !on_models_grid && !args.quiet {
+            if !on_models_grid && !args.progress.quiet {
                 eprintln!(
                     "gik: the model {} declares grid {}; states are on {} as --grid asks",
                     m.location,
@@ -404,7 +403,7 @@ pub fn run(args: &Args) -> Result<()> {
                 _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted),
             }
         })?;
-        if !args.quiet {
+        if !args.progress.quiet {
             eprintln!(
                 "gik: {path} → {} ({:.2} s)",
                 file.display(),
@@ -462,15 +461,18 @@ pub fn run(args: &Args) -> Result<()> {
         },
         (e, _) => CliError::plan(e),
     })?;
-    if !plan.left_out.is_empty() && !args.quiet {
+    if !plan.left_out.is_empty() && !args.progress.quiet {
         eprintln!(
             "gik: left out (not in the references): {}",
             plan.left_out.join(", ")
         );
     }
     std::fs::create_dir_all(&args.out).map_err(CliError::io(&args.out))?;
-    let bar =
-        crate::pipeline::progress_bar(args.quiet, 0, crate::pipeline::Counts::Items("fields ·"));
+    let bar = crate::pipeline::progress_bar(
+        args.progress.quiet,
+        0,
+        crate::pipeline::Counts::Items("fields ·"),
+    );
     let spec = WriteSpec {
         plan: &plan,
         dir: args.out.clone(),
@@ -527,7 +529,7 @@ pub fn run(args: &Args) -> Result<()> {
         (_, Err(e)) | (Err(e), Ok(_)) => return Err(e),
     };
     bar.finish_and_clear();
-    if !args.quiet {
+    if !args.progress.quiet {
         eprintln!(
             "gik: {} state(s) written ({} skipped as complete), {} fields, {:.1} MB read in {:.2} s → {}",
             written.len(),

@@ -23,12 +23,8 @@ pub struct Args {
     /// Target grid.
     #[arg(long, value_enum, default_value = "n320")]
     pub to: Target,
-    /// Index of the field (the `#` column of `gik inspect`).
-    #[arg(long, short = 'm', conflicts_with = "all")]
-    pub message: Option<usize>,
-    /// Regrid every field: a `(fields, 542080)` array.
-    #[arg(long)]
-    pub all: bool,
+    #[command(flatten)]
+    pub fields: crate::args::Fields,
     /// Output `.npy` (float32; `--f64` for float64).
     #[arg(long, short = 'o')]
     pub out: PathBuf,
@@ -49,9 +45,9 @@ pub fn run(args: &Args) -> Result<()> {
     };
     let mut out = AtomicFile::create(&args.out)?;
     let mut started = false;
-    let fields = crate::pipeline::each_field(&path, args.all, args.message, |total, _, f| {
+    let fields = crate::pipeline::each_field(&path, &args.fields, |total, _, f| {
         if !started {
-            let shape = if args.all {
+            let shape = if args.fields.all {
                 vec![total, N320_POINTS]
             } else {
                 vec![N320_POINTS]

@@ -67,9 +67,8 @@ pub struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
-    /// No progress bar or summary.
-    #[arg(long, short = 'q')]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub progress: crate::args::Progress,
 }
 
 fn format_for(args: &Args) -> Format {
@@ -123,7 +122,7 @@ pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
         objects_at_once: 4,
         batch,
     };
-    let bar = progress(args.quiet, 0);
+    let bar = progress(args.progress.quiet, 0);
     let sources = Sources::default();
     let fields = rt
         .block_on(gik_core::scan::scan(
@@ -144,7 +143,7 @@ pub fn run(args: &Args) -> Result<()> {
     let fields = scan(args)?;
     let format = format_for(args);
     crate::refs_out::write(&fields, &args.out, format, args.split_members)?;
-    if !args.quiet {
+    if !args.progress.quiet {
         eprintln!(
             "gik: {} messages from {} file(s) in {:.2} s → {}",
             fields.len(),

@@ -16,6 +16,8 @@ TARGET_DIR="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import j
 # Inside the checkout: `gik serve --root <checkout>` must be able to serve them.
 export GIK_ARTIFACTS="${GIK_ARTIFACTS:-$ROOT/target/browser-artifacts}"
 export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+# ecCodes' answers and the anemoi test metadata the tests compare with
+export GIK_SHARED="${GIK_SHARED:-$ROOT/../shared}"
 
 step() { printf '\n==> %s\n' "$*"; }
 

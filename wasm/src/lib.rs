@@ -19,7 +19,6 @@
 mod convert;
 mod error;
 mod fetch;
-mod js;
 mod options;
 mod session;
 
@@ -27,6 +26,7 @@ use std::rc::Rc;
 
 use gik_core::refs::{self, OpenError};
 use js_sys::{Array, Promise, Uint8Array};
+use tsify::Ts;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
@@ -34,26 +34,11 @@ pub use error::Error;
 use error::Result;
 use fetch::Reader;
 pub use fetch::{FetchOptions, Fetcher, ProxyMode};
+pub use options::{FieldSelection, MemberPickleOptions, OpenOptions, ScanOptions};
 use session::Inner;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = include_str!("types.d.ts");
-
-#[wasm_bindgen]
-extern "C" {
-    /// `OpenOptions` in TypeScript.
-    #[wasm_bindgen(typescript_type = "OpenOptions")]
-    pub type OpenOptionsJs;
-    /// `FieldSelection` in TypeScript.
-    #[wasm_bindgen(typescript_type = "FieldSelection")]
-    pub type FieldSelectionJs;
-    /// `MemberPickleOptions` in TypeScript.
-    #[wasm_bindgen(typescript_type = "MemberPickleOptions")]
-    pub type MemberPickleOptionsJs;
-    /// `ScanOptions` in TypeScript.
-    #[wasm_bindgen(typescript_type = "ScanOptions")]
-    pub type ScanOptionsJs;
-}
 
 /// An open reference set: its variables, coordinates and fields.
 #[wasm_bindgen]
@@ -87,10 +72,10 @@ fn open_error(e: OpenError<Error>) -> Error {
 #[wasm_bindgen(js_name = openRefs)]
 pub async fn open_refs(
     #[wasm_bindgen(unchecked_param_type = "string | Uint8Array")] source: JsValue,
-    options: Option<OpenOptionsJs>,
+    options: Option<Ts<OpenOptions>>,
 ) -> Result<Refs, JsValue> {
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (opts, concurrency) = options::open(&options)?;
+    let (opts, concurrency) = options::parse::<OpenOptions>("openRefs", &options)?.fetch();
     let fetcher = Fetcher::new(opts);
     let (store, location, fetcher) = if let Some(url) = source.as_string() {
         // The references' own url: where relative references point from.
@@ -161,12 +146,12 @@ pub async fn check_reader(
 #[wasm_bindgen(js_name = scan)]
 pub async fn scan(
     urls: Vec<String>,
-    options: Option<ScanOptionsJs>,
+    options: Option<Ts<ScanOptions>>,
 ) -> Result<Uint8Array, JsValue> {
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-    let (fetch, _) = options::open(&options)?;
-    let opts = options::scan(&options)?;
-    let fetcher = Fetcher::new(fetch);
+    let options = options::parse::<ScanOptions>("scan", &options)?;
+    let opts = options.core();
+    let fetcher = Fetcher::new(options.open.fetch().0);
     let fields = gik_core::scan::scan(&fetcher, &urls, &opts, &(), &gik_core::scan::Inline)
         .await
         .map_err(|e| Error::Scan(Box::new(e)))?;
@@ -216,7 +201,7 @@ impl Refs {
 
     /// Fetches and decodes one field.
     #[wasm_bindgen(js_name = readField, unchecked_return_type = "Promise<FieldData>")]
-    pub fn read_field(&self, selection: FieldSelectionJs) -> Promise {
+    pub fn read_field(&self, selection: Ts<FieldSelection>) -> Promise {
         let inner = self.inner.clone();
         promise(async move { inner.read_field(selection.into()).await })
     }
@@ -224,7 +209,7 @@ impl Refs {
     /// The pickle of one field as `gik extract --params {shortName}[_{level}]
     /// --members {member} --steps {step}` writes it.
     #[wasm_bindgen(js_name = fieldPickle, unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn field_pickle(&self, selection: FieldSelectionJs) -> Promise {
+    pub fn field_pickle(&self, selection: Ts<FieldSelection>) -> Promise {
         let inner = self.inner.clone();
         promise(async move { inner.field_pickle(selection.into()).await })
     }
@@ -232,7 +217,7 @@ impl Refs {
     /// One member's AIFS input state, byte-identical to what `gik extract`
     /// writes for the same selection.
     #[wasm_bindgen(js_name = memberPickle, unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn member_pickle(&self, options: Option<MemberPickleOptionsJs>) -> Promise {
+    pub fn member_pickle(&self, options: Option<Ts<MemberPickleOptions>>) -> Promise {
         let inner = self.inner.clone();
         let opts: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
         promise(async move { inner.member_pickle(opts).await })
@@ -254,15 +239,16 @@ pub fn decode_grib(bytes: &[u8]) -> Result<Array, JsValue> {
             .grid
             .lat_lon()
             .map_or((None, None), |(a, b)| (Some(a), Some(b)));
-        let o = convert::field(&meta, &values, lats, lons);
-        o.set("index", index as f64)
-            .set("offset", field.msg_offset as f64)
-            .set("length", field.msg_length as f64)
-            .set("typeOfLevel", meta.type_of_level.as_str())
-            .set("level", meta.level as f64)
-            .set("stepRange", meta.step_range.as_str())
-            .opt("number", meta.number.map(|n| n as f64));
-        out.push(&o.into_js());
+        out.push(&convert::to_js(&convert::DecodedField {
+            field: convert::FieldValues::new(&meta, &values, lats, lons),
+            index: index as u64,
+            offset: field.msg_offset,
+            length: field.msg_length,
+            type_of_level: meta.type_of_level.clone(),
+            level: meta.level,
+            step_range: meta.step_range.clone(),
+            number: meta.number.map(|n| n as f64),
+        })?);
     }
     Ok(out)
 }

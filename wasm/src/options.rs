@@ -1,106 +1,281 @@
-//! JS option objects → the core's types (the TypeScript shapes are in
-//! `types.d.ts`). Translation only: every default and rule is the core's
+//! JS option objects → the core's types. Each option object is a Rust type
+//! deserialised with `serde-wasm-bindgen`; its TypeScript declaration is
+//! generated from the same type by `tsify` (doc comments included), so the
+//! two cannot drift. Translation only: every default and rule is the core's
 //! or `gik extract`'s.
 
 use std::collections::BTreeSet;
 
 use gik_core::assemble::{self, FieldAt};
 use gik_core::npy::Dtype;
-use gik_core::plan::{Layout, Selection};
+use gik_core::plan::{InputSource, Layout, Selection};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use tsify::Tsify;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::error::{Error, Result};
 use crate::fetch::{FetchOptions, ProxyMode};
-use crate::js;
 
-/// One of `choices` (the first is the default) for the string option `key`.
-fn choice<T: Copy>(opts: &JsValue, key: &str, choices: &[(&str, T)]) -> Result<T> {
-    let got = js::get_str(opts, key)?;
-    let Some(got) = got else {
-        return Ok(choices[0].1);
-    };
-    choices
-        .iter()
-        .find(|(name, _)| *name == got)
-        .map(|c| c.1)
-        .ok_or_else(|| {
-            let names: Vec<String> = choices.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-            Error::Options(format!(
-                "{key} must be {}, got \"{got}\"",
-                names.join(" or ")
-            ))
-        })
+/// Reads an options object (`undefined` and `null` give the defaults); a
+/// wrong value is an `options` error naming the property.
+pub fn parse<T: DeserializeOwned + Default>(what: &str, value: &JsValue) -> Result<T> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(T::default());
+    }
+    parse_required(what, value)
 }
 
-/// `OpenOptions`: how urls are fetched, and requests in flight (default 8).
-pub fn open(opts: &JsValue) -> Result<(FetchOptions, usize)> {
-    let proxy_mode = choice(
-        opts,
-        "proxyMode",
-        &[
-            ("fallback", ProxyMode::Fallback),
-            ("always", ProxyMode::Always),
-            ("never", ProxyMode::Never),
-        ],
-    )?;
-    let concurrency = js::get_i64(opts, "concurrency")?.unwrap_or(8).clamp(1, 64) as usize;
-    Ok((
-        FetchOptions {
-            base: js::get_str(opts, "baseUrl")?,
-            proxy: js::get_str(opts, "proxy")?,
-            proxy_mode,
-            files: js::get_str(opts, "files")?,
-        },
-        concurrency,
-    ))
-}
-
-/// `ScanOptions` beyond the fetch options.
-#[cfg(target_arch = "wasm32")]
-pub fn scan(opts: &JsValue) -> Result<gik_core::scan::ScanOptions> {
-    use gik_core::{index::Verify, scan::Mode};
-    let mode = choice(
-        opts,
-        "mode",
-        &[
-            ("auto", Mode::Auto),
-            ("index", Mode::Index),
-            ("headers", Mode::Headers),
-        ],
-    )?;
-    let verify = choice(
-        opts,
-        "verify",
-        &[
-            ("all", Verify::All),
-            ("sample", Verify::Sample),
-            ("none", Verify::None),
-        ],
-    )?;
-    Ok(gik_core::scan::ScanOptions {
-        mode,
-        verify,
-        concurrency: js::get_i64(opts, "concurrency")?.map_or(64, |c| c.clamp(1, 1024) as usize),
-        ..gik_core::scan::ScanOptions::default()
+/// As [`parse`], for an object that must be given.
+pub fn parse_required<T: DeserializeOwned>(what: &str, value: &JsValue) -> Result<T> {
+    let de = serde_wasm_bindgen::Deserializer::from(value.clone());
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        if path == "." {
+            Error::Options(format!("{what}: {}", e.inner()))
+        } else {
+            Error::Options(format!("{what}: option `{path}`: {}", e.inner()))
+        }
     })
 }
 
-/// `FieldSelection`: the variable's name and where the field sits.
-pub fn field_at(sel: &JsValue) -> Result<(String, FieldAt)> {
-    let variable = js::get_str(sel, "variable")?
-        .ok_or_else(|| Error::Options("readField needs `variable`".into()))?;
-    Ok((
-        variable,
-        FieldAt {
-            time: js::get_i64(sel, "time")?,
-            step: js::get_i64(sel, "step")?,
-            level: js::get_f64(sel, "level")?,
-            member: js::get_i64(sel, "member")?,
-        },
-    ))
+/// Options of `openRefs`.
+#[derive(Debug, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenOptions {
+    /// Url that relative references (and references given as bytes) resolve against.
+    #[tsify(optional)]
+    pub base_url: Option<String>,
+    /// Prefix of a CORS range proxy; the url-encoded target is appended (`gik serve`: "/proxy?url=").
+    #[tsify(optional)]
+    pub proxy: Option<String>,
+    /// When to use the proxy: directly first and the proxy when refused (default), always, or never.
+    #[tsify(optional)]
+    pub proxy_mode: Option<ProxyModeOption>,
+    /// Prefix under which absolute local paths are served (`gik serve`: "/files").
+    #[tsify(optional)]
+    pub files: Option<String>,
+    /// Requests in flight at once (default 8 for a member's state, 64 for `scan`).
+    #[tsify(optional)]
+    pub concurrency: Option<u32>,
 }
 
-/// `MemberPickleOptions`, as `gik extract` takes the same choices.
+/// When to use the CORS range proxy.
+#[derive(Debug, Clone, Copy, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum ProxyModeOption {
+    Fallback,
+    Always,
+    Never,
+}
+
+impl OpenOptions {
+    /// How urls are fetched, and requests in flight for a state (default 8).
+    pub fn fetch(&self) -> (FetchOptions, usize) {
+        let proxy_mode = match self.proxy_mode {
+            None | Some(ProxyModeOption::Fallback) => ProxyMode::Fallback,
+            Some(ProxyModeOption::Always) => ProxyMode::Always,
+            Some(ProxyModeOption::Never) => ProxyMode::Never,
+        };
+        let fetch = FetchOptions {
+            base: self.base_url.clone(),
+            proxy: self.proxy.clone(),
+            proxy_mode,
+            files: self.files.clone(),
+        };
+        (fetch, self.concurrency.unwrap_or(8).clamp(1, 64) as usize)
+    }
+}
+
+/// Options of `scan`: how urls are fetched (as for `openRefs`) and how messages are found.
+#[derive(Debug, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct ScanOptions {
+    #[serde(flatten)]
+    pub open: OpenOptions,
+    /// The `.index` / `.idx` next to each file when there is one (default), only an index, or the headers.
+    #[tsify(optional)]
+    pub mode: Option<ScanMode>,
+    /// How much of an index to check against the GRIB headers (default "all").
+    #[tsify(optional)]
+    pub verify: Option<ScanVerify>,
+}
+
+/// How `scan` finds messages.
+#[derive(Debug, Clone, Copy, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanMode {
+    Auto,
+    Index,
+    Headers,
+}
+
+/// How much of an index `scan` checks against the GRIB headers.
+#[derive(Debug, Clone, Copy, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum ScanVerify {
+    All,
+    Sample,
+    None,
+}
+
+impl ScanOptions {
+    /// The core's scan options (`gik scan`'s defaults).
+    pub fn core(&self) -> gik_core::scan::ScanOptions {
+        use gik_core::{index::Verify, scan::Mode};
+        gik_core::scan::ScanOptions {
+            mode: match self.mode {
+                None | Some(ScanMode::Auto) => Mode::Auto,
+                Some(ScanMode::Index) => Mode::Index,
+                Some(ScanMode::Headers) => Mode::Headers,
+            },
+            verify: match self.verify {
+                None | Some(ScanVerify::All) => Verify::All,
+                Some(ScanVerify::Sample) => Verify::Sample,
+                Some(ScanVerify::None) => Verify::None,
+            },
+            concurrency: self
+                .open
+                .concurrency
+                .map_or(64, |c| c.clamp(1, 1024) as usize),
+            ..gik_core::scan::ScanOptions::default()
+        }
+    }
+}
+
+/// One field: a variable at a reference time, step, level and member (absent: the first).
+#[derive(Debug, Deserialize, Tsify)]
+pub struct FieldSelection {
+    /// Array path, or a shortName / name when unambiguous.
+    pub variable: String,
+    #[tsify(optional)]
+    pub member: Option<i64>,
+    /// Hours.
+    #[tsify(optional)]
+    pub step: Option<i64>,
+    #[tsify(optional)]
+    pub level: Option<f64>,
+    /// Reference time, seconds since 1970.
+    #[tsify(optional)]
+    pub time: Option<i64>,
+}
+
+impl FieldSelection {
+    /// The variable's name and where the field sits.
+    pub fn field_at(self) -> (String, FieldAt) {
+        (
+            self.variable,
+            FieldAt {
+                time: self.time,
+                step: self.step,
+                level: self.level,
+                member: self.member,
+            },
+        )
+    }
+}
+
+/// What goes into a member's AIFS input state (as `gik extract` takes it).
+#[derive(Debug, Default, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct MemberPickleOptions {
+    /// Ensemble member (default: the first).
+    #[tsify(optional)]
+    pub member: Option<i64>,
+    /// Preset ("aifs-ens" = AIFS-ENS v1, "aifs-single" = AIFS-single v1.x) or list
+    /// ("2t,msl,t_850,gh_500"); default "aifs-ens".
+    #[tsify(optional)]
+    pub params: Option<String>,
+    /// The model the state is for, instead of `params`: the url of an anemoi checkpoint
+    /// (`.ckpt`, read by range: only its metadata), its bytes, or the bytes of its metadata
+    /// JSON (`anemoi-metadata/ai-models.json`). The state then holds exactly the inputs the
+    /// model takes from the user, as many input times as it reads, on its grid.
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "string | Uint8Array")]
+    pub checkpoint: JsValue,
+    /// Valid date ("2025-01-01T06", "2025010106") or seconds since 1970; default the latest possible.
+    #[tsify(optional)]
+    pub date: Option<DateOption>,
+    /// Forecast step(s) in hours for the grid layout (default: the first); `steps` is the same.
+    #[serde(alias = "steps")]
+    #[tsify(optional)]
+    pub step: Option<Steps>,
+    /// "grid": (nlat, nlon) per field (default); "aifs": (input times, npoints), date − 6 h and date.
+    #[tsify(optional)]
+    pub layout: Option<LayoutOption>,
+    /// "n320": regrid every field to N320 (542,080 points, MIR "linear") and add
+    /// `latitudes`/`longitudes` (0 → 360), as the AIFS models read them; default "0.25" (source grid).
+    #[tsify(optional)]
+    pub grid: Option<GridOption>,
+    #[tsify(optional)]
+    pub dtype: Option<DtypeOption>,
+    /// Where the input times of the aifs layout come from: "forecast" (one run, steps s − 6 h
+    /// and s; default) or "analyses" (step 0 of consecutive runs).
+    #[tsify(optional)]
+    pub inputs: Option<InputsOption>,
+    /// Leave out inputs the references lack instead of failing.
+    #[tsify(optional)]
+    pub allow_missing: Option<bool>,
+    /// Requests in flight at once (default: the open options' concurrency).
+    #[tsify(optional)]
+    pub concurrency: Option<u32>,
+    /// Called after each field: (fields done, fields in all, name of the field).
+    #[serde(default, with = "serde_wasm_bindgen::preserve")]
+    #[tsify(optional, type = "(done: number, total: number, name: string) => void")]
+    pub on_progress: JsValue,
+}
+
+/// A valid date: text or seconds since 1970.
+#[derive(Debug, Deserialize, Tsify)]
+#[serde(untagged)]
+pub enum DateOption {
+    Seconds(f64),
+    Text(String),
+}
+
+/// One step or several, in hours.
+#[derive(Debug, Deserialize, Tsify)]
+#[serde(untagged)]
+pub enum Steps {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+/// The field layout of a state.
+#[derive(Debug, Clone, Copy, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum LayoutOption {
+    Grid,
+    Aifs,
+}
+
+/// The output grid of a state.
+#[derive(Debug, Clone, Copy, Deserialize, Tsify)]
+pub enum GridOption {
+    #[serde(rename = "0.25", alias = "source")]
+    Source,
+    #[serde(rename = "n320", alias = "N320")]
+    N320,
+}
+
+/// The element type of a state's arrays.
+#[derive(Debug, Clone, Copy, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum DtypeOption {
+    Float32,
+    Float64,
+}
+
+/// Where the input times of the aifs layout come from.
+#[derive(Debug, Clone, Copy, Deserialize, Tsify)]
+#[serde(rename_all = "lowercase")]
+pub enum InputsOption {
+    Forecast,
+    Analyses,
+}
+
+/// `MemberPickleOptions` in the core's terms.
+#[derive(Debug)]
 pub struct MemberPickle {
     pub params: String,
     pub selection: Selection,
@@ -109,67 +284,57 @@ pub struct MemberPickle {
     pub dtype: Dtype,
     pub n320: bool,
     pub concurrency: Option<usize>,
-    /// Where the input times come from (`inputs`: "forecast" or "analyses").
-    pub source: gik_core::plan::InputSource,
+    /// Where the input times come from.
+    pub source: InputSource,
+    /// The checkpoint, when one is given.
+    pub checkpoint: Option<JsValue>,
+    /// The progress callback, when one is given.
+    pub on_progress: Option<js_sys::Function>,
 }
 
-/// Parses `MemberPickleOptions`.
-pub fn member_pickle(opts: &JsValue) -> Result<MemberPickle> {
-    let date = match js::get(opts, "date") {
-        None => None,
-        Some(d) => match (d.as_f64(), d.as_string()) {
-            (Some(secs), _) => Some(secs as i64),
-            (_, Some(s)) => Some(assemble::parse_date(&s).ok_or_else(|| {
+impl MemberPickleOptions {
+    /// The core's selection and engine choices.
+    pub fn core(self) -> Result<MemberPickle> {
+        let date = match self.date {
+            None => None,
+            Some(DateOption::Seconds(secs)) => Some(secs as i64),
+            Some(DateOption::Text(s)) => Some(assemble::parse_date(&s).ok_or_else(|| {
                 Error::Options(format!(
                     "date `{s}`: expected e.g. 2025-01-01T06 or 2025010106"
                 ))
             })?),
-            _ => return Err(Error::Options("date must be a string or a number".into())),
-        },
-    };
-    let layout = choice(
-        opts,
-        "layout",
-        &[("grid", Layout::Grid), ("aifs", Layout::Aifs)],
-    )?;
-    let dtype = choice(
-        opts,
-        "dtype",
-        &[("float32", Dtype::F32), ("float64", Dtype::F64)],
-    )?;
-    let n320 = match js::get_str(opts, "grid")?.as_deref() {
-        None | Some("0.25" | "source") => false,
-        Some("n320" | "N320") => true,
-        Some(o) => {
-            return Err(Error::Options(format!(
-                "grid must be \"0.25\" or \"n320\", got \"{o}\""
-            )))
-        }
-    };
-    let source = choice(
-        opts,
-        "inputs",
-        &[
-            ("forecast", gik_core::plan::InputSource::Forecast),
-            ("analyses", gik_core::plan::InputSource::Analyses),
-        ],
-    )?;
-    let member = js::get_i64(opts, "member")?;
-    Ok(MemberPickle {
-        params: js::get_str(opts, "params")?.unwrap_or_else(|| "aifs-ens".into()),
-        selection: Selection {
-            members: Some(BTreeSet::from([member.unwrap_or(0)])),
-            date,
-            steps: js::get_i64s(opts, "step")?.or(js::get_i64s(opts, "steps")?),
-            layout,
-            allow_missing: js::get_bool(opts, "allowMissing")?.unwrap_or(false),
-        },
-        member_given: member.is_some(),
-        dtype,
-        n320,
-        concurrency: js::get_i64(opts, "concurrency")?.map(|c| c.clamp(1, 64) as usize),
-        source,
-    })
+        };
+        let present = |v: JsValue| (!v.is_undefined() && !v.is_null()).then_some(v);
+        Ok(MemberPickle {
+            params: self.params.unwrap_or_else(|| "aifs-ens".into()),
+            selection: Selection {
+                members: Some(BTreeSet::from([self.member.unwrap_or(0)])),
+                date,
+                steps: self.step.map(|s| match s {
+                    Steps::One(s) => vec![s],
+                    Steps::Many(s) => s,
+                }),
+                layout: match self.layout {
+                    None | Some(LayoutOption::Grid) => Layout::Grid,
+                    Some(LayoutOption::Aifs) => Layout::Aifs,
+                },
+                allow_missing: self.allow_missing.unwrap_or(false),
+            },
+            member_given: self.member.is_some(),
+            dtype: match self.dtype {
+                None | Some(DtypeOption::Float32) => Dtype::F32,
+                Some(DtypeOption::Float64) => Dtype::F64,
+            },
+            n320: matches!(self.grid, Some(GridOption::N320)),
+            concurrency: self.concurrency.map(|c| c.clamp(1, 64) as usize),
+            source: match self.inputs {
+                None | Some(InputsOption::Forecast) => InputSource::Forecast,
+                Some(InputsOption::Analyses) => InputSource::Analyses,
+            },
+            checkpoint: present(self.checkpoint),
+            on_progress: present(self.on_progress).and_then(|f| f.dyn_into().ok()),
+        })
+    }
 }
 
 /// A model's metadata from `checkpoint`: a url of its `.ckpt` (read by

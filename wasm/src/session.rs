@@ -12,9 +12,10 @@ use gik_core::scan::Inline;
 use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
+use crate::convert::{to_js, Coords, FieldData, FieldValues, VariableInfo};
 use crate::error::{Error, Result};
 use crate::fetch::{self, Fetcher, Reader};
-use crate::{convert, js, options};
+use crate::options::{self, FieldSelection, MemberPickleOptions};
 
 pub(crate) struct Inner {
     pub(crate) store: RefStore,
@@ -44,7 +45,7 @@ impl Inner {
         let out = Array::new();
         for v in self.store.variables().map_err(|e| self.refs_err(e))? {
             let axes = self.store.axes(&v).map_err(|e| self.refs_err(e))?;
-            out.push(&convert::variable(&v, &axes).into_js());
+            out.push(&to_js(&VariableInfo::new(&v, &axes))?);
         }
         Ok(out)
     }
@@ -56,11 +57,12 @@ impl Inner {
             .map_err(|e| self.refs_err(e))?;
         let axes = self.store.axes(&var).map_err(|e| self.refs_err(e))?;
         let (lat, lon) = self.store.lat_lon(&var);
-        Ok(convert::coords(&var, &axes, lat, lon).into_js())
+        to_js(&Coords::new(&var, &axes, lat.as_deref(), lon.as_deref()))
     }
 
     pub(crate) async fn read_field(&self, sel: JsValue) -> Result<JsValue> {
-        let (name, at) = options::field_at(&sel)?;
+        let sel: FieldSelection = options::parse_required("readField", &sel)?;
+        let (name, at) = sel.field_at();
         let var = self
             .store
             .find_variable(&name)
@@ -82,22 +84,20 @@ impl Inner {
                 .lat_lon()
                 .map_or((None, None), |(a, b)| (Some(a), Some(b))),
         };
-        let o = convert::field(&meta, &values, lats, lons);
-        o.set("variable", var.path.as_str())
-            .opt("time", located.time.map(|t| t as f64))
-            .opt("step", located.step.map(|s| s as f64))
-            .opt("level", located.level)
-            .opt("member", located.member.map(|m| m as f64))
-            .opt(
-                "validTime",
-                located
-                    .time
-                    .map(|t| (t + located.step.unwrap_or(0) * 3600) as f64),
-            )
-            .set("bytes", bytes.len() as f64)
-            .set("fetchMs", t1 - t0)
-            .set("decodeMs", t2 - t1);
-        Ok(o.into_js())
+        to_js(&FieldData {
+            field: FieldValues::new(&meta, &values, lats, lons),
+            variable: var.path.clone(),
+            time: located.time.map(|t| t as f64),
+            step: located.step.map(|s| s as f64),
+            level: located.level,
+            member: located.member.map(|m| m as f64),
+            valid_time: located
+                .time
+                .map(|t| t.saturating_add(located.step.unwrap_or(0).saturating_mul(3600)) as f64),
+            bytes: bytes.len() as u64,
+            fetch_ms: t1 - t0,
+            decode_ms: t2 - t1,
+        })
     }
 
     /// The pickle of the one state a plan holds, through the core's engine.
@@ -157,8 +157,8 @@ impl Inner {
     }
 
     pub(crate) async fn member_pickle(&self, opts: JsValue) -> Result<JsValue> {
-        let o = options::member_pickle(&opts)?;
-        let (inputs, times, n320) = match js::get(&opts, "checkpoint") {
+        let o = options::parse::<MemberPickleOptions>("memberPickle", &opts)?.core()?;
+        let (inputs, times, n320) = match o.checkpoint.clone() {
             Some(c) => {
                 let spec = options::model(&self.reader(), c).await?;
                 let n320 = spec.target_grid().is_ok() || o.n320;
@@ -174,7 +174,7 @@ impl Inner {
             ),
         };
         let mut sel = o.selection;
-        if js::get(&opts, "checkpoint").is_some() {
+        if o.checkpoint.is_some() {
             sel.layout = Layout::Aifs;
         }
         let sel = if o.member_given {
@@ -189,13 +189,13 @@ impl Inner {
             n320,
             o.concurrency.unwrap_or(self.concurrency),
         );
-        let progress = js::get(&opts, "onProgress").and_then(|f| f.dyn_into::<Function>().ok());
-        let bytes = self.state_pickle(&plan, &options, progress).await?;
+        let bytes = self.state_pickle(&plan, &options, o.on_progress).await?;
         Ok(Uint8Array::from(bytes.as_slice()).into())
     }
 
     pub(crate) async fn field_pickle(&self, sel: JsValue) -> Result<JsValue> {
-        let (name, at) = options::field_at(&sel)?;
+        let sel: FieldSelection = options::parse_required("fieldPickle", &sel)?;
+        let (name, at) = sel.field_at();
         let var = self
             .store
             .find_variable(&name)

@@ -121,6 +121,22 @@ test("openRefs + readField range-read one field over HTTP, equal to decoding the
     await assert.rejects(refs.readField({ variable: "tcc", step: 6 }), (e) => e.kind === "missingData" && /step 6/.test(e.message));
     await assert.rejects(refs.readField({ variable: "nope" }), (e) => e.kind === "options");
     await assert.rejects(refs.memberPickle({ params: "aifs-ens" }), (e) => e.kind === "missingData");
+
+    // Options are typed: a wrong value names the option; a callback and bytes pass through.
+    await assert.rejects(refs.memberPickle({ params: "tcc", layout: "sideways" }), (e) => e.kind === "options" && /`layout`/.test(e.message) && /sideways/.test(e.message));
+    await assert.rejects(refs.memberPickle({ params: "tcc", member: 1.5 }), (e) => e.kind === "options" && /`member`/.test(e.message));
+    await assert.rejects(refs.readField({ step: 0 }), (e) => e.kind === "options" && /variable/.test(e.message));
+    const calls = [];
+    await refs.memberPickle({ params: "tcc,sd", step: [0], onProgress: (done, total, name) => calls.push([done, total, name]) });
+    assert.deepEqual(calls.at(-1).slice(0, 2), [2, 2], JSON.stringify(calls));
+    assert.ok(calls.every(([, total, name]) => total === 2 && typeof name === "string"));
+    // a model's metadata (bytes) instead of params: the sample lacks its inputs, listed together
+    assert.ok(process.env.GIK_SHARED, "GIK_SHARED must point at the shared data");
+    const meta = readFileSync(`${process.env.GIK_SHARED}/data/anemoi/global-2in-2out-test-metadata.json`);
+    await assert.rejects(refs.memberPickle({ checkpoint: new Uint8Array(meta) }), (e) => {
+      console.log(`checkpoint without its inputs: ${e.kind}: ${e.message.slice(0, 300)}`);
+      return e.kind === "missingData";
+    });
     refs.free();
   } finally {
     server.close();

@@ -631,6 +631,211 @@ const LEGACY_COMPUTED: [&str; 9] = [
     "insolation",
 ];
 
+/// The metadata error for a checkpoint that lacks `what`.
+fn missing(what: &str) -> CheckpointError {
+    CheckpointError::Metadata(format!("lacks {what}"))
+}
+
+/// The dataset a checkpoint's inputs come from: its `dataset` entry, its
+/// `metadata_inference` entry (multi-dataset checkpoints) and its name there.
+fn select_dataset(m: &Value) -> Result<(&Value, Option<&Value>, Option<String>)> {
+    let multi = get(m, &["metadata_inference", "dataset_names"])
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(String::from)
+                .collect::<Vec<_>>()
+        });
+    Ok(match &multi {
+        Some(names) if !names.is_empty() => {
+            let ds = if names.iter().any(|n| n == "data") {
+                "data".to_string()
+            } else if let [one] = names.as_slice() {
+                one.clone()
+            } else {
+                return Err(CheckpointError::Metadata(format!(
+                    "holds several datasets ({}) and none named `data`",
+                    names.join(", ")
+                )));
+            };
+            let dataset =
+                get(m, &["dataset", &ds]).ok_or_else(|| missing(&format!("dataset.{ds}")))?;
+            (dataset, get(m, &["metadata_inference", &ds]), Some(ds))
+        }
+        _ => (
+            m.get("dataset").ok_or_else(|| missing("`dataset`"))?,
+            None,
+            None,
+        ),
+    })
+}
+
+/// Which variables are forcings, prognostic and diagnostic, with the time
+/// step and input count where the same metadata says them.
+struct VariableRoles {
+    forcing: Vec<String>,
+    prognostic: Vec<String>,
+    diagnostic: Vec<String>,
+    timestep: Option<i64>,
+    multistep: Option<usize>,
+}
+
+/// Reads the variables' roles from `metadata_inference` (multi-dataset) or
+/// from `config.data` and `data_indices` (single-dataset).
+fn variable_roles(
+    m: &Value,
+    inference: Option<&Value>,
+    ds_name: Option<&str>,
+    variables: &[String],
+) -> VariableRoles {
+    let by_index = |key: &[&str]| -> Vec<String> {
+        get(m, key)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_u64)
+                    .filter_map(|i| variables.get(i as usize).cloned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    match (inference, ds_name) {
+        (Some(inf), Some(_)) => {
+            let types = inf.get("variable_types");
+            let t = |k: &str| names(types.and_then(|t| t.get(k)));
+            let multistep = get(inf, &["timesteps", "input_relative_date_indices"])
+                .and_then(Value::as_array)
+                .map(Vec::len);
+            VariableRoles {
+                forcing: t("forcing"),
+                prognostic: t("prognostic"),
+                diagnostic: t("diagnostic"),
+                timestep: get(inf, &["timesteps", "timestep"]).and_then(hours),
+                multistep,
+            }
+        }
+        _ => {
+            let forcing = names(get(m, &["config", "data", "forcing"]));
+            let diagnostic = by_index(&["data_indices", "data", "input", "diagnostic"]);
+            let mut prognostic = by_index(&["data_indices", "data", "input", "prognostic"]);
+            if prognostic.is_empty() {
+                let full = by_index(&["data_indices", "data", "input", "full"]);
+                prognostic = full
+                    .into_iter()
+                    .filter(|n| !forcing.contains(n) && !diagnostic.contains(n))
+                    .collect();
+            }
+            VariableRoles {
+                forcing,
+                prognostic,
+                diagnostic,
+                timestep: get(m, &["config", "data", "timestep"]).and_then(hours),
+                multistep: get(m, &["config", "training", "multistep_input"])
+                    .and_then(Value::as_u64)
+                    .map(|n| n as usize),
+            }
+        }
+    }
+}
+
+/// The boolean `key` of variable `n`'s entry in `variables_metadata` (false when absent).
+fn meta_flag(vmeta: Option<&Value>, n: &str, key: &str) -> bool {
+    vmeta
+        .and_then(|v| v.get(n))
+        .and_then(|v| v.get(key))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// Splits the dataset's variables into the inputs the user supplies and the
+/// forcings the runner computes (diagnostics and unused variables left out).
+fn split_inputs(
+    variables: &[String],
+    roles: &VariableRoles,
+    vmeta: Option<&Value>,
+) -> (Vec<ModelInput>, Vec<String>) {
+    let computed_flag = |n: &str| {
+        if vmeta.is_some() {
+            meta_flag(vmeta, n, "computed_forcing")
+        } else {
+            LEGACY_COMPUTED.contains(&n)
+        }
+    };
+    let mut inputs = Vec::new();
+    let mut computed = Vec::new();
+    for n in variables {
+        let wanted = roles.prognostic.contains(n) || roles.forcing.contains(n);
+        if !wanted || roles.diagnostic.contains(n) {
+            continue;
+        }
+        if computed_flag(n) {
+            computed.push(n.clone());
+            continue;
+        }
+        let mars = vmeta.and_then(|v| v.get(n)).and_then(|v| v.get("mars"));
+        let text = |k: &str| {
+            mars.and_then(|v| v.get(k)).and_then(|v| match v {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(x) => Some(x.to_string()),
+                _ => None,
+            })
+        };
+        let level = mars.and_then(|v| v.get("levelist")).and_then(|v| {
+            v.as_f64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        });
+        inputs.push(ModelInput {
+            name: n.clone(),
+            constant: meta_flag(vmeta, n, "constant_in_time")
+                || (vmeta.is_none() && crate::plan::CONSTANT_FIELDS.contains(&n.as_str())),
+            param: text("param"),
+            levtype: text("levtype"),
+            level,
+        });
+    }
+    (inputs, computed)
+}
+
+/// What the metadata says of the grid: its name, its number of points and
+/// the archive paths of its latitude and longitude arrays.
+fn grid_of(
+    m: &Value,
+    dataset: &Value,
+    ds_name: Option<&str>,
+) -> (Option<String>, Option<u64>, Option<(String, String)>) {
+    let grid = dataset
+        .get("data_request")
+        .and_then(|r| r.get("grid"))
+        .and_then(|g| match g {
+            Value::String(s) => Some(s.to_ascii_lowercase()),
+            _ => None,
+        });
+    let arrays = match ds_name {
+        Some(ds) => get(m, &["supporting_arrays_paths", ds]),
+        None => m.get("supporting_arrays_paths"),
+    };
+    let array = |k: &str| arrays.and_then(|a| a.get(k));
+    let path = |k: &str| {
+        array(k)
+            .and_then(|a| a.get("path"))
+            .and_then(Value::as_str)
+            .map(String::from)
+    };
+    let coordinates = path("latitudes").zip(path("longitudes"));
+    let points = array("latitudes")
+        .and_then(|a| get(a, &["shape"]))
+        .and_then(|s| s.get(0))
+        .and_then(Value::as_u64)
+        .or_else(|| {
+            dataset
+                .get("shape")
+                .and_then(Value::as_array)
+                .and_then(|s| s.last())
+                .and_then(Value::as_u64)
+        });
+    (grid, points, coordinates)
+}
 impl ModelSpec {
     /// Reads what the model needs from its metadata JSON (the
     /// `ai-models.json` of a checkpoint, or anemoi-inference's test
@@ -643,107 +848,25 @@ impl ModelSpec {
     /// [`CheckpointError::Metadata`] naming what is missing.
     pub fn from_json(bytes: &[u8]) -> Result<Self> {
         let m: Value = serde_json::from_slice(bytes)?;
-        let missing = |what: &str| CheckpointError::Metadata(format!("lacks {what}"));
-        let multi = get(&m, &["metadata_inference", "dataset_names"])
-            .and_then(Value::as_array)
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .map(String::from)
-                    .collect::<Vec<_>>()
-            });
-        let (dataset, inference, ds_name) = match &multi {
-            Some(names) if !names.is_empty() => {
-                let ds = if names.iter().any(|n| n == "data") {
-                    "data".to_string()
-                } else if let [one] = names.as_slice() {
-                    one.clone()
-                } else {
-                    return Err(CheckpointError::Metadata(format!(
-                        "holds several datasets ({}) and none named `data`",
-                        names.join(", ")
-                    )));
-                };
-                let dataset =
-                    get(&m, &["dataset", &ds]).ok_or_else(|| missing(&format!("dataset.{ds}")))?;
-                (dataset, get(&m, &["metadata_inference", &ds]), Some(ds))
-            }
-            _ => (
-                m.get("dataset").ok_or_else(|| missing("`dataset`"))?,
-                None,
-                None,
-            ),
-        };
+        let (dataset, inference, ds_name) = select_dataset(&m)?;
         let variables = names(dataset.get("variables"));
         if variables.is_empty() {
             return Err(missing("the dataset's `variables`"));
         }
         let vmeta = dataset.get("variables_metadata");
-        let meta_of = |n: &str| vmeta.and_then(|v| v.get(n));
-        let flag = |n: &str, k: &str| {
-            meta_of(n)
-                .and_then(|v| v.get(k))
-                .and_then(Value::as_bool)
-                .unwrap_or(false)
-        };
-        let by_index = |key: &[&str]| -> Vec<String> {
-            get(&m, key)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_u64)
-                        .filter_map(|i| variables.get(i as usize).cloned())
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let (forcing, prognostic, diagnostic, timestep, multistep) = match (inference, &ds_name) {
-            (Some(inf), Some(_)) => {
-                let types = inf.get("variable_types");
-                let t = |k: &str| names(types.and_then(|t| t.get(k)));
-                let multistep = get(inf, &["timesteps", "input_relative_date_indices"])
-                    .and_then(Value::as_array)
-                    .map(Vec::len);
-                (
-                    t("forcing"),
-                    t("prognostic"),
-                    t("diagnostic"),
-                    get(inf, &["timesteps", "timestep"]).and_then(hours),
-                    multistep,
-                )
-            }
-            _ => {
-                let forcing = names(get(&m, &["config", "data", "forcing"]));
-                let diagnostic = by_index(&["data_indices", "data", "input", "diagnostic"]);
-                let mut prognostic = by_index(&["data_indices", "data", "input", "prognostic"]);
-                if prognostic.is_empty() {
-                    let full = by_index(&["data_indices", "data", "input", "full"]);
-                    prognostic = full
-                        .into_iter()
-                        .filter(|n| !forcing.contains(n) && !diagnostic.contains(n))
-                        .collect();
-                }
-                (
-                    forcing,
-                    prognostic,
-                    diagnostic,
-                    get(&m, &["config", "data", "timestep"]).and_then(hours),
-                    get(&m, &["config", "training", "multistep_input"])
-                        .and_then(Value::as_u64)
-                        .map(|n| n as usize),
-                )
-            }
-        };
-        if forcing.is_empty() && prognostic.is_empty() {
+        let roles = variable_roles(&m, inference, ds_name.as_deref(), &variables);
+        if roles.forcing.is_empty() && roles.prognostic.is_empty() {
             return Err(missing(
                 "which variables are prognostic and forcing (data_indices / variable_types)",
             ));
         }
-        let timestep_hours = timestep
+        let timestep_hours = roles
+            .timestep
             .or_else(|| get(&m, &["config", "data", "timestep"]).and_then(hours))
             .or_else(|| dataset.get("frequency").and_then(hours))
             .ok_or_else(|| missing("the time step (config.data.timestep)"))?;
-        let multistep_input = multistep
+        let multistep_input = roles
+            .multistep
             .or_else(|| {
                 get(&m, &["config", "training", "multistep_input"])
                     .and_then(Value::as_u64)
@@ -751,75 +874,8 @@ impl ModelSpec {
             })
             .filter(|n| (1..=64).contains(n))
             .ok_or_else(|| missing("`config.training.multistep_input` (1 to 64)"))?;
-        let computed_flag = |n: &str| {
-            if vmeta.is_some() {
-                flag(n, "computed_forcing")
-            } else {
-                LEGACY_COMPUTED.contains(&n)
-            }
-        };
-        let mut inputs = Vec::new();
-        let mut computed = Vec::new();
-        for n in &variables {
-            let wanted = prognostic.contains(n) || forcing.contains(n);
-            if !wanted || diagnostic.contains(n) {
-                continue;
-            }
-            if computed_flag(n) {
-                computed.push(n.clone());
-                continue;
-            }
-            let mars = meta_of(n).and_then(|v| v.get("mars"));
-            let text = |k: &str| {
-                mars.and_then(|v| v.get(k)).and_then(|v| match v {
-                    Value::String(s) => Some(s.clone()),
-                    Value::Number(x) => Some(x.to_string()),
-                    _ => None,
-                })
-            };
-            let level = mars.and_then(|v| v.get("levelist")).and_then(|v| {
-                v.as_f64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            });
-            inputs.push(ModelInput {
-                name: n.clone(),
-                constant: flag(n, "constant_in_time")
-                    || (vmeta.is_none() && crate::plan::CONSTANT_FIELDS.contains(&n.as_str())),
-                param: text("param"),
-                levtype: text("levtype"),
-                level,
-            });
-        }
-        let grid = dataset
-            .get("data_request")
-            .and_then(|r| r.get("grid"))
-            .and_then(|g| match g {
-                Value::String(s) => Some(s.to_ascii_lowercase()),
-                _ => None,
-            });
-        let arrays = match &ds_name {
-            Some(ds) => get(&m, &["supporting_arrays_paths", ds]),
-            None => m.get("supporting_arrays_paths"),
-        };
-        let array = |k: &str| arrays.and_then(|a| a.get(k));
-        let path = |k: &str| {
-            array(k)
-                .and_then(|a| a.get("path"))
-                .and_then(Value::as_str)
-                .map(String::from)
-        };
-        let coordinates = path("latitudes").zip(path("longitudes"));
-        let points = array("latitudes")
-            .and_then(|a| get(a, &["shape"]))
-            .and_then(|s| s.get(0))
-            .and_then(Value::as_u64)
-            .or_else(|| {
-                dataset
-                    .get("shape")
-                    .and_then(Value::as_array)
-                    .and_then(|s| s.last())
-                    .and_then(Value::as_u64)
-            });
+        let (inputs, computed) = split_inputs(&variables, &roles, vmeta);
+        let (grid, points, coordinates) = grid_of(&m, dataset, ds_name.as_deref());
         Ok(Self {
             inputs,
             computed,

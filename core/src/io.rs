@@ -434,6 +434,24 @@ pub async fn check_reader<R: RangeReader + ?Sized>(
     if n < 2 {
         return Err("check_reader needs an object of at least 2 bytes".into());
     }
+    check_inside(reader, location, expected).await?;
+    check_past_end(reader, location, n).await?;
+    check_missing(reader, missing).await?;
+    check_suffix(reader, location, expected).await?;
+    expect_not_found(
+        format!("read_suffix({missing})"),
+        reader.read_suffix(missing, 1).await.err(),
+    )
+}
+
+/// [`check_reader`]: ranges inside the object, one at a time and as one
+/// batch, then the whole object and its length.
+async fn check_inside<R: RangeReader + ?Sized>(
+    reader: &R,
+    location: &str,
+    expected: &[u8],
+) -> Result<(), String> {
+    let n = expected.len() as u64;
     let mid = n / 2;
     let ranges = [
         0..n,
@@ -490,14 +508,21 @@ pub async fn check_reader<R: RangeReader + ?Sized>(
         ));
     }
     match reader.len(location).await {
-        Ok(len) if len == n => {}
-        Ok(len) => {
-            return Err(format!(
-                "len({location}) is {len}, the object has {n} bytes"
-            ))
-        }
-        Err(e) => return Err(format!("len({location}) failed: {e}")),
+        Ok(len) if len == n => Ok(()),
+        Ok(len) => Err(format!(
+            "len({location}) is {len}, the object has {n} bytes"
+        )),
+        Err(e) => Err(format!("len({location}) failed: {e}")),
     }
+}
+
+/// [`check_reader`]: ranges past the end of an `n`-byte object fail, and not as NotFound.
+async fn check_past_end<R: RangeReader + ?Sized>(
+    reader: &R,
+    location: &str,
+    n: u64,
+) -> Result<(), String> {
+    let mid = n / 2;
     for r in [n - 1..n + 1, mid..n + 100, n + 10..n + 20] {
         match reader.read_range(location, r.clone()).await {
             Ok(b) => {
@@ -520,27 +545,45 @@ pub async fn check_reader<R: RangeReader + ?Sized>(
             b.len()
         ));
     }
-    let not_found = |what: String, e: Option<R::Error>| match e {
+    Ok(())
+}
+
+/// [`check_reader`]: `e`, the error of the read `what` of a missing object, is NotFound.
+fn expect_not_found<E: ReadError>(what: String, e: Option<E>) -> Result<(), String> {
+    match e {
         None => Err(format!("{what} of a missing object succeeded")),
         Some(e) if e.kind() != ReadErrorKind::NotFound => Err(format!(
             "{what} of a missing object failed with {:?}, not NotFound: {e}",
             e.kind()
         )),
         Some(_) => Ok(()),
-    };
-    not_found(
+    }
+}
+
+/// [`check_reader`]: range, batch, whole and length reads of `missing` fail with NotFound.
+async fn check_missing<R: RangeReader + ?Sized>(reader: &R, missing: &str) -> Result<(), String> {
+    expect_not_found(
         format!("read_range({missing})"),
         reader.read_range(missing, 0..1).await.err(),
     )?;
-    not_found(
+    expect_not_found(
         format!("read_ranges({missing})"),
         reader.read_ranges(missing, vec![0..1, 0..0]).await.err(),
     )?;
-    not_found(
+    expect_not_found(
         format!("read_all({missing})"),
         reader.read_all(missing).await.err(),
     )?;
-    not_found(format!("len({missing})"), reader.len(missing).await.err())?;
+    expect_not_found(format!("len({missing})"), reader.len(missing).await.err())
+}
+
+/// [`check_reader`]: suffixes of the object, shorter, as long and longer.
+async fn check_suffix<R: RangeReader + ?Sized>(
+    reader: &R,
+    location: &str,
+    expected: &[u8],
+) -> Result<(), String> {
+    let n = expected.len() as u64;
     for k in [1, n / 2, n, n + 10] {
         let (tail, size) = reader
             .read_suffix(location, k)
@@ -555,10 +598,6 @@ pub async fn check_reader<R: RangeReader + ?Sized>(
             ));
         }
     }
-    not_found(
-        format!("read_suffix({missing})"),
-        reader.read_suffix(missing, 1).await.err(),
-    )?;
     Ok(())
 }
 

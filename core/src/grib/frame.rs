@@ -233,19 +233,9 @@ fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> 
     let end = total - 4;
     let mut pos = 16;
     let mut fields = Vec::new();
-    let mut s1 = None;
-    let mut s2 = None;
-    let mut s3 = None;
-    let mut s4 = None;
-    let mut s5 = None;
-    let mut s6: Option<Option<Section<'_>>> = None;
-    let mut last_bitmap: Option<Section<'_>> = None;
+    let mut pending = PendingField::default();
     let mut after: u8 = 0; // number of the last section read
-    let invalid = |section: u8, reason: String| Error::InvalidSection {
-        offset,
-        section,
-        reason,
-    };
+    let invalid = |section: u8, reason: String| invalid_section(offset, section, reason);
     while pos < end {
         if end - pos < 5 {
             return Err(invalid(
@@ -270,18 +260,7 @@ fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> 
                 available: end as u64,
             });
         }
-        let allowed = match after {
-            0 => num == 1,
-            1 => num == 2 || num == 3,
-            2 => num == 3,
-            3 => num == 4,
-            4 => num == 5,
-            5 => num == 6,
-            6 => num == 7,
-            7 => matches!(num, 2..=4),
-            _ => false,
-        };
-        if !allowed {
+        if !may_follow(after, num) {
             return Err(invalid(
                 num,
                 format!("section {num} cannot follow section {after}"),
@@ -298,22 +277,82 @@ fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> 
         }
         let available = bytes.len().min(pos + len);
         let sec = Section::new(&bytes[pos..available], offset);
+        if num == 7 {
+            fields.push(pending.complete(sec, offset)?);
+        } else {
+            pending.record(num, sec, offset)?;
+        }
+        after = num;
+        pos += len;
+    }
+    if after != 7 {
+        return Err(invalid(
+            after,
+            "the message ends before a complete field (sections 3–7)".into(),
+        ));
+    }
+    Ok(Walk::Done(fields))
+}
+
+/// The error for an invalid section `section` of the message at `offset`.
+fn invalid_section(offset: u64, section: u8, reason: String) -> Error {
+    Error::InvalidSection {
+        offset,
+        section,
+        reason,
+    }
+}
+
+/// Whether section `num` may come right after section `after` (0: section 0;
+/// after 7 a message may go back to section 2, 3 or 4 for its next field).
+fn may_follow(after: u8, num: u8) -> bool {
+    match after {
+        0 => num == 1,
+        1 => num == 2 || num == 3,
+        2 => num == 3,
+        3 => num == 4,
+        4 => num == 5,
+        5 => num == 6,
+        6 => num == 7,
+        7 => matches!(num, 2..=4),
+        _ => false,
+    }
+}
+
+/// The sections 1–6 read so far, which the next section 7 completes into a field.
+#[derive(Default)]
+struct PendingField<'a> {
+    s1: Option<Section<'a>>,
+    s2: Option<Section<'a>>,
+    s3: Option<Section<'a>>,
+    s4: Option<Section<'a>>,
+    s5: Option<Section<'a>>,
+    s6: Option<Option<Section<'a>>>,
+    /// The last bitmap given in full, for indicator 254 (reuse the previous one).
+    last_bitmap: Option<Section<'a>>,
+}
+
+impl<'a> PendingField<'a> {
+    /// Records section `num` (1 to 6) of the message at `offset`, resolving a
+    /// section 6's bitmap indicator.
+    fn record(&mut self, num: u8, sec: Section<'a>, offset: u64) -> Result<()> {
         match num {
-            1 => s1 = Some(sec),
-            2 => s2 = Some(sec),
-            3 => s3 = Some(sec),
-            4 => s4 = Some(sec),
-            5 => s5 = Some(sec),
+            1 => self.s1 = Some(sec),
+            2 => self.s2 = Some(sec),
+            3 => self.s3 = Some(sec),
+            4 => self.s4 = Some(sec),
+            5 => self.s5 = Some(sec),
             6 => {
                 let indicator = sec.u8(6)?;
-                s6 = Some(match indicator {
+                self.s6 = Some(match indicator {
                     0 => {
-                        last_bitmap = Some(sec);
+                        self.last_bitmap = Some(sec);
                         Some(sec)
                     }
                     255 => None,
-                    254 => Some(last_bitmap.ok_or_else(|| {
-                        invalid(
+                    254 => Some(self.last_bitmap.ok_or_else(|| {
+                        invalid_section(
+                            offset,
                             6,
                             "bitmap indicator 254 (reuse previous) but no previous bitmap".into(),
                         )
@@ -328,30 +367,24 @@ fn walk_sections(bytes: &[u8], total: usize, offset: u64, header_mode: bool) -> 
                     }
                 });
             }
-            7 => {
-                let missing = |n: u8| invalid(n, "missing before section 7".into());
-                fields.push(Sections {
-                    s1: s1.ok_or_else(|| missing(1))?,
-                    s2,
-                    s3: s3.ok_or_else(|| missing(3))?,
-                    s4: s4.ok_or_else(|| missing(4))?,
-                    s5: s5.ok_or_else(|| missing(5))?,
-                    s6: s6.ok_or_else(|| missing(6))?,
-                    s7: sec,
-                });
-            }
             _ => {}
         }
-        after = num;
-        pos += len;
+        Ok(())
     }
-    if after != 7 {
-        return Err(invalid(
-            after,
-            "the message ends before a complete field (sections 3–7)".into(),
-        ));
+
+    /// The field that data section `s7` completes.
+    fn complete(&self, s7: Section<'a>, offset: u64) -> Result<Sections<'a>> {
+        let missing = |n: u8| invalid_section(offset, n, "missing before section 7".into());
+        Ok(Sections {
+            s1: self.s1.ok_or_else(|| missing(1))?,
+            s2: self.s2,
+            s3: self.s3.ok_or_else(|| missing(3))?,
+            s4: self.s4.ok_or_else(|| missing(4))?,
+            s5: self.s5.ok_or_else(|| missing(5))?,
+            s6: self.s6.ok_or_else(|| missing(6))?,
+            s7,
+        })
     }
-    Ok(Walk::Done(fields))
 }
 
 /// What [`scan_headers`] found at the start of a buffer.

@@ -207,6 +207,50 @@ pub fn write_parquet_dir(store: &RefStore, record_size: u64) -> Result<FileMap> 
 /// or compressed with a codec gik-core cannot decode: fsspec writes zstd,
 /// which gives [`RefsError::UnsupportedCompression`].
 pub fn read_parquet_dir(files: &FileMap) -> Result<RefStore> {
+    let (record_size, mut store) = read_zmetadata(files)?;
+    let arrays: Vec<String> = store.arrays().map(str::to_string).collect();
+    let mut urls: BTreeMap<Vec<u8>, Arc<str>> = BTreeMap::new();
+    for array in arrays {
+        let meta = store.array_meta(&array)?;
+        let total = meta.chunk_count(&format!("{array}/.zarray"))?;
+        let grid = meta.chunk_grid();
+        let nrec = total.div_ceil(record_size);
+        let prefix = if array.is_empty() {
+            "refs.".to_string()
+        } else {
+            format!("{array}/refs.")
+        };
+        for (record, bytes) in present_records(files, &prefix, nrec) {
+            let file = format!("{prefix}{record}.parq");
+            let columns = RefColumns::read(&file, bytes)?;
+            for i in 0..columns.rows() {
+                let n = record * record_size + i as u64;
+                if n >= total {
+                    break;
+                }
+                let Some(value) = columns.value(&file, i, &mut urls)? else {
+                    continue;
+                };
+                let idx = unravel(n, &grid);
+                let rel = if meta.shape.is_empty() {
+                    "0".to_string()
+                } else {
+                    meta.chunk_key(&idx)
+                };
+                let key = if array.is_empty() {
+                    rel
+                } else {
+                    format!("{array}/{rel}")
+                };
+                store.insert(key, value);
+            }
+        }
+    }
+    Ok(store)
+}
+
+/// Reads `.zmetadata`: the record size, and a store holding its metadata documents.
+fn read_zmetadata(files: &FileMap) -> Result<(u64, RefStore)> {
     let zm = files
         .get(".zmetadata")
         .ok_or_else(|| RefsError::MissingFile {
@@ -237,116 +281,126 @@ pub fn read_parquet_dir(files: &FileMap) -> Result<RefStore> {
         };
         store.insert(k.clone(), RefValue::Inline(bytes));
     }
-    let arrays: Vec<String> = store.arrays().map(str::to_string).collect();
-    let mut urls: BTreeMap<Vec<u8>, Arc<str>> = BTreeMap::new();
-    for array in arrays {
-        let meta = store.array_meta(&array)?;
-        let total = meta.chunk_count(&format!("{array}/.zarray"))?;
-        let grid = meta.chunk_grid();
-        let nrec = total.div_ceil(record_size);
-        // the files there are (not every number up to nrec: a 100-byte
-        // .zmetadata may declare 10^8 records)
-        let prefix = if array.is_empty() {
-            "refs.".to_string()
-        } else {
-            format!("{array}/refs.")
-        };
-        let present: Vec<(u64, &Vec<u8>)> = files
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter_map(|(k, v)| {
-                let n = k[prefix.len()..].strip_suffix(".parq")?;
-                // canonical numbers only: refs.01.parq is not record 1
-                let record: u64 = n.parse().ok()?;
-                (record.to_string() == n && record < nrec).then_some((record, v))
-            })
-            .collect();
-        for (record, bytes) in present {
-            let file = format!("{prefix}{record}.parq");
-            let mut t = read_table(&file, bytes, &["path", "offset", "size", "raw"])?;
-            let raw = t
-                .take("raw")
-                .map(|c| bytes_column(&file, "raw", Some(c)))
-                .transpose()?;
-            let path = t
-                .take("path")
-                .map(|c| bytes_column(&file, "path", Some(c)))
-                .transpose()?;
-            let offset = t
-                .take("offset")
-                .map(|c| int_column(&file, "offset", Some(c)))
-                .transpose()?;
-            let size = t
-                .take("size")
-                .map(|c| int_column(&file, "size", Some(c)))
-                .transpose()?;
-            if raw.is_none() && path.is_none() {
-                return Err(RefsError::ParquetSchema {
-                    file,
-                    reason: "neither a `path` nor a `raw` column".to_string(),
-                });
-            }
-            let rows = raw
-                .as_ref()
-                .map_or(0, Vec::len)
-                .max(path.as_ref().map_or(0, Vec::len));
-            for i in 0..rows {
-                let n = record * record_size + i as u64;
-                if n >= total {
-                    break;
-                }
-                let value =
-                    if let Some(b) = raw.as_ref().and_then(|r| r.get(i)).and_then(Option::as_ref) {
-                        RefValue::Inline(b.clone())
-                    } else if let Some(p) = path
-                        .as_ref()
-                        .and_then(|p| p.get(i))
-                        .and_then(Option::as_ref)
-                    {
-                        let url = urls
-                            .entry(p.clone())
-                            .or_insert_with(|| Arc::from(String::from_utf8_lossy(p).as_ref()))
-                            .clone();
-                        let o = offset
-                            .as_ref()
-                            .and_then(|c| c.get(i).copied().flatten())
-                            .unwrap_or(0);
-                        let s = size
-                            .as_ref()
-                            .and_then(|c| c.get(i).copied().flatten())
-                            .unwrap_or(0);
-                        if o < 0 || s < 0 {
-                            return Err(RefsError::ParquetSchema {
-                                file,
-                                reason: format!("row {i}: negative offset or size"),
-                            });
-                        }
-                        if o == 0 && s == 0 {
-                            RefValue::Whole { url }
-                        } else {
-                            RefValue::Range {
-                                url,
-                                offset: o as u64,
-                                length: s as u64,
-                            }
-                        }
-                    } else {
-                        continue;
-                    };
-                let idx = unravel(n, &grid);
-                let rel = if meta.shape.is_empty() {
-                    "0".to_string()
-                } else {
-                    meta.chunk_key(&idx)
-                };
-                let key = if array.is_empty() {
-                    rel
-                } else {
-                    format!("{array}/{rel}")
-                };
-                store.insert(key, value);
-            }
+    Ok((record_size, store))
+}
+
+/// The record files under `prefix` that exist, numbered below `nrec`.
+fn present_records<'f>(files: &'f FileMap, prefix: &str, nrec: u64) -> Vec<(u64, &'f Vec<u8>)> {
+    // the files there are (not every number up to nrec: a 100-byte
+    // .zmetadata may declare 10^8 records)
+    files
+        .range(prefix.to_string()..)
+        .take_while(|(k, _)| k.starts_with(prefix))
+        .filter_map(|(k, v)| {
+            let n = k[prefix.len()..].strip_suffix(".parq")?;
+            // canonical numbers only: refs.01.parq is not record 1
+            let record: u64 = n.parse().ok()?;
+            (record.to_string() == n && record < nrec).then_some((record, v))
+        })
+        .collect()
+}
+
+/// The columns of one record file of references.
+struct RefColumns {
+    raw: Option<Vec<Option<Vec<u8>>>>,
+    path: Option<Vec<Option<Vec<u8>>>>,
+    offset: Option<Vec<Option<i64>>>,
+    size: Option<Vec<Option<i64>>>,
+}
+
+impl RefColumns {
+    /// Reads record `file`, which needs a `path` or a `raw` column.
+    fn read(file: &str, bytes: &[u8]) -> Result<Self> {
+        let mut t = read_table(file, bytes, &["path", "offset", "size", "raw"])?;
+        let raw = t
+            .take("raw")
+            .map(|c| bytes_column(file, "raw", Some(c)))
+            .transpose()?;
+        let path = t
+            .take("path")
+            .map(|c| bytes_column(file, "path", Some(c)))
+            .transpose()?;
+        let offset = t
+            .take("offset")
+            .map(|c| int_column(file, "offset", Some(c)))
+            .transpose()?;
+        let size = t
+            .take("size")
+            .map(|c| int_column(file, "size", Some(c)))
+            .transpose()?;
+        if raw.is_none() && path.is_none() {
+            return Err(RefsError::ParquetSchema {
+                file: file.to_string(),
+                reason: "neither a `path` nor a `raw` column".to_string(),
+            });
         }
+        Ok(Self {
+            raw,
+            path,
+            offset,
+            size,
+        })
     }
-    Ok(store)
+
+    /// The number of rows: the longer of `raw` and `path`.
+    fn rows(&self) -> usize {
+        self.raw
+            .as_ref()
+            .map_or(0, Vec::len)
+            .max(self.path.as_ref().map_or(0, Vec::len))
+    }
+
+    /// The reference in row `i` (`None` for an empty row), urls shared through `urls`.
+    fn value(
+        &self,
+        file: &str,
+        i: usize,
+        urls: &mut BTreeMap<Vec<u8>, Arc<str>>,
+    ) -> Result<Option<RefValue>> {
+        if let Some(b) = self
+            .raw
+            .as_ref()
+            .and_then(|r| r.get(i))
+            .and_then(Option::as_ref)
+        {
+            return Ok(Some(RefValue::Inline(b.clone())));
+        }
+        let Some(p) = self
+            .path
+            .as_ref()
+            .and_then(|p| p.get(i))
+            .and_then(Option::as_ref)
+        else {
+            return Ok(None);
+        };
+        let url = urls
+            .entry(p.clone())
+            .or_insert_with(|| Arc::from(String::from_utf8_lossy(p).as_ref()))
+            .clone();
+        let o = self
+            .offset
+            .as_ref()
+            .and_then(|c| c.get(i).copied().flatten())
+            .unwrap_or(0);
+        let s = self
+            .size
+            .as_ref()
+            .and_then(|c| c.get(i).copied().flatten())
+            .unwrap_or(0);
+        if o < 0 || s < 0 {
+            return Err(RefsError::ParquetSchema {
+                file: file.to_string(),
+                reason: format!("row {i}: negative offset or size"),
+            });
+        }
+        Ok(Some(if o == 0 && s == 0 {
+            RefValue::Whole { url }
+        } else {
+            RefValue::Range {
+                url,
+                offset: o as u64,
+                length: s as u64,
+            }
+        }))
+    }
 }

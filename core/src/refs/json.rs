@@ -162,13 +162,43 @@ fn expand_gen(
     };
     for (n, e) in entries.into_iter().enumerate() {
         let what = format!("gen[{n}]");
-        let bad = |reason: String| RefsError::Template {
-            what: what.clone(),
-            reason,
-        };
         let Value::Object(e) = e else {
-            return Err(bad("not an object".to_string()));
+            return Err(gen_error(&what, "not an object".to_string()));
         };
+        let entry = GenEntry::read(&what, &e)?;
+        let (dims, total) = gen_dimensions(&what, &e)?;
+        if total > u128::from(MAX_GEN) {
+            return Err(RefsError::TooLarge {
+                what,
+                count: total,
+                limit: MAX_GEN,
+            });
+        }
+        entry.expand(store, templates, &dims, total, &what)?;
+    }
+    Ok(())
+}
+
+/// The template error of `gen` entry `what`.
+fn gen_error(what: &str, reason: String) -> RefsError {
+    RefsError::Template {
+        what: what.to_string(),
+        reason,
+    }
+}
+
+/// The templates of one `gen` entry.
+struct GenEntry {
+    key: String,
+    url: String,
+    offset: Option<String>,
+    length: Option<String>,
+}
+
+impl GenEntry {
+    /// Reads the `key`, `url`, `offset` and `length` templates of entry `what`.
+    fn read(what: &str, e: &serde_json::Map<String, Value>) -> Result<Self> {
+        let bad = |reason: String| gen_error(what, reason);
         let text = |name: &str| -> Result<Option<String>> {
             match e.get(name) {
                 None | Some(Value::Null) => Ok(None),
@@ -177,86 +207,35 @@ fn expand_gen(
                 Some(_) => Err(bad(format!("`{name}` must be a string"))),
             }
         };
-        let key_t = text("key")?.ok_or_else(|| bad("`key` missing".to_string()))?;
-        let url_t = text("url")?.ok_or_else(|| bad("`url` missing".to_string()))?;
-        let offset_t = text("offset")?;
-        let length_t = text("length")?;
-        let mut dims: Vec<(String, Vec<TValue>)> = Vec::new();
-        let mut total: u128 = 1;
-        if let Some(Value::Object(d)) = e.get("dimensions") {
-            for (name, spec) in d {
-                let values: Vec<TValue> = match spec {
-                    Value::Array(a) => {
-                        a.iter()
-                            .map(|x| match x {
-                                Value::Number(n) => n.as_i64().map(TValue::Int).ok_or_else(|| {
-                                    bad(format!("dimension {name}: not an integer"))
-                                }),
-                                Value::String(s) => Ok(TValue::Str(s.clone())),
-                                _ => Err(bad(format!("dimension {name}: unsupported value"))),
-                            })
-                            .collect::<Result<_>>()?
-                    }
-                    Value::Object(r) => {
-                        let get = |k: &str, default: Option<i64>| -> Result<i64> {
-                            match r.get(k) {
-                                Some(v) => v.as_i64().ok_or_else(|| {
-                                    bad(format!("dimension {name}: `{k}` is not an integer"))
-                                }),
-                                None => default
-                                    .ok_or_else(|| bad(format!("dimension {name}: `{k}` missing"))),
-                            }
-                        };
-                        let (start, stop, step) = (
-                            get("start", Some(0))?,
-                            get("stop", None)?,
-                            get("step", Some(1))?,
-                        );
-                        if step <= 0 {
-                            return Err(bad(format!("dimension {name}: step must be positive")));
-                        }
-                        let count = if stop > start {
-                            ((stop - start) as u128).div_ceil(step as u128)
-                        } else {
-                            0
-                        };
-                        if count > u128::from(MAX_GEN) {
-                            return Err(RefsError::TooLarge {
-                                what,
-                                count,
-                                limit: MAX_GEN,
-                            });
-                        }
-                        (0..count as i64)
-                            .map(|i| TValue::Int(start + i * step))
-                            .collect()
-                    }
-                    _ => {
-                        return Err(bad(format!(
-                            "dimension {name}: must be a range object or a list"
-                        )))
-                    }
-                };
-                total = total.saturating_mul(values.len() as u128);
-                dims.push((name.clone(), values));
-            }
-        }
-        if total > u128::from(MAX_GEN) {
-            return Err(RefsError::TooLarge {
-                what,
-                count: total,
-                limit: MAX_GEN,
-            });
-        }
-        // Iterate the cartesian product, last dimension fastest.
+        let key = text("key")?.ok_or_else(|| bad("`key` missing".to_string()))?;
+        let url = text("url")?.ok_or_else(|| bad("`url` missing".to_string()))?;
+        Ok(Self {
+            key,
+            url,
+            offset: text("offset")?,
+            length: text("length")?,
+        })
+    }
+
+    /// Inserts the entry's `total` references, one for each combination of
+    /// `dims`' values (the cartesian product, last dimension fastest).
+    fn expand(
+        &self,
+        store: &mut RefStore,
+        templates: &BTreeMap<String, TValue>,
+        dims: &[(String, Vec<TValue>)],
+        total: u128,
+        what: &str,
+    ) -> Result<()> {
+        let bad = |reason: String| gen_error(what, reason);
         let mut idx = vec![0usize; dims.len()];
         for _ in 0..total {
             let mut vars = templates.clone();
             for ((name, values), &i) in dims.iter().zip(&idx) {
                 vars.insert(name.clone(), values[i].clone());
             }
-            let key = render(&key_t, &vars).map_err(bad)?;
-            let url: Arc<str> = Arc::from(render(&url_t, &vars).map_err(bad)?);
+            let key = render(&self.key, &vars).map_err(bad)?;
+            let url: Arc<str> = Arc::from(render(&self.url, &vars).map_err(bad)?);
             let num = |t: &Option<String>| -> Result<Option<u64>> {
                 match t {
                     None => Ok(None),
@@ -269,7 +248,7 @@ fn expand_gen(
                     }
                 }
             };
-            let value = match (num(&offset_t)?, num(&length_t)?) {
+            let value = match (num(&self.offset)?, num(&self.length)?) {
                 (Some(offset), Some(length)) => RefValue::Range {
                     url,
                     offset,
@@ -286,8 +265,83 @@ fn expand_gen(
                 idx[d] = 0;
             }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+/// A `gen` entry's dimensions, each name with its values.
+type GenDims = Vec<(String, Vec<TValue>)>;
+
+/// The `dimensions` of `gen` entry `what`, with the number of their
+/// combinations (saturating; the caller bounds it).
+fn gen_dimensions(what: &str, e: &serde_json::Map<String, Value>) -> Result<(GenDims, u128)> {
+    let mut dims: GenDims = Vec::new();
+    let mut total: u128 = 1;
+    if let Some(Value::Object(d)) = e.get("dimensions") {
+        for (name, spec) in d {
+            let values = gen_dimension(what, name, spec)?;
+            total = total.saturating_mul(values.len() as u128);
+            dims.push((name.clone(), values));
+        }
+    }
+    Ok((dims, total))
+}
+
+/// The values of dimension `name` of `gen` entry `what`: a list, or a
+/// `{"start"?, "stop", "step"?}` range of at most [`MAX_GEN`] values.
+fn gen_dimension(what: &str, name: &str, spec: &Value) -> Result<Vec<TValue>> {
+    let bad = |reason: String| gen_error(what, reason);
+    Ok(match spec {
+        Value::Array(a) => a
+            .iter()
+            .map(|x| match x {
+                Value::Number(n) => n
+                    .as_i64()
+                    .map(TValue::Int)
+                    .ok_or_else(|| bad(format!("dimension {name}: not an integer"))),
+                Value::String(s) => Ok(TValue::Str(s.clone())),
+                _ => Err(bad(format!("dimension {name}: unsupported value"))),
+            })
+            .collect::<Result<_>>()?,
+        Value::Object(r) => {
+            let get = |k: &str, default: Option<i64>| -> Result<i64> {
+                match r.get(k) {
+                    Some(v) => v
+                        .as_i64()
+                        .ok_or_else(|| bad(format!("dimension {name}: `{k}` is not an integer"))),
+                    None => default.ok_or_else(|| bad(format!("dimension {name}: `{k}` missing"))),
+                }
+            };
+            let (start, stop, step) = (
+                get("start", Some(0))?,
+                get("stop", None)?,
+                get("step", Some(1))?,
+            );
+            if step <= 0 {
+                return Err(bad(format!("dimension {name}: step must be positive")));
+            }
+            let count = if stop > start {
+                ((stop - start) as u128).div_ceil(step as u128)
+            } else {
+                0
+            };
+            if count > u128::from(MAX_GEN) {
+                return Err(RefsError::TooLarge {
+                    what: what.to_string(),
+                    count,
+                    limit: MAX_GEN,
+                });
+            }
+            (0..count as i64)
+                .map(|i| TValue::Int(start + i * step))
+                .collect()
+        }
+        _ => {
+            return Err(bad(format!(
+                "dimension {name}: must be a range object or a list"
+            )))
+        }
+    })
 }
 
 /// Writes kerchunk JSON: inline values as text when they are ASCII, else

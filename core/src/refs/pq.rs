@@ -91,7 +91,21 @@ fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> 
             reason: format!("{rows} rows is outside 0..={MAX_ROWS}"),
         });
     }
-    // Refuse codecs we cannot decode with a clear error, before touching pages.
+    check_codecs(file, meta)?;
+    let mut table = Table::default();
+    for (ci, col) in schema.columns().iter().enumerate() {
+        let name = col.path().parts().join(".");
+        if !wanted.contains(&name.as_str()) {
+            continue;
+        }
+        let data = read_column(file, &reader, ci, col, &name)?;
+        table.columns.push((name, data));
+    }
+    Ok(table)
+}
+
+/// Refuses codecs we cannot decode with a clear error, before touching pages.
+fn check_codecs(file: &str, meta: &parquet::file::metadata::ParquetMetaData) -> Result<()> {
     for rg in meta.row_groups() {
         for c in rg.columns() {
             let codec = match c.compression() {
@@ -110,105 +124,122 @@ fn read_table_inner(file: &str, bytes: &[u8], wanted: &[&str]) -> Result<Table> 
             });
         }
     }
-    let mut table = Table::default();
-    for (ci, col) in schema.columns().iter().enumerate() {
-        let name = col.path().parts().join(".");
-        if !wanted.contains(&name.as_str()) {
-            continue;
-        }
-        if col.max_rep_level() > 0 || col.path().parts().len() != 1 {
+    Ok(())
+}
+
+/// Reads column `ci` (`col`, named `name`) of every row group: a flat byte
+/// array or integer column, its pages checked before they are decoded.
+fn read_column(
+    file: &str,
+    reader: &SerializedFileReader<Bytes>,
+    ci: usize,
+    col: &parquet::schema::types::ColumnDescriptor,
+    name: &str,
+) -> Result<Column> {
+    if col.max_rep_level() > 0 || col.path().parts().len() != 1 {
+        return Err(RefsError::ParquetSchema {
+            file: file.to_string(),
+            reason: format!("column {name} is nested; reference parquet columns are flat"),
+        });
+    }
+    let nullable = col.max_def_level() > 0;
+    let mut data = match col.physical_type() {
+        PhysicalType::BYTE_ARRAY => Column::Bytes(Vec::new()),
+        PhysicalType::INT64 | PhysicalType::INT32 => Column::Int(Vec::new()),
+        other => {
             return Err(RefsError::ParquetSchema {
                 file: file.to_string(),
-                reason: format!("column {name} is nested; reference parquet columns are flat"),
-            });
-        }
-        let nullable = col.max_def_level() > 0;
-        let mut data = match col.physical_type() {
-            PhysicalType::BYTE_ARRAY => Column::Bytes(Vec::new()),
-            PhysicalType::INT64 | PhysicalType::INT32 => Column::Int(Vec::new()),
-            other => {
-                return Err(RefsError::ParquetSchema {
-                    file: file.to_string(),
-                    reason: format!(
+                reason: format!(
                     "column {name} has physical type {other}, expected a byte array or an integer"
                 ),
-                })
-            }
-        };
-        for rg in 0..reader.num_row_groups() {
-            let rg_reader = reader.get_row_group(rg).map_err(pq_err(file))?;
-            let n = usize::try_from(rg_reader.metadata().num_rows()).unwrap_or(0);
-            check_pages(
-                file,
-                &name,
-                rg_reader.as_ref(),
-                ci,
-                col.max_def_level(),
-                col.physical_type() == PhysicalType::BYTE_ARRAY,
-            )?;
-            let mut defs: Vec<i16> = Vec::new();
-            let reader_c = rg_reader.get_column_reader(ci).map_err(pq_err(file))?;
-            match (reader_c, &mut data) {
-                (ColumnReader::ByteArrayColumnReader(mut r), Column::Bytes(out)) => {
-                    let mut vals: Vec<ByteArray> = Vec::new();
-                    read_all(
-                        file,
-                        n,
-                        |left, d, v| r.read_records(left, d, None, v),
-                        &mut defs,
-                        &mut vals,
-                    )?;
-                    spread(
-                        file,
-                        &name,
-                        nullable,
-                        &defs,
-                        vals.into_iter().map(|b| b.data().to_vec()),
-                        n,
-                        out,
-                    )?;
-                }
-                (ColumnReader::Int64ColumnReader(mut r), Column::Int(out)) => {
-                    let mut vals: Vec<i64> = Vec::new();
-                    read_all(
-                        file,
-                        n,
-                        |left, d, v| r.read_records(left, d, None, v),
-                        &mut defs,
-                        &mut vals,
-                    )?;
-                    spread(file, &name, nullable, &defs, vals.into_iter(), n, out)?;
-                }
-                (ColumnReader::Int32ColumnReader(mut r), Column::Int(out)) => {
-                    let mut vals: Vec<i32> = Vec::new();
-                    read_all(
-                        file,
-                        n,
-                        |left, d, v| r.read_records(left, d, None, v),
-                        &mut defs,
-                        &mut vals,
-                    )?;
-                    spread(
-                        file,
-                        &name,
-                        nullable,
-                        &defs,
-                        vals.into_iter().map(i64::from),
-                        n,
-                        out,
-                    )?;
-                }
-                _ => {
-                    return Err(RefsError::ParquetSchema {
-                        file: file.to_string(),
-                        reason: format!("column {name}: unexpected reader type"),
-                    })
-                }
-            }
+            })
         }
-        table.columns.push((name, data));
+    };
+    for rg in 0..reader.num_row_groups() {
+        let rg_reader = reader.get_row_group(rg).map_err(pq_err(file))?;
+        let n = usize::try_from(rg_reader.metadata().num_rows()).unwrap_or(0);
+        check_pages(
+            file,
+            name,
+            rg_reader.as_ref(),
+            ci,
+            col.max_def_level(),
+            col.physical_type() == PhysicalType::BYTE_ARRAY,
+        )?;
+        let reader_c = rg_reader.get_column_reader(ci).map_err(pq_err(file))?;
+        read_chunk(file, name, nullable, reader_c, n, &mut data)?;
     }
-    Ok(table)
+    Ok(data)
+}
+
+/// Decodes the `n` rows of one column chunk through `reader_c`, appending them to `data`.
+fn read_chunk(
+    file: &str,
+    name: &str,
+    nullable: bool,
+    reader_c: ColumnReader,
+    n: usize,
+    data: &mut Column,
+) -> Result<()> {
+    let mut defs: Vec<i16> = Vec::new();
+    match (reader_c, data) {
+        (ColumnReader::ByteArrayColumnReader(mut r), Column::Bytes(out)) => {
+            let mut vals: Vec<ByteArray> = Vec::new();
+            read_all(
+                file,
+                n,
+                |left, d, v| r.read_records(left, d, None, v),
+                &mut defs,
+                &mut vals,
+            )?;
+            spread(
+                file,
+                name,
+                nullable,
+                &defs,
+                vals.into_iter().map(|b| b.data().to_vec()),
+                n,
+                out,
+            )?;
+        }
+        (ColumnReader::Int64ColumnReader(mut r), Column::Int(out)) => {
+            let mut vals: Vec<i64> = Vec::new();
+            read_all(
+                file,
+                n,
+                |left, d, v| r.read_records(left, d, None, v),
+                &mut defs,
+                &mut vals,
+            )?;
+            spread(file, name, nullable, &defs, vals.into_iter(), n, out)?;
+        }
+        (ColumnReader::Int32ColumnReader(mut r), Column::Int(out)) => {
+            let mut vals: Vec<i32> = Vec::new();
+            read_all(
+                file,
+                n,
+                |left, d, v| r.read_records(left, d, None, v),
+                &mut defs,
+                &mut vals,
+            )?;
+            spread(
+                file,
+                name,
+                nullable,
+                &defs,
+                vals.into_iter().map(i64::from),
+                n,
+                out,
+            )?;
+        }
+        _ => {
+            return Err(RefsError::ParquetSchema {
+                file: file.to_string(),
+                reason: format!("column {name}: unexpected reader type"),
+            })
+        }
+    }
+    Ok(())
 }
 
 /// Checks, before the parquet crate decodes a column chunk, what it would

@@ -209,8 +209,39 @@ fn chunk_of(key: &str) -> Option<(&str, &str)> {
 /// # Errors
 /// Malformed metadata or `number` coordinates.
 pub fn split_member(store: &RefStore, number: i64) -> Result<RefStore> {
-    // Arrays with a `number` dimension: position of the dimension and the
-    // index of this member in the group's `number` coordinate.
+    let with_number = arrays_with_number(store, number)?;
+    let mut out = RefStore::new();
+    for (k, v) in store.iter() {
+        let (array, _) = k.rsplit_once('/').unwrap_or(("", k));
+        if array == "number" || array.ends_with("/number") {
+            copy_number_coordinate(&mut out, k, v, number)?;
+            continue;
+        }
+        if let Some(&(pos, idx)) = with_number.get(array) {
+            copy_member_entry(&mut out, k, v, pos, idx)?;
+            continue;
+        }
+        out.insert(k, v.clone());
+    }
+    let mut root = match out.get(".zattrs").and_then(RefValue::as_inline) {
+        Some(b) => parse_attrs(".zattrs", b)?,
+        None => serde_json::Map::new(),
+    };
+    root.insert("extracted_ensemble_member".into(), Value::from(number));
+    out.insert(
+        ".zattrs",
+        RefValue::Inline(to_ascii_json(&Value::Object(root))),
+    );
+    Ok(out)
+}
+
+/// The arrays of `store` with a `number` dimension (not the `number`
+/// coordinates themselves): the position of the dimension and the index of
+/// member `number` in the group's `number` coordinate (`None`: it lacks it).
+fn arrays_with_number(
+    store: &RefStore,
+    number: i64,
+) -> Result<BTreeMap<String, (usize, Option<u64>)>> {
     let mut with_number: BTreeMap<String, (usize, Option<u64>)> = BTreeMap::new();
     let mut member_index: BTreeMap<String, Option<u64>> = BTreeMap::new();
     for (k, v) in store.iter() {
@@ -245,103 +276,100 @@ pub fn split_member(store: &RefStore, number: i64) -> Result<RefStore> {
         };
         with_number.insert(array.to_string(), (pos, idx));
     }
-    let mut out = RefStore::new();
-    for (k, v) in store.iter() {
-        let (array, leaf) = k.rsplit_once('/').unwrap_or(("", k));
-        if array == "number" || array.ends_with("/number") {
-            let meta_bad = |reason: &str| RefsError::Metadata {
-                key: k.to_string(),
-                reason: reason.to_string(),
-            };
-            match leaf {
-                ".zarray" => {
-                    let mut m =
-                        ArrayMeta::parse(k, v.as_inline().ok_or_else(|| meta_bad("not inline"))?)?;
-                    m.shape.clear();
-                    m.chunks.clear();
-                    out.insert(
-                        k,
-                        RefValue::Inline(to_ascii_json(&rewrite_zarray(k, v, &m)?)),
-                    );
-                }
-                ".zattrs" => {
-                    let mut a =
-                        parse_attrs(k, v.as_inline().ok_or_else(|| meta_bad("not inline"))?)?;
-                    a.insert("_ARRAY_DIMENSIONS".into(), Value::Array(vec![]));
-                    out.insert(k, RefValue::Inline(to_ascii_json(&Value::Object(a))));
-                }
-                _ if chunk_of(k).is_some() => {
-                    out.insert(
-                        format!("{array}/0"),
-                        RefValue::Inline(number.to_le_bytes().to_vec()),
-                    );
-                }
-                _ => {
-                    out.insert(k, v.clone());
-                }
-            }
-            continue;
-        }
-        if let Some((pos, idx)) = with_number.get(array) {
-            match leaf {
-                ".zarray" => {
-                    let b = v.as_inline().ok_or_else(|| RefsError::Metadata {
-                        key: k.to_string(),
-                        reason: "not inline".to_string(),
-                    })?;
-                    let mut m = ArrayMeta::parse(k, b)?;
-                    if *pos < m.shape.len() {
-                        m.shape.remove(*pos);
-                        m.chunks.remove(*pos);
-                    }
-                    out.insert(
-                        k,
-                        RefValue::Inline(to_ascii_json(&rewrite_zarray(k, v, &m)?)),
-                    );
-                }
-                ".zattrs" => {
-                    let b = v.as_inline().unwrap_or_default();
-                    let mut a = parse_attrs(k, b)?;
-                    let dims: Vec<Value> = array_dims(&a)
-                        .into_iter()
-                        .filter(|d| d != "number")
-                        .map(Value::String)
-                        .collect();
-                    a.insert("_ARRAY_DIMENSIONS".into(), Value::Array(dims));
-                    out.insert(k, RefValue::Inline(to_ascii_json(&Value::Object(a))));
-                }
-                _ if chunk_of(k).is_some() => {
-                    let mut parts: Vec<&str> = leaf.split('.').collect();
-                    let Some(want) = idx else { continue };
-                    if parts.get(*pos).and_then(|p| p.parse::<u64>().ok()) != Some(*want) {
-                        continue;
-                    }
-                    parts.remove(*pos);
-                    let rel = if parts.is_empty() {
-                        "0".to_string()
-                    } else {
-                        parts.join(".")
-                    };
-                    out.insert(format!("{array}/{rel}"), v.clone());
-                }
-                _ => {
-                    out.insert(k, v.clone());
-                }
-            }
-            continue;
-        }
-        out.insert(k, v.clone());
-    }
-    let mut root = match out.get(".zattrs").and_then(RefValue::as_inline) {
-        Some(b) => parse_attrs(".zattrs", b)?,
-        None => serde_json::Map::new(),
+    Ok(with_number)
+}
+
+/// Copies entry `k` of a `number` coordinate into `out` as a scalar holding `number`.
+fn copy_number_coordinate(out: &mut RefStore, k: &str, v: &RefValue, number: i64) -> Result<()> {
+    let (array, leaf) = k.rsplit_once('/').unwrap_or(("", k));
+    let meta_bad = |reason: &str| RefsError::Metadata {
+        key: k.to_string(),
+        reason: reason.to_string(),
     };
-    root.insert("extracted_ensemble_member".into(), Value::from(number));
-    out.insert(
-        ".zattrs",
-        RefValue::Inline(to_ascii_json(&Value::Object(root))),
-    );
-    Ok(out)
+    match leaf {
+        ".zarray" => {
+            let mut m = ArrayMeta::parse(k, v.as_inline().ok_or_else(|| meta_bad("not inline"))?)?;
+            m.shape.clear();
+            m.chunks.clear();
+            out.insert(
+                k,
+                RefValue::Inline(to_ascii_json(&rewrite_zarray(k, v, &m)?)),
+            );
+        }
+        ".zattrs" => {
+            let mut a = parse_attrs(k, v.as_inline().ok_or_else(|| meta_bad("not inline"))?)?;
+            a.insert("_ARRAY_DIMENSIONS".into(), Value::Array(vec![]));
+            out.insert(k, RefValue::Inline(to_ascii_json(&Value::Object(a))));
+        }
+        _ if chunk_of(k).is_some() => {
+            out.insert(
+                format!("{array}/0"),
+                RefValue::Inline(number.to_le_bytes().to_vec()),
+            );
+        }
+        _ => {
+            out.insert(k, v.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Copies entry `k` of an array with a `number` dimension (at `pos`) into
+/// `out` without that dimension, keeping only the chunks of member index `idx`.
+fn copy_member_entry(
+    out: &mut RefStore,
+    k: &str,
+    v: &RefValue,
+    pos: usize,
+    idx: Option<u64>,
+) -> Result<()> {
+    let (array, leaf) = k.rsplit_once('/').unwrap_or(("", k));
+    match leaf {
+        ".zarray" => {
+            let b = v.as_inline().ok_or_else(|| RefsError::Metadata {
+                key: k.to_string(),
+                reason: "not inline".to_string(),
+            })?;
+            let mut m = ArrayMeta::parse(k, b)?;
+            if pos < m.shape.len() {
+                m.shape.remove(pos);
+                m.chunks.remove(pos);
+            }
+            out.insert(
+                k,
+                RefValue::Inline(to_ascii_json(&rewrite_zarray(k, v, &m)?)),
+            );
+        }
+        ".zattrs" => {
+            let b = v.as_inline().unwrap_or_default();
+            let mut a = parse_attrs(k, b)?;
+            let dims: Vec<Value> = array_dims(&a)
+                .into_iter()
+                .filter(|d| d != "number")
+                .map(Value::String)
+                .collect();
+            a.insert("_ARRAY_DIMENSIONS".into(), Value::Array(dims));
+            out.insert(k, RefValue::Inline(to_ascii_json(&Value::Object(a))));
+        }
+        _ if chunk_of(k).is_some() => {
+            let mut parts: Vec<&str> = leaf.split('.').collect();
+            let Some(want) = idx else { return Ok(()) };
+            if parts.get(pos).and_then(|p| p.parse::<u64>().ok()) != Some(want) {
+                return Ok(());
+            }
+            parts.remove(pos);
+            let rel = if parts.is_empty() {
+                "0".to_string()
+            } else {
+                parts.join(".")
+            };
+            out.insert(format!("{array}/{rel}"), v.clone());
+        }
+        _ => {
+            out.insert(k, v.clone());
+        }
+    }
+    Ok(())
 }
 
 /// Keeps every key of the original `.zarray` document, replacing shape and chunks.

@@ -494,27 +494,28 @@ impl RefStore {
         let meta = self.array_meta(&path)?;
         let dims = array_dims(&self.attrs(&path)?);
         let zkey = join(&path, ".zarray");
-        if !meta.compressor.is_null()
-            || !(meta.filters.is_null() || meta.filters == Value::Array(vec![]))
-        {
-            return Err(RefsError::Metadata {
-                key: zkey,
-                reason: "coordinates with a compressor or filters cannot be decoded here"
-                    .to_string(),
-            });
-        }
-        let dt = Dtype::parse(&meta.dtype).ok_or_else(|| RefsError::Metadata {
-            key: zkey.clone(),
-            reason: format!("unsupported coordinate dtype {}", meta.dtype),
-        })?;
+        let dt = coordinate_dtype(&meta, &zkey)?;
+        let total = self.coordinate_len(&path, &meta, &dt)?;
+        let values = self.coordinate_values(&path, &meta, &dt, &zkey, total)?;
+        let fill = fill_value(&meta.fill_value);
+        Ok(Coordinate {
+            name: name.to_string(),
+            dims,
+            shape: meta.shape,
+            values,
+            fill,
+        })
+    }
+
+    /// The number of values of coordinate `path`, bounded by the input: as
+    /// many values as its inline chunks hold (plus a few for chunks left
+    /// out), so a 100-byte `.zarray` cannot make the caller allocate a gigabyte.
+    fn coordinate_len(&self, path: &str, meta: &ArrayMeta, dt: &Dtype) -> Result<usize> {
         let total: u128 = meta
             .shape
             .iter()
             .map(|&n| u128::from(n))
             .fold(1, u128::saturating_mul);
-        // Bounded by the input: as many values as the inline chunks hold
-        // (plus a few for chunks left out), so a 100-byte `.zarray` cannot
-        // make this allocate a gigabyte.
         let prefix = format!("{path}/");
         let inline: u64 = self
             .refs
@@ -535,7 +536,19 @@ impl RefStore {
             });
         }
         // (at most MAX_COORD_VALUES)
-        let total = total as usize;
+        Ok(total as usize)
+    }
+
+    /// Decodes the `total` values of coordinate `path` from its inline chunks
+    /// (`None` where no chunk has them): floats for a float `dt`, else integers.
+    fn coordinate_values(
+        &self,
+        path: &str,
+        meta: &ArrayMeta,
+        dt: &Dtype,
+        zkey: &str,
+        total: usize,
+    ) -> Result<CoordValues> {
         let mut ints: Vec<Option<i64>> = Vec::new();
         let mut floats: Vec<Option<f64>> = Vec::new();
         if dt.float {
@@ -544,7 +557,7 @@ impl RefStore {
             ints = vec![None; total];
         }
         let grid = meta.chunk_grid();
-        let nchunks = meta.chunk_count(&zkey)?;
+        let nchunks = meta.chunk_count(zkey)?;
         let chunk_shape: Vec<u64> = if meta.shape.is_empty() {
             vec![1]
         } else {
@@ -559,7 +572,7 @@ impl RefStore {
         for n in 0..nchunks {
             let idx = super::zarr::unravel(n, &grid);
             let key = join(
-                &path,
+                path,
                 &meta.chunk_key(if meta.shape.is_empty() { &[] } else { &idx }),
             );
             let bytes = match self.refs.get(&key) {
@@ -612,23 +625,10 @@ impl RefStore {
                 }
             }
         }
-        let fill = match &meta.fill_value {
-            Value::Number(n) => n.as_f64().unwrap_or(0.0),
-            Value::String(s) if s == "NaN" => f64::NAN,
-            Value::String(s) if s == "Infinity" => f64::INFINITY,
-            Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
-            _ => 0.0,
-        };
-        Ok(Coordinate {
-            name: name.to_string(),
-            dims,
-            shape: meta.shape,
-            values: if dt.float {
-                CoordValues::Float(floats)
-            } else {
-                CoordValues::Int(ints)
-            },
-            fill,
+        Ok(if dt.float {
+            CoordValues::Float(floats)
+        } else {
+            CoordValues::Int(ints)
         })
     }
 
@@ -752,6 +752,34 @@ pub(crate) fn split_path(path: &str) -> (&str, &str) {
     path.rsplit_once('/').unwrap_or(("", path))
 }
 
+/// The dtype of the coordinate whose `.zarray` (at `zkey`) is `meta`: a plain
+/// numeric one, without compressor or filters.
+fn coordinate_dtype(meta: &ArrayMeta, zkey: &str) -> Result<Dtype> {
+    if !meta.compressor.is_null()
+        || !(meta.filters.is_null() || meta.filters == Value::Array(vec![]))
+    {
+        return Err(RefsError::Metadata {
+            key: zkey.to_string(),
+            reason: "coordinates with a compressor or filters cannot be decoded here".to_string(),
+        });
+    }
+    Dtype::parse(&meta.dtype).ok_or_else(|| RefsError::Metadata {
+        key: zkey.to_string(),
+        reason: format!("unsupported coordinate dtype {}", meta.dtype),
+    })
+}
+
+/// A coordinate's zarr `fill_value` as a float (`NaN` and the infinities as
+/// zarr writes them; anything else 0).
+fn fill_value(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(0.0),
+        Value::String(s) if s == "NaN" => f64::NAN,
+        Value::String(s) if s == "Infinity" => f64::INFINITY,
+        Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
+        _ => 0.0,
+    }
+}
 /// A numpy dtype string of a plain numeric type.
 struct Dtype {
     float: bool,

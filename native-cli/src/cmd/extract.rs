@@ -297,7 +297,7 @@ async fn run_engine(
         bytes_read += d.read;
         if tx.send(Msg::Field(d)).await.is_err() {
             // the writer stopped on an error, which it reports
-            return Err(CliError::Usage("the writer stopped".into()));
+            return Err(CliError::Task("the writer stopped".into()));
         }
         done_fields += 1;
         bar.inc(1);
@@ -309,7 +309,7 @@ async fn run_engine(
         ));
     }
     if tx.send(Msg::Done).await.is_err() {
-        return Err(CliError::Usage("the writer stopped".into()));
+        return Err(CliError::Task("the writer stopped".into()));
     }
     Ok(Counts {
         skipped,
@@ -391,27 +391,36 @@ pub(crate) fn dtype_of(d: DtypeArg) -> Dtype {
     }
 }
 
-/// Runs `gik extract`.
-pub fn run(args: &Args) -> Result<()> {
-    let t0 = Instant::now();
-    if let Some(path) = &args.var {
-        let rt = crate::pipeline::runtime(None, None)?;
-        let store = rt.block_on(crate::refs_in::load(&args.refs))?;
-        let file = rt.block_on(async {
-            tokio::select! {
-                r = var::run(args, &store, path, args.format) => r,
-                _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted),
-            }
-        })?;
-        if !args.progress.quiet {
-            eprintln!(
-                "gik: {path} → {} ({:.2} s)",
-                file.display(),
-                t0.elapsed().as_secs_f64()
-            );
+/// Runs `gik extract --var`: one variable as one array.
+fn run_var(args: &Args, path: &str, t0: Instant) -> Result<()> {
+    let rt = crate::pipeline::runtime(None, None)?;
+    let store = rt.block_on(crate::refs_in::load(&args.refs))?;
+    let file = rt.block_on(async {
+        tokio::select! {
+            r = var::run(args, &store, path, args.format) => r,
+            _ = tokio::signal::ctrl_c() => Err(CliError::Interrupted),
         }
-        return Ok(());
+    })?;
+    if !args.progress.quiet {
+        eprintln!(
+            "gik: {path} → {} ({:.2} s)",
+            file.display(),
+            t0.elapsed().as_secs_f64()
+        );
     }
+    Ok(())
+}
+
+/// The states to write: the model (or the flags) resolved against the
+/// references, planned by the core.
+struct Planned {
+    plan: plan::Plan,
+    layout: LayoutArg,
+    grid: GridArg,
+}
+
+/// Reads the model and the references and plans the states.
+fn plan_states(args: &Args, rt: &tokio::runtime::Runtime) -> Result<Planned> {
     let members = plan::parse_members(&args.members).map_err(CliError::plan)?;
     let date = args
         .date
@@ -424,49 +433,89 @@ pub fn run(args: &Args) -> Result<()> {
             })
         })
         .transpose()?;
-    // Decoding runs on the blocking pool. Capped at two threads per core it
-    // still keeps every core busy (local reads are short preads there too),
-    // while tokio's default of up to 512 threads let each idle thread's
-    // allocator keep its own freed buffers: peak RSS was ~300 MB, not ~200.
-    let cores = std::thread::available_parallelism().map_or(2, usize::from);
-    let rt = crate::pipeline::runtime(None, Some(2 * cores))?;
     let model = match (&args.checkpoint, &args.checkpoint_metadata) {
         (Some(c), _) => Some(rt.block_on(crate::model::from_checkpoint(&Sources::default(), c))?),
         (None, Some(m)) => Some(crate::model::from_metadata_file(m)?),
         (None, None) => None,
     };
     let resolved = resolve_model(args, model.as_ref())?;
-    let (inputs, times, layout, grid) = (
-        resolved.inputs,
-        resolved.times,
-        resolved.layout,
-        resolved.grid,
-    );
     let store = rt.block_on(crate::refs_in::load(&args.refs))?;
     let sel = Selection {
         members,
         date,
         steps: args.steps.clone(),
-        layout: if layout == LayoutArg::Grid {
-            Layout::Grid
-        } else {
-            Layout::Aifs
-        },
+        layout: layout_of(resolved.layout),
         allow_missing: args.allow_missing,
     };
-    let plan = plan::plan_with(&store, &inputs, &sel, &times).map_err(|e| match (e, &model) {
-        (plan::PlanError::Missing(missing), Some(m)) => CliError::ModelInputs {
-            checkpoint: m.location.clone(),
-            missing,
-        },
-        (e, _) => CliError::plan(e),
-    })?;
+    let plan =
+        plan::plan_with(&store, &resolved.inputs, &sel, &resolved.times).map_err(|e| {
+            match (e, &model) {
+                (plan::PlanError::Missing(missing), Some(m)) => CliError::ModelInputs {
+                    checkpoint: m.location.clone(),
+                    missing,
+                },
+                (e, _) => CliError::plan(e),
+            }
+        })?;
     if !plan.left_out.is_empty() && !args.progress.quiet {
         eprintln!(
             "gik: left out (not in the references): {}",
             plan.left_out.join(", ")
         );
     }
+    Ok(Planned {
+        plan,
+        layout: resolved.layout,
+        grid: resolved.grid,
+    })
+}
+
+fn layout_of(l: LayoutArg) -> Layout {
+    if l == LayoutArg::Grid {
+        Layout::Grid
+    } else {
+        Layout::Aifs
+    }
+}
+
+/// The engine's settings. Two stages, both in plan order: up to
+/// --concurrency fields' messages being read (compressed, ~1 MB each:
+/// enough requests in flight to hide object-store latency), and one decode
+/// per core plus one (decoded fields are 4 MB each). Memory is bounded by
+/// both, not by the run.
+fn engine_options(args: &Args, planned: &Planned, rt: &tokio::runtime::Runtime) -> Result<Options> {
+    // The N320 operator is built once (under a second) and shared by every decode.
+    let regrid = match planned.grid {
+        GridArg::N320 => Some(Arc::new(
+            rt.block_on(async { tokio::task::spawn_blocking(N320Operator::build).await })
+                .map_err(|e| CliError::Task(format!("building the N320 operator: {e}")))?,
+        )),
+        GridArg::Source => None,
+    };
+    Ok(Options {
+        dtype: dtype_of(args.dtype),
+        regrid,
+        layout: layout_of(planned.layout),
+        concurrency: args.concurrency.max(1),
+        decoders: std::thread::available_parallelism().map_or(2, usize::from) + 1,
+        coalesce: args.coalesce_gap,
+    })
+}
+
+/// Runs `gik extract`.
+pub fn run(args: &Args) -> Result<()> {
+    let t0 = Instant::now();
+    if let Some(path) = &args.var {
+        return run_var(args, path, t0);
+    }
+    // Decoding runs on the blocking pool. Capped at two threads per core it
+    // still keeps every core busy (local reads are short preads there too),
+    // while tokio's default of up to 512 threads let each idle thread's
+    // allocator keep its own freed buffers: peak RSS was ~300 MB, not ~200.
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    let rt = crate::pipeline::runtime(None, Some(2 * cores))?;
+    let planned = plan_states(args, &rt)?;
+    let (plan, layout) = (&planned.plan, planned.layout);
     std::fs::create_dir_all(&args.out).map_err(CliError::io(&args.out))?;
     let bar = crate::pipeline::progress_bar(
         args.progress.quiet,
@@ -474,42 +523,19 @@ pub fn run(args: &Args) -> Result<()> {
         crate::pipeline::Counts::Items("fields ·"),
     );
     let spec = WriteSpec {
-        plan: &plan,
+        plan,
         dir: args.out.clone(),
         several_steps: layout == LayoutArg::Grid
             && args.steps.as_ref().is_some_and(|s| s.len() > 1),
         sync: args.sync,
         direct: !args.no_direct_io,
     };
-    // The N320 operator is built once (under a second) and shared by every decode.
-    let regrid = match grid {
-        GridArg::N320 => Some(Arc::new(
-            rt.block_on(async { tokio::task::spawn_blocking(N320Operator::build).await })
-                .map_err(|e| CliError::Usage(e.to_string()))?,
-        )),
-        GridArg::Source => None,
-    };
-    // Two stages, both in plan order: up to --concurrency fields' messages
-    // being read (compressed, ~1 MB each: enough requests in flight to hide
-    // object-store latency), and one decode per core plus one (decoded
-    // fields are 4 MB each). Memory is bounded by both, not by the run.
-    let options = Options {
-        dtype: dtype_of(args.dtype),
-        regrid,
-        layout: if layout == LayoutArg::Grid {
-            Layout::Grid
-        } else {
-            Layout::Aifs
-        },
-        concurrency: args.concurrency.max(1),
-        decoders: std::thread::available_parallelism().map_or(2, usize::from) + 1,
-        coalesce: args.coalesce_gap,
-    };
+    let options = engine_options(args, &planned, &rt)?;
     // a few decoded fields queue for the writer: memory stays bounded
     let (tx, rx) = mpsc::channel(2);
     let (engine, written) = std::thread::scope(|scope| {
         let writer = scope.spawn(|| write_states(&spec, &options, rx));
-        let engine = run_engine(args, &options, &plan, |i| spec.path(i), tx, bar.clone());
+        let engine = run_engine(args, &options, plan, |i| spec.path(i), tx, bar.clone());
         // on Ctrl-C or an error the engine, and with it the sender, is dropped
         // here; the writer then removes its temporary file before we exit
         let engine = rt.block_on(async {

@@ -1,4 +1,9 @@
-//! Statistics of decoded fields.
+//! Statistics of decoded fields: one field's summary, and an ensemble's
+//! statistics per grid point ([`ensemble`]).
+
+pub mod ensemble;
+
+pub use ensemble::{ensemble_stats, Ensemble, EnsembleField, EnsembleStats, Stat, StatsError};
 
 /// Minimum, maximum and mean of the values that are not missing (NaN), and
 /// how many are missing; NaN statistics when every value is.

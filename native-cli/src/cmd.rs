@@ -6,3 +6,4 @@ pub mod inspect;
 pub mod regrid;
 pub mod scan;
 pub mod serve;
+pub mod stats;

@@ -44,6 +44,8 @@ enum Command {
     Demo(cmd::demo::Args),
     /// Regrid 0.25° fields to N320 (MIR's "linear" interpolation) into .npy.
     Regrid(cmd::regrid::Args),
+    /// Ensemble statistics per grid point (mean, spread, quantiles, probabilities) into .npy.
+    Stats(cmd::stats::Args),
     /// Serve the web page, the wasm package and local files (with Range), plus a CORS range proxy.
     Serve(cmd::serve::Args),
 }
@@ -57,6 +59,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Serve(args) => cmd::serve::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),
         Command::Regrid(args) => cmd::regrid::run(&args),
+        Command::Stats(args) => cmd::stats::run(&args),
     }
 }
 

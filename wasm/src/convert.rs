@@ -218,3 +218,55 @@ pub struct DecodedField {
     pub step_range: String,
     pub number: Option<f64>,
 }
+
+/// An ensemble's statistics per grid point.
+#[derive(Debug, Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(missing_as_null)]
+pub struct EnsembleStatsData {
+    /// The variable's array path.
+    pub variable: String,
+    /// The members included.
+    pub members: Vec<f64>,
+    /// [nlat, nlon] for a regular grid, [npoints] otherwise.
+    pub shape: Vec<u64>,
+    /// The statistics asked for, in that order: name ("mean", "p>0.01", …) and values (NaN
+    /// where every member is missing).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "{ name: string; values: Float32Array }[]")]
+    pub stats: JsValue,
+    /// Latitude of each row (null when the grid is not regular).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float64Array | null")]
+    pub latitudes: JsValue,
+    /// Longitude of each column (null when the grid is not regular).
+    #[serde(with = "serde_wasm_bindgen::preserve")]
+    #[tsify(type = "Float64Array | null")]
+    pub longitudes: JsValue,
+}
+
+impl EnsembleStatsData {
+    pub fn new(
+        s: &gik_core::stats::EnsembleStats,
+        lat: Option<&[f64]>,
+        lon: Option<&[f64]>,
+    ) -> Self {
+        let stats = js_sys::Array::new();
+        for (stat, values) in &s.values {
+            let o = js_sys::Object::new();
+            // Setting a property on a fresh plain object cannot fail.
+            let _ = js_sys::Reflect::set(&o, &"name".into(), &stat.to_string().into());
+            let _ = js_sys::Reflect::set(&o, &"values".into(), &Float32Array::from(&values[..]));
+            stats.push(&o);
+        }
+        let regular = s.shape.len() == 2;
+        Self {
+            variable: s.variable.clone(),
+            members: numbers(&s.members),
+            shape: s.shape.iter().map(|&x| x as u64).collect(),
+            stats: stats.into(),
+            latitudes: f64s(lat.filter(|_| regular)),
+            longitudes: f64s(lon.filter(|_| regular)),
+        }
+    }
+}

@@ -34,7 +34,9 @@ pub use error::Error;
 use error::Result;
 use fetch::Reader;
 pub use fetch::{FetchOptions, Fetcher, ProxyMode};
-pub use options::{FieldSelection, MemberPickleOptions, OpenOptions, ScanOptions};
+pub use options::{
+    EnsembleStatsOptions, FieldSelection, MemberPickleOptions, OpenOptions, ScanOptions,
+};
 use session::Inner;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -212,6 +214,21 @@ impl Refs {
     pub fn field_pickle(&self, selection: Ts<FieldSelection>) -> Promise {
         let inner = self.inner.clone();
         promise(async move { inner.field_pickle(selection.into()).await })
+    }
+
+    /// An ensemble's statistics per grid point (mean, spread, quantiles,
+    /// probabilities), each member's message read and decoded in turn:
+    /// the same numbers as `gik stats`. `onProgress(done, total)` after each
+    /// member.
+    #[wasm_bindgen(js_name = ensembleStats, unchecked_return_type = "Promise<EnsembleStatsData>")]
+    pub fn ensemble_stats(
+        &self,
+        options: Ts<EnsembleStatsOptions>,
+        #[wasm_bindgen(unchecked_param_type = "(done: number, total: number) => void")]
+        on_progress: Option<js_sys::Function>,
+    ) -> Promise {
+        let inner = self.inner.clone();
+        promise(async move { inner.ensemble_stats(options.into(), on_progress).await })
     }
 
     /// One member's AIFS input state, byte-identical to what `gik extract`

@@ -274,6 +274,68 @@ pub enum InputsOption {
     Analyses,
 }
 
+/// Which field's ensemble `ensembleStats` summarises, and how.
+#[derive(Debug, Deserialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+pub struct EnsembleStatsOptions {
+    /// Array path, or a shortName / name when unambiguous.
+    pub variable: String,
+    /// Forecast step in hours (default: the first).
+    #[tsify(optional)]
+    pub step: Option<i64>,
+    /// Subtract each member's field at this step first (an accumulation such as `tp`
+    /// over `fromStep`–`step`).
+    #[tsify(optional)]
+    pub from_step: Option<i64>,
+    #[tsify(optional)]
+    pub level: Option<f64>,
+    /// Reference time, seconds since 1970 (default: the first).
+    #[tsify(optional)]
+    pub time: Option<i64>,
+    /// Members to include (default: all).
+    #[tsify(optional)]
+    pub members: Option<Vec<i64>>,
+    /// Statistics: "mean", "std", "min", "max", "median", "q90", "p>0.01", "p<273.15";
+    /// "p>" and "p<" alone take `threshold`. Default ["mean"].
+    #[tsify(optional)]
+    pub stats: Option<Vec<String>>,
+    /// The threshold of "p>" / "p<", in the variable's units.
+    #[tsify(optional)]
+    pub threshold: Option<f64>,
+    /// Members' messages read at once (default: the open options' concurrency).
+    #[tsify(optional)]
+    pub concurrency: Option<u32>,
+}
+
+impl EnsembleStatsOptions {
+    /// The core's field and statistics.
+    pub fn core(&self) -> Result<(gik_core::stats::EnsembleField, Vec<gik_core::stats::Stat>)> {
+        let names = self.stats.clone().unwrap_or_else(|| vec!["mean".into()]);
+        let stats = names
+            .iter()
+            .map(|n| {
+                let n = match (n.trim(), self.threshold) {
+                    ("p>" | "p<", Some(t)) => format!("{}{t}", n.trim()),
+                    _ => n.clone(),
+                };
+                gik_core::stats::Stat::parse(&n).map_err(|e| Error::Options(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if stats.is_empty() {
+            return Err(Error::Options("ensembleStats: `stats` is empty".into()));
+        }
+        let field = gik_core::stats::EnsembleField {
+            variable: self.variable.clone(),
+            time: self.time,
+            step: self.step,
+            from_step: self.from_step,
+            level: self.level,
+            members: self.members.clone(),
+        };
+        Ok((field, stats))
+    }
+}
+
 /// `MemberPickleOptions` in the core's terms.
 #[derive(Debug)]
 pub struct MemberPickle {

@@ -12,7 +12,7 @@ use gik_core::scan::Inline;
 use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{to_js, Coords, FieldData, FieldValues, VariableInfo};
+use crate::convert::{to_js, Coords, EnsembleStatsData, FieldData, FieldValues, VariableInfo};
 use crate::error::{Error, Result};
 use crate::fetch::{self, Fetcher, Reader};
 use crate::options::{self, FieldSelection, MemberPickleOptions};
@@ -191,6 +191,61 @@ impl Inner {
         );
         let bytes = self.state_pickle(&plan, &options, o.on_progress).await?;
         Ok(Uint8Array::from(bytes.as_slice()).into())
+    }
+
+    /// An ensemble's statistics per grid point, through the core
+    /// (`stats::ensemble_stats`): the same numbers as `gik stats`.
+    pub(crate) async fn ensemble_stats(
+        &self,
+        opts: JsValue,
+        progress: Option<Function>,
+    ) -> Result<JsValue> {
+        let o: options::EnsembleStatsOptions = options::parse_required("ensembleStats", &opts)?;
+        let (field, stats) = o.core()?;
+        let concurrency = o
+            .concurrency
+            .map_or(self.concurrency, |c| c.clamp(1, 64) as usize);
+        let report = |done: usize, total: usize| {
+            if let Some(f) = &progress {
+                let _ = f.call2(
+                    &JsValue::NULL,
+                    &JsValue::from(done as f64),
+                    &JsValue::from(total as f64),
+                );
+            }
+        };
+        let out = gik_core::stats::ensemble_stats(
+            &self.reader(),
+            &self.store,
+            &field,
+            &stats,
+            concurrency,
+            &Inline,
+            report,
+        )
+        .await
+        .map_err(|e| self.stats_err(e))?;
+        let var = self
+            .store
+            .find_variable(&out.variable)
+            .map_err(|e| self.refs_err(e))?;
+        let (lat, lon) = self.store.lat_lon(&var);
+        to_js(&EnsembleStatsData::new(
+            &out,
+            lat.as_deref(),
+            lon.as_deref(),
+        ))
+    }
+
+    fn stats_err(&self, e: gik_core::stats::StatsError<Error>) -> Error {
+        use gik_core::stats::StatsError;
+        match e {
+            StatsError::Refs(source) => self.refs_err(source),
+            StatsError::Read { source, .. } => source,
+            StatsError::Decode(e) | StatsError::Locate(e) => Error::Assemble(e),
+            StatsError::Missing { variable, at } => Error::Missing { variable, at },
+            other => Error::Options(other.to_string()),
+        }
     }
 
     pub(crate) async fn field_pickle(&self, sel: JsValue) -> Result<JsValue> {

@@ -203,6 +203,49 @@ test("scan turns GRIB files (and their .index) read over HTTP into the reference
   }
 });
 
+// Ensemble statistics through the package (the core's streaming
+// statistics over fetch range reads) against `gik stats` on the same
+// references: the same float32 values, bit for bit.
+test("ensembleStats over HTTP equals gik stats", async () => {
+  const demo = process.env.GIK_DEMO;
+  const gik = process.env.GIK_BIN;
+  assert.ok(demo && gik, "GIK_DEMO (data/demo of the checkout) and GIK_BIN (the gik binary) must be set");
+  const { base, stop } = await rangeServer(demo);
+  const out = mkdtempSync(`${tmpdir()}/gik-stats-`);
+  try {
+    const urls = readdirSync(`${demo}/50r1`).filter((f) => f.endsWith(".grib2")).sort().map((f) => `${base}/50r1/${f}`);
+    const refsFile = `${out}/refs.json`;
+    execFileSync(gik, ["scan", "-q", "--out", refsFile, ...urls]);
+    const refs = await openRefs(readFileSync(refsFile));
+    const progress = [];
+    const got = await refs.ensembleStats(
+      { variable: "2t", step: 6, stats: ["mean", "std", "q90", "p>"], threshold: 270 },
+      (done, total) => progress.push([done, total]),
+    );
+    assert.deepEqual(got.members, [0, 1, 2, 3]);
+    assert.deepEqual(got.shape, [37, 72]);
+    assert.deepEqual(progress.at(-1), [4, 4]);
+    assert.deepEqual(got.stats.map((s) => s.name), ["mean", "std", "q90", "p>270"]);
+    assert.equal(got.latitudes.length, 37);
+    const npy = `${out}/stats.npy`;
+    execFileSync(gik, ["stats", "-q", "--refs", refsFile, "--variable", "2t", "--step", "6", "--stat", "mean,std,q90,p>270", "--out", npy]);
+    const bytes = readFileSync(npy);
+    const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 10 + bytes.readUInt16LE(8), bytes.byteOffset + bytes.length));
+    assert.equal(data.length, 4 * 37 * 72);
+    got.stats.forEach((s, k) => {
+      assert.ok(s.values.every((v, i) => Object.is(v, data[k * 37 * 72 + i])), `${s.name} differs from gik stats`);
+    });
+    // an accumulation over an interval, and errors a page can word
+    const tp = await refs.ensembleStats({ variable: "tp", fromStep: 0, step: 6, members: [1, 2] });
+    assert.deepEqual(tp.members, [1, 2]);
+    await assert.rejects(refs.ensembleStats({ variable: "2t", stats: ["average"] }), (e) => e.kind === "options" && /average/.test(e.message));
+    await assert.rejects(refs.ensembleStats({ variable: "2t", step: 9 }), (e) => e.kind === "missingData");
+    refs.free();
+  } finally {
+    stop();
+  }
+});
+
 // The fuzzers' inputs (fuzz/seeds) and the crashes they found
 // (core/tests/data/fuzz-regressions), corrupted further byte by byte: the
 // package answers each with a GikError or references, never a trap (a

@@ -1,6 +1,6 @@
 // Compiled with `tsc --noEmit` against the installed package's declarations:
 // the API is typed (options, results, errors), not `any`.
-import init, { openRefs, decodeGrib, scan, type FieldData, type VariableInfo, type MemberPickleOptions, type GikErrorKind, type ScanOptions } from "gik-wasm";
+import init, { openRefs, decodeGrib, scan, type FieldData, type VariableInfo, type MemberPickleOptions, type GikErrorKind, type ScanOptions, type EnsembleStatsData } from "gik-wasm";
 
 export async function scanned(urls: string[]): Promise<number> {
   const opts: ScanOptions = { mode: "index", verify: "sample", proxy: "/proxy?url=" };
@@ -22,7 +22,9 @@ export async function preview(url: string): Promise<number> {
   const pickle: Uint8Array = await refs.memberPickle(opts);
   const kind: GikErrorKind = "missingData";
   void kind;
-  return values.length + nlat + nlon + pickle.length + decodeGrib(pickle)[0].values.length;
+  const ens: EnsembleStatsData = await refs.ensembleStats({ variable: first, step: 6, stats: ["mean", "p>"], threshold: 273.15 }, (done, total) => void (done / total));
+  const mean: Float32Array = ens.stats[0].values;
+  return mean.length + values.length + nlat + nlon + pickle.length + decodeGrib(pickle)[0].values.length;
 }
 
 // @ts-expect-error: readField needs a selection object

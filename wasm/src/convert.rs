@@ -251,22 +251,28 @@ impl EnsembleStatsData {
         lat: Option<&[f64]>,
         lon: Option<&[f64]>,
     ) -> Self {
-        let stats = js_sys::Array::new();
-        for (stat, values) in &s.values {
-            let o = js_sys::Object::new();
-            // Setting a property on a fresh plain object cannot fail.
-            let _ = js_sys::Reflect::set(&o, &"name".into(), &stat.to_string().into());
-            let _ = js_sys::Reflect::set(&o, &"values".into(), &Float32Array::from(&values[..]));
-            stats.push(&o);
-        }
+        let stats = stat_arrays(s.values.iter().map(|(s, v)| (*s, v.clone())));
         let regular = s.shape.len() == 2;
         Self {
             variable: s.variable.clone(),
             members: numbers(&s.members),
             shape: s.shape.iter().map(|&x| x as u64).collect(),
-            stats: stats.into(),
+            stats,
             latitudes: f64s(lat.filter(|_| regular)),
             longitudes: f64s(lon.filter(|_| regular)),
         }
     }
+}
+
+/// Statistics as `{ name, values }[]` (`values` a `Float32Array`).
+pub fn stat_arrays(stats: impl IntoIterator<Item = (gik_core::stats::Stat, Vec<f32>)>) -> JsValue {
+    let out = js_sys::Array::new();
+    for (stat, values) in stats {
+        let o = js_sys::Object::new();
+        // Setting a property on a fresh plain object cannot fail.
+        let _ = js_sys::Reflect::set(&o, &"name".into(), &stat.to_string().into());
+        let _ = js_sys::Reflect::set(&o, &"values".into(), &Float32Array::from(&values[..]));
+        out.push(&o);
+    }
+    out.into()
 }

@@ -64,6 +64,9 @@ pub enum Error {
     /// An argument from JavaScript is not what the API takes.
     #[error("{0}")]
     Options(String),
+    /// The caller stopped the computation (its progress callback returned `false`).
+    #[error("cancelled")]
+    Cancelled,
     /// Scanning GRIB objects (or their indexes) failed.
     #[error(transparent)]
     Scan(Box<gik_core::scan::ScanError<Error>>),
@@ -110,6 +113,7 @@ impl Error {
             }
             Self::Plan(gik_core::plan::PlanError::Refs(_)) => "badRefs",
             Self::Plan(_) | Self::Options(_) => "options",
+            Self::Cancelled => "cancelled",
             Self::Assemble(gik_core::assemble::AssembleError::NotOnAxis { .. }) => "missingData",
             Self::Assemble(gik_core::assemble::AssembleError::Refs(_)) => "badRefs",
             Self::Assemble(_) | Self::Grib(_) => "decode",

@@ -218,13 +218,17 @@ impl Refs {
 
     /// An ensemble's statistics per grid point (mean, spread, quantiles,
     /// probabilities), each member's message read and decoded in turn:
-    /// the same numbers as `gik stats`. `onProgress(done, total)` after each
-    /// member.
+    /// the same numbers as `gik stats`. `onProgress(done, total, partial)`
+    /// after each member (`partial`: the statistics so far, every
+    /// `partialEvery` members); returning `false` from it cancels (the
+    /// promise rejects with kind "cancelled").
     #[wasm_bindgen(js_name = ensembleStats, unchecked_return_type = "Promise<EnsembleStatsData>")]
     pub fn ensemble_stats(
         &self,
         options: Ts<EnsembleStatsOptions>,
-        #[wasm_bindgen(unchecked_param_type = "(done: number, total: number) => void")]
+        #[wasm_bindgen(
+            unchecked_param_type = "(done: number, total: number, partial?: { name: string; values: Float32Array }[]) => boolean | void"
+        )]
         on_progress: Option<js_sys::Function>,
     ) -> Promise {
         let inner = self.inner.clone();

@@ -305,6 +305,11 @@ pub struct EnsembleStatsOptions {
     /// Members' messages read at once (default: the open options' concurrency).
     #[tsify(optional)]
     pub concurrency: Option<u32>,
+    /// Hand the statistics of the members so far to the progress callback (its third
+    /// argument) every this many members, and after the last: a map that fills in as
+    /// members arrive. Default: never.
+    #[tsify(optional)]
+    pub partial_every: Option<u32>,
 }
 
 impl EnsembleStatsOptions {

@@ -12,7 +12,9 @@ use gik_core::scan::Inline;
 use js_sys::{Array, Function, Uint8Array};
 use wasm_bindgen::prelude::*;
 
-use crate::convert::{to_js, Coords, EnsembleStatsData, FieldData, FieldValues, VariableInfo};
+use crate::convert::{
+    self, to_js, Coords, EnsembleStatsData, FieldData, FieldValues, VariableInfo,
+};
 use crate::error::{Error, Result};
 use crate::fetch::{self, Fetcher, Reader};
 use crate::options::{self, FieldSelection, MemberPickleOptions};
@@ -205,13 +207,28 @@ impl Inner {
         let concurrency = o
             .concurrency
             .map_or(self.concurrency, |c| c.clamp(1, 64) as usize);
-        let report = |done: usize, total: usize| {
-            if let Some(f) = &progress {
-                let _ = f.call2(
+        // The callback sees the members so far; returning `false` stops the
+        // computation (a page cancelling a choice it no longer shows).
+        let every = o.partial_every.unwrap_or(0) as usize;
+        let report = |done: usize, total: usize, acc: &gik_core::stats::Ensemble| {
+            let go_on = progress.as_ref().is_none_or(|f| {
+                let partial = if every > 0 && (done.is_multiple_of(every) || done == total) {
+                    convert::stat_arrays(stats.iter().copied().zip(acc.finish()))
+                } else {
+                    JsValue::UNDEFINED
+                };
+                f.call3(
                     &JsValue::NULL,
                     &JsValue::from(done as f64),
                     &JsValue::from(total as f64),
-                );
+                    &partial,
+                )
+                .map_or(true, |r| r.as_bool() != Some(false))
+            });
+            if go_on {
+                std::ops::ControlFlow::Continue(())
+            } else {
+                std::ops::ControlFlow::Break(())
             }
         };
         let out = gik_core::stats::ensemble_stats(
@@ -244,6 +261,7 @@ impl Inner {
             StatsError::Read { source, .. } => source,
             StatsError::Decode(e) | StatsError::Locate(e) => Error::Assemble(e),
             StatsError::Missing { variable, at } => Error::Missing { variable, at },
+            StatsError::Cancelled => Error::Cancelled,
             other => Error::Options(other.to_string()),
         }
     }

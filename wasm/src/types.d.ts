@@ -1,4 +1,5 @@
 /** Errors thrown by gik-wasm carry a kind: "network" (CORS refusal or no network), "notFound",
  * "http", "unreachable" (a url the page cannot fetch), "badRefs", "missingData", "decode", "options",
- * "scan" (an index that disagrees with its GRIB file, no index, no message). */
-export type GikErrorKind = "network" | "notFound" | "http" | "unreachable" | "badRefs" | "missingData" | "decode" | "options" | "scan";
+ * "scan" (an index that disagrees with its GRIB file, no index, no message), "cancelled" (a progress
+ * callback returned false). */
+export type GikErrorKind = "network" | "notFound" | "http" | "unreachable" | "badRefs" | "missingData" | "decode" | "options" | "scan" | "cancelled";

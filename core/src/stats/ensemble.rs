@@ -15,6 +15,7 @@
 //! numbers.
 
 use std::fmt;
+use std::ops::ControlFlow;
 
 use futures::stream::{self, StreamExt};
 
@@ -226,6 +227,15 @@ impl Ensemble {
     #[must_use]
     pub fn finish(&self) -> Vec<Vec<f32>> {
         let mut counts = self.counts.iter();
+        let qs: Vec<f64> = self
+            .stats
+            .iter()
+            .filter_map(|s| match s {
+                Stat::Quantile(q) => Some(*q),
+                _ => None,
+            })
+            .collect();
+        let mut quantiles = self.quantiles(&qs).into_iter();
         self.stats
             .iter()
             .map(|s| match s {
@@ -243,7 +253,7 @@ impl Ensemble {
                         n_pos(&self.n),
                     )
                 }
-                Stat::Quantile(q) => self.quantile(*q),
+                Stat::Quantile(_) => quantiles.next().unwrap_or_default(),
             })
             .collect()
     }
@@ -264,31 +274,42 @@ impl Ensemble {
             .collect()
     }
 
-    /// numpy's `nanquantile(…, method="linear")` at every point, in `f64`.
-    fn quantile(&self, q: f64) -> Vec<f32> {
+    /// numpy's `nanquantile(…, method="linear")` at every point, in `f64`,
+    /// for each of `qs` (each point's members sorted once for all of them).
+    fn quantiles(&self, qs: &[f64]) -> Vec<Vec<f32>> {
+        let mut out = vec![Vec::with_capacity(self.points); qs.len()];
+        if qs.is_empty() {
+            return out;
+        }
         let mut column: Vec<f64> = Vec::with_capacity(self.kept.len());
-        (0..self.points)
-            .map(|i| {
-                column.clear();
-                column.extend(
-                    self.kept
-                        .iter()
-                        .map(|m| m[i])
-                        .filter(|v| !v.is_nan())
-                        .map(f64::from),
-                );
-                if column.is_empty() {
-                    return f32::NAN;
-                }
-                column.sort_by(f64::total_cmp);
-                let pos = q * (column.len() - 1) as f64;
-                let lo = pos.floor() as usize;
-                let hi = (lo + 1).min(column.len() - 1);
-                let frac = pos - lo as f64;
-                (column[lo] + (column[hi] - column[lo]) * frac) as f32
-            })
-            .collect()
+        for i in 0..self.points {
+            column.clear();
+            column.extend(
+                self.kept
+                    .iter()
+                    .map(|m| m[i])
+                    .filter(|v| !v.is_nan())
+                    .map(f64::from),
+            );
+            column.sort_unstable_by(f64::total_cmp);
+            for (q, o) in qs.iter().zip(&mut out) {
+                o.push(interpolate(&column, *q));
+            }
+        }
+        out
     }
+}
+
+/// The `q` quantile of sorted `column`, linear between neighbours; NaN when empty.
+fn interpolate(column: &[f64], q: f64) -> f32 {
+    if column.is_empty() {
+        return f32::NAN;
+    }
+    let pos = q * (column.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(column.len() - 1);
+    let frac = pos - lo as f64;
+    (column[lo] + (column[hi] - column[lo]) * frac) as f32
 }
 
 fn n_pos(n: &[u32]) -> impl Fn(usize) -> bool + '_ {
@@ -360,6 +381,9 @@ pub enum StatsError<E: std::error::Error + 'static> {
         #[source]
         source: PointsMismatch,
     },
+    /// The caller stopped the computation (its progress callback said so).
+    #[error("cancelled")]
+    Cancelled,
     /// The executor failed to run a decode.
     #[error(transparent)]
     Task(#[from] TaskError),
@@ -439,7 +463,11 @@ async fn member_values<R: RangeReader, X: Executor>(
 
 /// The statistics `stats` of `field`'s ensemble: each member's message read
 /// through `reader` (up to `concurrency` at once) and decoded on `executor`,
-/// added in member order; `progress(done, total)` after each member.
+/// added in member order. After each member `progress` gets the members
+/// done so far, the total and the accumulator (whose
+/// [`finish`](Ensemble::finish) gives the statistics of the members so far,
+/// for a map that fills in as they arrive); it returns
+/// [`ControlFlow::Break`] to stop ([`StatsError::Cancelled`]).
 ///
 /// # Errors
 /// Unknown variable or position, a member's message missing or unreadable,
@@ -451,7 +479,7 @@ pub async fn ensemble_stats<R: RangeReader, X: Executor>(
     stats: &[Stat],
     concurrency: usize,
     executor: &X,
-    mut progress: impl FnMut(usize, usize),
+    mut progress: impl FnMut(usize, usize, &Ensemble) -> ControlFlow<()>,
 ) -> Result<EnsembleStats, StatsError<R::Error>> {
     let var = store.find_variable(&field.variable)?;
     let axes = store.axes(&var)?;
@@ -490,7 +518,9 @@ pub async fn ensemble_stats<R: RangeReader, X: Executor>(
         let (values, at) = r?;
         acc.add(&values)
             .map_err(|source| StatsError::Points { at, source })?;
-        progress(acc.members(), total);
+        if progress(acc.members(), total, &acc).is_break() {
+            return Err(StatsError::Cancelled);
+        }
     }
     Ok(EnsembleStats {
         variable: var.path.clone(),

@@ -135,9 +135,10 @@ pub fn run(args: &Args) -> Result<()> {
             &stats,
             args.concurrency.max(1),
             &Blocking,
-            |done, total| {
+            |done, total, _| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
+                std::ops::ControlFlow::Continue(())
             },
         );
         tokio::select! {

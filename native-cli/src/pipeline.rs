@@ -3,12 +3,12 @@
 //! the one-object header scan that `inspect`, `decode` and `regrid` share
 //! ([`each_field`]).
 
-use crate::store::Sources;
 use crate::{CliError, Result};
 use gik_core::grib;
 use gik_core::io::RangeReader;
 use gik_core::refs::ScannedField;
 use gik_core::scan::{Executor, Progress, TaskError};
+use gik_store::Sources;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// The async runtime of a command: `threads` worker threads (`None`: one
@@ -95,7 +95,7 @@ impl Progress for Bar<'_> {
     }
 }
 
-/// Every field of the object at `url` (a [`crate::store::reference_url`]),
+/// Every field of the object at `url` (a [`gik_store::reference_url`]),
 /// from its headers alone.
 pub async fn headers(sources: &Sources, url: &str) -> Result<Vec<ScannedField>> {
     gik_core::scan::scan_headers(sources, url, &())
@@ -116,8 +116,8 @@ pub(crate) fn each_field(
 ) -> Result<usize> {
     let rt = crate::pipeline::runtime(Some(1), None)?;
     rt.block_on(async {
-        let url = crate::store::reference_url(path).map_err(CliError::store)?;
-        let sources = crate::store::Sources::default();
+        let url = gik_store::reference_url(path).map_err(CliError::store)?;
+        let sources = gik_store::Sources::default();
         let scanned = crate::pipeline::headers(&sources, &url).await?;
         if scanned.is_empty() {
             return Err(CliError::Grib {

@@ -2,10 +2,10 @@
 //! kerchunk references for a whole ensemble forecast.
 
 use crate::pipeline::{Bar, Blocking};
-use crate::store::{self, Sources};
 use crate::{CliError, Result};
 use gik_core::index;
 use gik_core::refs::ScannedField;
+use gik_store::{self as store, Sources};
 use indicatif::ProgressBar;
 use std::path::PathBuf;
 use std::time::Instant;

@@ -43,6 +43,15 @@ pub enum Format {
     ParquetDir,
 }
 
+/// The codec the references' data arrays name (`--codec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CodecArg {
+    /// kerchunk's `grib` codec (ecCodes): opens wherever kerchunk is installed.
+    Grib,
+    /// gik's codec from the `gik` Python package (pure Rust, Zarr v2 and v3, no ecCodes).
+    Gik,
+}
+
 /// Arguments of `gik scan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -67,6 +76,10 @@ pub struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// The codec that decodes each chunk (one GRIB message) in Python: kerchunk's `grib`
+    /// (default: what kerchunk users have) or `gik` (needs `pip install gik`, no ecCodes).
+    #[arg(long, value_enum, default_value = "grib")]
+    pub codec: CodecArg,
     #[command(flatten)]
     pub progress: crate::args::Progress,
 }
@@ -142,7 +155,12 @@ pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
     let fields = scan(args)?;
     let format = format_for(args);
-    crate::refs_out::write(&fields, &args.out, format, args.split_members)?;
+    let codec = match args.codec {
+        CodecArg::Grib => gik_core::refs::Codec::Grib,
+        CodecArg::Gik => gik_core::refs::Codec::Gik,
+    };
+    let options = gik_core::refs::BuildOptions::with_codec(codec);
+    crate::refs_out::write(&fields, &args.out, format, args.split_members, &options)?;
     if !args.progress.quiet {
         eprintln!(
             "gik: {} messages from {} file(s) in {:.2} s → {}",

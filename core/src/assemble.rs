@@ -127,16 +127,10 @@ fn first_field<'b>(bytes: &'b [u8], part: &RefValue) -> Result<crate::grib::Fiel
             part: describe(part),
         });
     }
-    crate::grib::fields(bytes)
-        .next()
-        .unwrap_or(Err(crate::Error::NotGrib {
-            offset: 0,
-            reason: "no message in the chunk",
-        }))
-        .map_err(|source| AssembleError::Grib {
-            part: describe(part),
-            source,
-        })
+    crate::grib::first_field(bytes).map_err(|source| AssembleError::Grib {
+        part: describe(part),
+        source,
+    })
 }
 
 /// Decodes one fetched message of `field` and appends its values, scaled

@@ -1,13 +1,14 @@
-//! What the command line plugs into the core's pipeline: where CPU work runs
-//! (tokio's blocking pool) and where progress goes (an indicatif bar); and
-//! the one-object header scan that `inspect`, `decode` and `regrid` share
-//! ([`each_field`]).
+//! What the command line plugs into the core's pipeline: where CPU work
+//! runs (tokio's blocking pool, [`gik_store::Blocking`]) and where progress
+//! goes (an indicatif bar); and the one-object header scan that `inspect`,
+//! `decode` and `regrid` share ([`each_field`]).
 
 use crate::{CliError, Result};
 use gik_core::grib;
 use gik_core::io::RangeReader;
 use gik_core::refs::ScannedField;
-use gik_core::scan::{Executor, Progress, TaskError};
+use gik_core::scan::Progress;
+pub use gik_store::Blocking;
 use gik_store::Sources;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -63,23 +64,6 @@ pub fn progress_bar(quiet: bool, len: u64, counts: Counts) -> ProgressBar {
         ProgressStyle::with_template(&template).unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar
-}
-
-/// Runs the core's CPU work with `spawn_blocking`, off the async workers.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Blocking;
-
-impl Executor for Blocking {
-    fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> gik_core::io::BoxFuture<'static, Result<T, TaskError>> {
-        Box::pin(async move {
-            tokio::task::spawn_blocking(work)
-                .await
-                .map_err(|e| TaskError(e.to_string()))
-        })
-    }
 }
 
 /// Progress in bytes on a bar.

@@ -18,6 +18,7 @@
 
 use bytes::Bytes;
 use gik_core::io::{BoxFuture, RangeReader, ReadError, ReadErrorKind};
+use gik_core::scan::{Executor, TaskError};
 use object_store::path::Path as ObjPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
 use std::collections::HashMap;
@@ -568,6 +569,37 @@ impl RangeReader for Sources {
 
     fn len<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<u64, StoreError>> {
         Box::pin(async move { self.get(location).await?.len().await })
+    }
+}
+
+/// Runs the core's CPU work (header parsing, decoding) with tokio's
+/// `spawn_blocking`, off the async workers: the native [`Executor`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Blocking;
+
+impl Executor for Blocking {
+    fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> BoxFuture<'static, Result<T, TaskError>> {
+        Box::pin(async move {
+            tokio::task::spawn_blocking(work)
+                .await
+                .map_err(|e| TaskError(e.to_string()))
+        })
+    }
+}
+
+/// Header reads per batch for a scan (`gik_core::scan::ScanOptions::batch`):
+/// a local file reads a batch in one blocking task (512 keeps task overhead
+/// negligible), a remote object sends a batch's requests at once (16 keeps
+/// the scan's concurrency meaningful).
+#[must_use]
+pub fn header_batch(url: &str) -> usize {
+    if url.contains("://") {
+        16
+    } else {
+        512
     }
 }
 

@@ -100,17 +100,6 @@ pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
     crate::pipeline::progress_bar(quiet, len, crate::pipeline::Counts::Bytes)
 }
 
-/// Header reads per batch: a local file reads a batch in one blocking task
-/// (512 keeps task overhead negligible), a remote object sends a batch's
-/// requests at once (16 keeps `--concurrency` meaningful).
-fn batch(url: &str) -> usize {
-    if url.contains("://") {
-        16
-    } else {
-        512
-    }
-}
-
 /// Scans the locations (shared with other commands).
 pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
     let rt = crate::pipeline::runtime(None, None)?;
@@ -133,7 +122,7 @@ pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
         },
         concurrency: args.concurrency,
         objects_at_once: 4,
-        batch,
+        batch: store::header_batch,
     };
     let bar = progress(args.progress.quiet, 0);
     let sources = Sources::default();

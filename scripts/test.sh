@@ -2,7 +2,8 @@
 # The one command that checks everything. Installs what it needs on a fresh
 # machine (rustup components and the wasm32 target, a Python venv with the
 # pinned reference tools), then runs fmt, clippy -D warnings, all tests,
-# the wasm32 build of the core and the cross-language tests.
+# the wasm32 build of the core, the cross-language tests and the Python
+# package's tests.
 # .ci/run calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +71,14 @@ for t in tests/python/test_*.py; do
   echo "--- $t"
   "$GIK_PYTHON" "$t"
 done
+
+step "python package: pip install ./python in a venv without ecCodes (.venv-gik), pytest python/tests"
+# The package is built by maturin (release, abi3) and tested as a user has
+# it: no ecCodes, cfgrib or kerchunk in this venv; ecCodes' values come from
+# .venv (GIK_REFERENCE_PYTHON), the CLI's outputs from the release gik.
+if [ ! -x .venv-gik/bin/python ]; then python3 -m venv .venv-gik; fi
+.venv-gik/bin/pip install -q --disable-pip-version-check ./python pytest xarray zarr fsspec
+GIK_REFERENCE_PYTHON="$GIK_PYTHON" GIK_BIN="$GIK_BIN" .venv-gik/bin/python -m pytest -q python/tests
 
 if [ -x scripts/test_browser.sh ]; then
   step "browser: npm package test and end-to-end test in Chromium"

@@ -106,6 +106,20 @@ pub fn field_shape(field: &FieldPlan, layout: Layout) -> Vec<usize> {
     }
 }
 
+/// The array shape of a field in a state as [`StateAssembler`] writes it:
+/// [`field_shape`], or, for fields regridded to `points` points per time
+/// slice (N320: 542,080), `(points,)` for [`Layout::Grid`] and
+/// `(times, points)` for [`Layout::Aifs`]. Front ends that hand out arrays
+/// instead of a pickle (Python) shape [`crate::extract::Decoded`] bytes with it.
+#[must_use]
+pub fn state_field_shape(field: &FieldPlan, layout: Layout, points: Option<usize>) -> Vec<usize> {
+    match (points, layout) {
+        (None, _) => field_shape(field, layout),
+        (Some(n), Layout::Grid) => vec![n],
+        (Some(n), Layout::Aifs) => vec![field.parts.len(), n],
+    }
+}
+
 /// The GRIB message that `bytes`, fetched for `part`, start with.
 fn first_field<'b>(bytes: &'b [u8], part: &RefValue) -> Result<crate::grib::Field<'b>> {
     if !bytes.starts_with(b"GRIB") {
@@ -113,16 +127,10 @@ fn first_field<'b>(bytes: &'b [u8], part: &RefValue) -> Result<crate::grib::Fiel
             part: describe(part),
         });
     }
-    crate::grib::fields(bytes)
-        .next()
-        .unwrap_or(Err(crate::Error::NotGrib {
-            offset: 0,
-            reason: "no message in the chunk",
-        }))
-        .map_err(|source| AssembleError::Grib {
-            part: describe(part),
-            source,
-        })
+    crate::grib::first_field(bytes).map_err(|source| AssembleError::Grib {
+        part: describe(part),
+        source,
+    })
 }
 
 /// Decodes one fetched message of `field` and appends its values, scaled
@@ -305,11 +313,7 @@ impl<W: Write> StateAssembler<W> {
     /// # Errors
     /// A writer error, or bytes that do not fill the field's shape.
     pub fn push(&mut self, field: &FieldPlan, array: &[u8]) -> Result<()> {
-        let shape = match (self.points, self.layout) {
-            (None, _) => field_shape(field, self.layout),
-            (Some(n), Layout::Grid) => vec![n],
-            (Some(n), Layout::Aifs) => vec![field.parts.len(), n],
-        };
+        let shape = state_field_shape(field, self.layout, self.points);
         self.writer
             .field(&field.name, self.dtype, &shape, |out| out.write_all(array))?;
         Ok(())
@@ -483,6 +487,9 @@ mod tests {
         };
         assert_eq!(field_shape(&f, Layout::Grid), vec![721, 1440]);
         assert_eq!(field_shape(&f, Layout::Aifs), vec![2, 721 * 1440]);
+        assert_eq!(state_field_shape(&f, Layout::Grid, None), vec![721, 1440]);
+        assert_eq!(state_field_shape(&f, Layout::Grid, Some(9)), vec![9]);
+        assert_eq!(state_field_shape(&f, Layout::Aifs, Some(9)), vec![2, 9]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod unpack;
 mod walker;
 
 pub use frame::{
-    fields, messages, scan_headers, Field, HeaderScan, Message, MessageIter, Sections,
+    fields, first_field, messages, scan_headers, Field, HeaderScan, Message, MessageIter, Sections,
 };
 pub use meta::{DateTime, FieldMeta, Grid};
 pub use section::Section;

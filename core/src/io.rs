@@ -139,6 +139,45 @@ pub trait RangeReader: MaybeSync {
     }
 }
 
+/// A shared reader reads as the reader does, so one reader (and its open
+/// objects, its connections) can serve several engines or calls: the
+/// Python package keeps one for the life of a `References`.
+impl<R: RangeReader + ?Sized> RangeReader for &R {
+    type Error = R::Error;
+
+    fn read_range<'a>(
+        &'a self,
+        location: &'a str,
+        range: Range<u64>,
+    ) -> BoxFuture<'a, Result<Bytes, Self::Error>> {
+        (**self).read_range(location, range)
+    }
+
+    fn read_ranges<'a>(
+        &'a self,
+        location: &'a str,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'a, Result<Vec<Bytes>, Self::Error>> {
+        (**self).read_ranges(location, ranges)
+    }
+
+    fn read_all<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<Bytes, Self::Error>> {
+        (**self).read_all(location)
+    }
+
+    fn len<'a>(&'a self, location: &'a str) -> BoxFuture<'a, Result<u64, Self::Error>> {
+        (**self).len(location)
+    }
+
+    fn read_suffix<'a>(
+        &'a self,
+        location: &'a str,
+        n: u64,
+    ) -> BoxFuture<'a, Result<(Bytes, u64), Self::Error>> {
+        (**self).read_suffix(location, n)
+    }
+}
+
 /// The bytes of one reference: inline data as it is, a range or a whole
 /// object through `reader`.
 ///
@@ -677,6 +716,8 @@ mod tests {
         let mut r = MemoryReader::new();
         r.insert("mem://a.grib2", data.clone());
         ready(check_reader(&r, "mem://a.grib2", &data, "mem://missing")).unwrap();
+        // a borrowed reader keeps it too (every method forwards)
+        ready(check_reader(&&r, "mem://a.grib2", &data, "mem://missing")).unwrap();
     }
 
     /// A reader that pads short reads would pass a naive test; this one must fail.

@@ -23,6 +23,10 @@
 //! `grib` codec (`filters: [{"id": "grib", "var": …, "dtype": "float64"}]`),
 //! so `xr.open_dataset("reference://t/instant/isobaricInhPa", engine="zarr", …)`
 //! opens it unchanged.
+//! [`build_with`] and [`Codec::Gik`] name gik's own codec instead
+//! (`{"id": "gik", …}`, from gik's Python package: no ecCodes, Zarr v2 and
+//! v3); `grib` stays the default so that references open wherever kerchunk
+//! is installed.
 //!
 //! ## Ensemble members and the 50r1 control
 //!
@@ -133,7 +137,7 @@ mod zarr;
 
 use std::collections::BTreeMap;
 
-pub use build::{build, Built, ScannedField, Skipped};
+pub use build::{build, build_with, BuildOptions, Built, Codec, ScannedField, Skipped};
 pub use fsspec::{parquet_dir_files, read_parquet_dir, write_parquet_dir, DEFAULT_RECORD_SIZE};
 pub use json::{read_json, write_json, JsonVersion};
 pub use open::{open, parse_file, OpenError};

@@ -424,3 +424,35 @@ fn every_format_round_trips() {
     assert!(dir.contains_key("t/instant/isobaricInhPa/t/refs.2.parq"));
     assert!(!dir.contains_key("t/instant/isobaricInhPa/t/refs.3.parq"));
 }
+
+/// `Codec::Gik` changes the data arrays' filter id and nothing else: every
+/// other key and value is the one `build` writes.
+#[test]
+fn the_gik_codec_changes_only_the_filter_id() {
+    let fields = ensemble(true);
+    let grib = refs::build(&fields).unwrap().store;
+    let gik = refs::build_with(&fields, &refs::BuildOptions::with_codec(refs::Codec::Gik))
+        .unwrap()
+        .store;
+    assert_eq!(
+        grib.keys().collect::<Vec<_>>(),
+        gik.keys().collect::<Vec<_>>()
+    );
+    let mut data_arrays = 0;
+    for (key, value) in grib.iter() {
+        let other = gik.get(key).unwrap();
+        if !key.ends_with("/.zarray") {
+            assert_eq!(value, other, "{key}");
+            continue;
+        }
+        let (a, mut b) = (json_of(&grib, key), json_of(&gik, key));
+        if a["filters"].is_array() {
+            data_arrays += 1;
+            assert_eq!(a["filters"][0]["id"], "grib", "{key}");
+            assert_eq!(b["filters"][0]["id"], "gik", "{key}");
+            b["filters"][0]["id"] = "grib".into();
+        }
+        assert_eq!(a, b, "{key}");
+    }
+    assert_eq!(data_arrays, 5, "2t, lsm, tp, sot and t");
+}

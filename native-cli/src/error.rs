@@ -25,7 +25,7 @@ pub enum CliError {
     },
     /// Scanning GRIB files or their indexes failed.
     #[error(transparent)]
-    Scan(Box<gik_core::scan::ScanError<crate::store::StoreError>>),
+    Scan(Box<gik_core::scan::ScanError<gik_store::StoreError>>),
     /// Reading or writing references failed.
     #[error("{location}: {source}")]
     Refs {
@@ -35,7 +35,7 @@ pub enum CliError {
     },
     /// A remote or local read failed.
     #[error(transparent)]
-    Store(Box<crate::store::StoreError>),
+    Store(Box<gik_store::StoreError>),
     /// The selection cannot be planned (missing inputs, dates, members).
     #[error(transparent)]
     Plan(Box<gik_core::plan::PlanError>),
@@ -53,7 +53,7 @@ pub enum CliError {
     },
     /// A model checkpoint could not be read.
     #[error(transparent)]
-    Checkpoint(Box<gik_core::checkpoint::ReadError<crate::store::StoreError>>),
+    Checkpoint(Box<gik_core::checkpoint::ReadError<gik_store::StoreError>>),
     /// A model's metadata (`--checkpoint-metadata`) is unusable.
     #[error("{location}: {source}")]
     Model {
@@ -107,11 +107,11 @@ impl CliError {
         }
     }
 
-    pub(crate) fn scan(e: gik_core::scan::ScanError<crate::store::StoreError>) -> Self {
+    pub(crate) fn scan(e: gik_core::scan::ScanError<gik_store::StoreError>) -> Self {
         Self::Scan(Box::new(e))
     }
 
-    pub(crate) fn store(e: crate::store::StoreError) -> Self {
+    pub(crate) fn store(e: gik_store::StoreError) -> Self {
         Self::Store(Box::new(e))
     }
 

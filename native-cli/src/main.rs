@@ -8,7 +8,6 @@ mod output;
 mod pipeline;
 mod refs_in;
 mod refs_out;
-mod store;
 
 use clap::{Parser, Subcommand};
 

@@ -2,9 +2,9 @@
 //! or remote, read by range: its end, central directory and metadata entry)
 //! or `--checkpoint-metadata` (the metadata JSON alone) declares.
 
-use crate::store::Sources;
 use crate::{CliError, Result};
 use gik_core::checkpoint::{self, ModelSpec};
+use gik_store::Sources;
 
 /// A model's declared inputs and where they were read.
 #[derive(Debug)]

@@ -1,14 +1,15 @@
-//! What the command line plugs into the core's pipeline: where CPU work runs
-//! (tokio's blocking pool) and where progress goes (an indicatif bar); and
-//! the one-object header scan that `inspect`, `decode` and `regrid` share
-//! ([`each_field`]).
+//! What the command line plugs into the core's pipeline: where CPU work
+//! runs (tokio's blocking pool, [`gik_store::Blocking`]) and where progress
+//! goes (an indicatif bar); and the one-object header scan that `inspect`,
+//! `decode` and `regrid` share ([`each_field`]).
 
-use crate::store::Sources;
 use crate::{CliError, Result};
 use gik_core::grib;
 use gik_core::io::RangeReader;
 use gik_core::refs::ScannedField;
-use gik_core::scan::{Executor, Progress, TaskError};
+use gik_core::scan::Progress;
+pub use gik_store::Blocking;
+use gik_store::Sources;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// The async runtime of a command: `threads` worker threads (`None`: one
@@ -65,23 +66,6 @@ pub fn progress_bar(quiet: bool, len: u64, counts: Counts) -> ProgressBar {
     bar
 }
 
-/// Runs the core's CPU work with `spawn_blocking`, off the async workers.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Blocking;
-
-impl Executor for Blocking {
-    fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> T + Send + 'static,
-    ) -> gik_core::io::BoxFuture<'static, Result<T, TaskError>> {
-        Box::pin(async move {
-            tokio::task::spawn_blocking(work)
-                .await
-                .map_err(|e| TaskError(e.to_string()))
-        })
-    }
-}
-
 /// Progress in bytes on a bar.
 #[derive(Debug)]
 pub struct Bar<'a>(pub &'a ProgressBar);
@@ -95,7 +79,7 @@ impl Progress for Bar<'_> {
     }
 }
 
-/// Every field of the object at `url` (a [`crate::store::reference_url`]),
+/// Every field of the object at `url` (a [`gik_store::reference_url`]),
 /// from its headers alone.
 pub async fn headers(sources: &Sources, url: &str) -> Result<Vec<ScannedField>> {
     gik_core::scan::scan_headers(sources, url, &())
@@ -116,8 +100,8 @@ pub(crate) fn each_field(
 ) -> Result<usize> {
     let rt = crate::pipeline::runtime(Some(1), None)?;
     rt.block_on(async {
-        let url = crate::store::reference_url(path).map_err(CliError::store)?;
-        let sources = crate::store::Sources::default();
+        let url = gik_store::reference_url(path).map_err(CliError::store)?;
+        let sources = gik_store::Sources::default();
         let scanned = crate::pipeline::headers(&sources, &url).await?;
         if scanned.is_empty() {
             return Err(CliError::Grib {

@@ -2,9 +2,9 @@
 //! [`gik_core::refs::open`] (every format, local or remote) over the CLI's
 //! reader, with its errors in the CLI's terms.
 
-use crate::store::{is_url, Sources};
 use crate::{CliError, Result};
 use gik_core::refs::{self, OpenError, RefStore};
+use gik_store::{is_url, Sources};
 use std::path::Path;
 
 /// Reads references from `location` (a file, a directory or a URL).

@@ -77,13 +77,19 @@ pub fn write_tree(dir: &Path, files: &FileMap) -> Result<()> {
 
 /// Builds references from scanned fields and writes them in `format`;
 /// with `split`, also the original per-member layout beside `out`.
-pub fn write(fields: &[ScannedField], out: &Path, format: Format, split: bool) -> Result<RefStore> {
+pub fn write(
+    fields: &[ScannedField],
+    out: &Path,
+    format: Format,
+    split: bool,
+    options: &refs::BuildOptions,
+) -> Result<RefStore> {
     if is_stdout(out) && (format == Format::ParquetDir || split) {
         return Err(CliError::Usage(
             "--out - (standard output) takes one file: --format json or parquet, without --split-members".into(),
         ));
     }
-    let built = refs::build(fields).map_err(refs_err(out))?;
+    let built = refs::build_with(fields, options).map_err(refs_err(out))?;
     for s in &built.skipped {
         eprintln!(
             "gik: warning: {} at byte {} left out: {}",

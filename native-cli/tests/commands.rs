@@ -302,3 +302,31 @@ fn regrid_one_field_equals_that_row_of_all_fields() {
     assert!(!none.exists());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `gik scan --codec gik` writes the references `gik scan` writes, with the
+/// data arrays' filter naming gik's codec instead of kerchunk's `grib`.
+#[test]
+fn scan_with_the_gik_codec_names_it_in_every_data_array() {
+    let dir = tmpdir("codec");
+    let files = demo_files("50r1");
+    scan(&files, &dir.join("grib.json"));
+    gik()
+        .arg("scan")
+        .args(&files)
+        .args(["--codec", "gik", "-q", "--out"])
+        .arg(dir.join("gik.json"))
+        .assert()
+        .success();
+    let read = |name: &str| -> String {
+        std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let (grib, gik_refs) = (read("grib.json"), read("gik.json"));
+    // (inline metadata is JSON text inside the JSON: quotes are escaped)
+    let filter = |id: &str| format!(r#"\"dtype\":\"float64\",\"id\":\"{id}\","#);
+    let n = grib.matches(&filter("grib")).count();
+    assert!(n >= 10, "{n} data arrays with the grib filter");
+    assert_eq!(gik_refs.matches(&filter("gik")).count(), n);
+    assert_eq!(gik_refs.matches(&filter("grib")).count(), 0);
+    assert_eq!(gik_refs.replace(&filter("gik"), &filter("grib")), grib);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -98,6 +98,25 @@ pub fn fields(buf: &[u8]) -> impl Iterator<Item = Result<Field<'_>>> {
     })
 }
 
+/// The first field of the GRIB2 message `buf` starts with: what a chunk
+/// of references (one message each) or a message handed over alone holds.
+///
+/// # Errors
+/// [`Error::NotGrib`] when `buf` does not start with `GRIB`, or the
+/// message's framing error.
+pub fn first_field(buf: &[u8]) -> Result<Field<'_>> {
+    if !buf.starts_with(b"GRIB") {
+        return Err(Error::NotGrib {
+            offset: 0,
+            reason: "the bytes do not start with `GRIB`",
+        });
+    }
+    fields(buf).next().unwrap_or(Err(Error::NotGrib {
+        offset: 0,
+        reason: "no message in the bytes",
+    }))
+}
+
 fn find_marker(buf: &[u8], from: usize) -> Option<usize> {
     let hay = buf.get(from..)?;
     hay.windows(4).position(|w| w == b"GRIB").map(|p| p + from)

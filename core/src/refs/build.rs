@@ -25,6 +25,47 @@ pub struct ScannedField {
     pub meta: FieldMeta,
 }
 
+/// The codec data arrays name to decode their chunks (one GRIB message each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Codec {
+    /// kerchunk's `grib` codec (numcodecs, decodes with ecCodes): what
+    /// kerchunk writes and any Python environment with kerchunk reads, so
+    /// the default for users without gik's Python package.
+    #[default]
+    Grib,
+    /// gik's own codec (`{"id": "gik"}`, the `gik` Python package: pure
+    /// Rust, Zarr v2 and v3, no ecCodes).
+    Gik,
+}
+
+impl Codec {
+    /// The codec id in the array's `filters` (`grib`, `gik`).
+    #[must_use]
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::Grib => "grib",
+            Self::Gik => "gik",
+        }
+    }
+}
+
+/// How [`build_with`] writes references.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct BuildOptions {
+    /// The codec the data arrays name.
+    pub codec: Codec,
+}
+
+impl BuildOptions {
+    /// Options with data arrays naming `codec`.
+    #[must_use]
+    pub fn with_codec(codec: Codec) -> Self {
+        Self { codec }
+    }
+}
+
 /// A scanned field [`build`] left out, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Skipped {
@@ -81,6 +122,14 @@ struct Item<'a> {
 /// [`RefsError::Inconsistent`] when the fields of one variable have
 /// different grids.
 pub fn build(fields: &[ScannedField]) -> Result<Built> {
+    build_with(fields, &BuildOptions::default())
+}
+
+/// [`build`] with options: the codec the data arrays name ([`Codec`]).
+///
+/// # Errors
+/// As [`build`].
+pub fn build_with(fields: &[ScannedField], options: &BuildOptions) -> Result<Built> {
     let ensemble = fields.iter().any(|f| f.meta.number.is_some());
     let mut urls: HashMap<&str, Arc<str>> = HashMap::new();
     let mut groups: BTreeMap<Vec<String>, Vec<Item<'_>>> = BTreeMap::new();
@@ -146,7 +195,7 @@ pub fn build(fields: &[ScannedField]) -> Result<Built> {
         else {
             continue;
         };
-        build_variable(&mut store, parts, items, &first.field.meta)?;
+        build_variable(&mut store, parts, items, &first.field.meta, options.codec)?;
     }
     Ok(Built { store, skipped })
 }
@@ -203,6 +252,7 @@ fn build_variable(
     parts: &[String],
     items: &[Item<'_>],
     first: &FieldMeta,
+    codec: Codec,
 ) -> Result<()> {
     let base = parts.join("/");
     let var = parts[0].as_str();
@@ -220,7 +270,7 @@ fn build_variable(
     let mut chunks = vec![1; cshape.len()];
     chunks.extend(&layout.shape);
     let mut data_meta = ArrayMeta::plain(shape, chunks, "<f8");
-    data_meta.filters = json!([{"id": "grib", "var": var, "dtype": "float64"}]);
+    data_meta.filters = json!([{"id": codec.id(), "var": var, "dtype": "float64"}]);
     // kerchunk writes `null`, which zarr-python 3 reads as 0.0 for a missing
     // chunk (a member without this field would show 0 K); NaN marks it missing.
     data_meta.fill_value = json!("NaN");

@@ -11,7 +11,6 @@ mod var;
 
 use crate::output::AtomicFile;
 use crate::pipeline::Blocking;
-use crate::store::{Sources, StoreError};
 use crate::{CliError, Result};
 use futures::stream::StreamExt;
 use gik_core::assemble;
@@ -22,6 +21,7 @@ use gik_core::extract::{
 use gik_core::npy::Dtype;
 use gik_core::plan::{self, Layout, Selection};
 use gik_core::regrid::N320Operator;
+use gik_store::{Sources, StoreError};
 use indicatif::ProgressBar;
 
 use std::path::PathBuf;

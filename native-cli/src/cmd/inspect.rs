@@ -61,7 +61,7 @@ fn field_json(i: usize, offset: u64, length: u64, m: &FieldMeta) -> serde_json::
 
 fn is_references(path: &std::path::Path) -> bool {
     let s = path.to_string_lossy();
-    if crate::store::is_url(&s) || path.is_dir() {
+    if gik_store::is_url(&s) || path.is_dir() {
         return true;
     }
     let mut head = [0u8; 4];
@@ -159,7 +159,7 @@ fn inspect_model(args: &Args, location: &str) -> Result<()> {
     let model = if crate::model::is_checkpoint(location) {
         let rt = crate::pipeline::runtime(Some(1), None)?;
         rt.block_on(crate::model::from_checkpoint(
-            &crate::store::Sources::default(),
+            &gik_store::Sources::default(),
             location,
         ))?
     } else {
@@ -248,8 +248,8 @@ pub fn run(args: &Args) -> Result<()> {
     // Headers only: a 5 GB file is listed by reading a few hundred bytes per message.
     let path = args.file.display().to_string();
     let rt = crate::pipeline::runtime(Some(1), None)?;
-    let url = crate::store::reference_url(&path).map_err(CliError::store)?;
-    let sources = crate::store::Sources::default();
+    let url = gik_store::reference_url(&path).map_err(CliError::store)?;
+    let sources = gik_store::Sources::default();
     let scanned = rt.block_on(crate::pipeline::headers(&sources, &url))?;
     let mut rows = Vec::new();
     if !args.json {

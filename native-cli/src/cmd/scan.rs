@@ -2,10 +2,10 @@
 //! kerchunk references for a whole ensemble forecast.
 
 use crate::pipeline::{Bar, Blocking};
-use crate::store::{self, Sources};
 use crate::{CliError, Result};
 use gik_core::index;
 use gik_core::refs::ScannedField;
+use gik_store::{self as store, Sources};
 use indicatif::ProgressBar;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -43,6 +43,15 @@ pub enum Format {
     ParquetDir,
 }
 
+/// The codec the references' data arrays name (`--codec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CodecArg {
+    /// kerchunk's `grib` codec (ecCodes): opens wherever kerchunk is installed.
+    Grib,
+    /// gik's codec from the `gik` Python package (pure Rust, Zarr v2 and v3, no ecCodes).
+    Gik,
+}
+
 /// Arguments of `gik scan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -67,6 +76,10 @@ pub struct Args {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
+    /// The codec that decodes each chunk (one GRIB message) in Python: kerchunk's `grib`
+    /// (default: what kerchunk users have) or `gik` (needs `pip install gik`, no ecCodes).
+    #[arg(long, value_enum, default_value = "grib")]
+    pub codec: CodecArg,
     #[command(flatten)]
     pub progress: crate::args::Progress,
 }
@@ -85,17 +98,6 @@ fn format_for(args: &Args) -> Format {
 
 pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
     crate::pipeline::progress_bar(quiet, len, crate::pipeline::Counts::Bytes)
-}
-
-/// Header reads per batch: a local file reads a batch in one blocking task
-/// (512 keeps task overhead negligible), a remote object sends a batch's
-/// requests at once (16 keeps `--concurrency` meaningful).
-fn batch(url: &str) -> usize {
-    if url.contains("://") {
-        16
-    } else {
-        512
-    }
 }
 
 /// Scans the locations (shared with other commands).
@@ -120,7 +122,7 @@ pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
         },
         concurrency: args.concurrency,
         objects_at_once: 4,
-        batch,
+        batch: store::header_batch,
     };
     let bar = progress(args.progress.quiet, 0);
     let sources = Sources::default();
@@ -142,7 +144,12 @@ pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
     let fields = scan(args)?;
     let format = format_for(args);
-    crate::refs_out::write(&fields, &args.out, format, args.split_members)?;
+    let codec = match args.codec {
+        CodecArg::Grib => gik_core::refs::Codec::Grib,
+        CodecArg::Gik => gik_core::refs::Codec::Gik,
+    };
+    let options = gik_core::refs::BuildOptions::with_codec(codec);
+    crate::refs_out::write(&fields, &args.out, format, args.split_members, &options)?;
     if !args.progress.quiet {
         eprintln!(
             "gik: {} messages from {} file(s) in {:.2} s → {}",

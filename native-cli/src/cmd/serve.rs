@@ -20,10 +20,10 @@
 mod assets;
 mod guard;
 
-use crate::store::{StoreError, Stores};
 use crate::{CliError, Result};
 use assets::{Asset, Assets};
 use bytes::Bytes;
+use gik_store::{StoreError, Stores};
 use guard::{Allow, OriginCheck};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, StreamBody};
@@ -953,6 +953,35 @@ pub(crate) async fn serve_files(root: &Path) -> std::io::Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The native reader (gik-store's `Sources`) keeps the core's
+    /// `RangeReader` contract for a local path, a `file://` url and a real
+    /// HTTP server on loopback (this file handler, through object_store's
+    /// HTTP client).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[allow(clippy::unwrap_used, clippy::panic)]
+    async fn sources_keep_the_range_reader_contract() {
+        let dir = std::env::temp_dir().join(format!("gik-reader-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 31 % 253) as u8).collect();
+        let file = dir.join("object.bin");
+        std::fs::write(&file, &data).unwrap();
+        let path = file.to_string_lossy().into_owned();
+        let missing = dir.join("missing.bin").to_string_lossy().into_owned();
+        let base = serve_files(&dir).await.unwrap();
+        let sources = gik_store::Sources::default();
+        let cases = [
+            (path.clone(), missing.clone()),
+            (format!("file://{path}"), format!("file://{missing}")),
+            (format!("{base}{path}"), format!("{base}{missing}")),
+        ];
+        for (location, missing) in &cases {
+            gik_core::io::check_reader(&sources, location, &data, missing)
+                .await
+                .unwrap_or_else(|e| panic!("{location}: {e}"));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn ranges_parse_like_rfc_9110() {

@@ -8,7 +8,6 @@
 use super::{dtype_of, extract_error, Args};
 use crate::output::AtomicFile;
 use crate::pipeline::Blocking;
-use crate::store::Sources;
 use crate::{CliError, Result};
 use futures::stream::StreamExt;
 use gik_core::assemble;
@@ -16,6 +15,7 @@ use gik_core::extract::{self, Engine, Options, VarError};
 use gik_core::npy::{self, Dtype};
 use gik_core::pickle::{write_f64s, StateWriter};
 use gik_core::refs::RefStore;
+use gik_store::Sources;
 use std::io::Write;
 
 /// Output formats of `--var`.

@@ -1,0 +1,60 @@
+"""Type stubs of the native module (``gik._gik``); the public API is
+re-exported, with wrappers, by ``gik``."""
+
+import datetime
+import os
+from typing import Any, Literal
+
+import numpy as np
+
+__version__: str
+
+class References:
+    """Kerchunk references (any format, local or remote) and the reader their
+    chunks are read through."""
+
+    def to_json(self) -> bytes:
+        """kerchunk JSON (version 1): the bytes ``gik scan --out x.json`` writes."""
+    def write(
+        self,
+        path: str | os.PathLike[str],
+        format: Literal["json", "parquet", "parquet-dir"] | None = None,
+    ) -> None:
+        """Writes the references; the format from the extension by default
+        (``.json``, ``.parquet``, anything else a parquet directory)."""
+    def variables(self) -> list[dict[str, Any]]:
+        """One dict per data variable: ``path``, ``name``, ``dims``,
+        ``shape``, ``attrs``, ``level_name``, ``levels``, ``steps`` (hours),
+        ``times`` (datetimes, UTC) and ``members``."""
+    def read_field(
+        self,
+        variable: str,
+        member: int | None = None,
+        step: int | None = None,
+        level: float | None = None,
+        time: datetime.datetime | str | int | None = None,
+    ) -> np.ndarray:
+        """One field (float64, NaN where missing) of ``variable`` (a path or
+        a unique name); each coordinate defaults to the first on its axis."""
+
+def decode(message: bytes | bytearray, dtype: str = "float64", shaped: bool = True) -> np.ndarray: ...
+def open_references(location: str) -> References: ...
+def scan(
+    urls: list[str],
+    mode: str = "auto",
+    verify: str = "all",
+    codec: str = "grib",
+    concurrency: int = 64,
+) -> References: ...
+def extract_state(
+    refs: References,
+    member: int,
+    params: str = "aifs-ens",
+    layout: str = "grid",
+    grid: str = "0.25",
+    date: str | None = None,
+    dtype: str = "float32",
+    steps: list[int] | None = None,
+    inputs: str = "forecast",
+    allow_missing: bool = False,
+) -> dict[str, Any]: ...

@@ -1,0 +1,26 @@
+//! `gik._gik`: the native part of the `gik` Python package. Bindings only:
+//! every call converts Python values, calls gik-core (reads through
+//! gik-store's object_store reader on a tokio runtime of its own), and
+//! converts back, with the GIL released while reading and decoding. The
+//! Python package (`python/gik/`) adds the typed wrappers, the exceptions
+//! and the Zarr codecs.
+
+mod decode;
+mod error;
+mod extract;
+mod refs;
+mod runtime;
+
+use pyo3::prelude::*;
+
+/// The native module.
+#[pymodule]
+fn _gik(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_class::<refs::References>()?;
+    m.add_function(wrap_pyfunction!(decode::decode, m)?)?;
+    m.add_function(wrap_pyfunction!(refs::open_references, m)?)?;
+    m.add_function(wrap_pyfunction!(refs::scan, m)?)?;
+    m.add_function(wrap_pyfunction!(extract::extract_state, m)?)?;
+    Ok(())
+}

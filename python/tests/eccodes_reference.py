@@ -1,0 +1,54 @@
+"""ecCodes' answers for the gik package's tests, run by them under another
+Python that has ecCodes (the gik test venv has none): every message of the
+given GRIB files decoded by ecCodes, NaN where the bitmap marks a point
+missing (ecCodes' missingValue), saved as .npy with an index.
+
+    python eccodes_reference.py OUT_DIR FILE...
+
+writes OUT_DIR/{n}.npy and OUT_DIR/index.json: [{"file", "offset",
+"length", "npy", "Ni", "Nj", "shortName"}] in file order.
+"""
+
+import json
+import os
+import sys
+
+import eccodes
+import numpy as np
+
+
+def main() -> None:
+    out, files = sys.argv[1], sys.argv[2:]
+    os.makedirs(out, exist_ok=True)
+    index = []
+    for path in files:
+        with open(path, "rb") as f:
+            while True:
+                h = eccodes.codes_grib_new_from_file(f)
+                if h is None:
+                    break
+                try:
+                    values = eccodes.codes_get_values(h).astype(np.float64)
+                    if eccodes.codes_get(h, "bitmapPresent"):
+                        values[values == eccodes.codes_get(h, "missingValue")] = np.nan
+                    npy = os.path.join(out, f"{len(index)}.npy")
+                    np.save(npy, values)
+                    index.append(
+                        {
+                            "file": os.path.abspath(path),
+                            "offset": int(eccodes.codes_get(h, "offset")),
+                            "length": int(eccodes.codes_get(h, "totalLength")),
+                            "npy": npy,
+                            "Ni": eccodes.codes_get(h, "Ni", ktype=int),
+                            "Nj": eccodes.codes_get(h, "Nj", ktype=int),
+                            "shortName": eccodes.codes_get(h, "shortName"),
+                        }
+                    )
+                finally:
+                    eccodes.codes_release(h)
+    with open(os.path.join(out, "index.json"), "w") as f:
+        json.dump(index, f)
+
+
+if __name__ == "__main__":
+    main()

@@ -11,8 +11,8 @@ use gik_core::stats::{ensemble_stats, EnsembleField, Stat, StatsError};
 
 use crate::output::AtomicFile;
 use crate::pipeline::Blocking;
-use crate::store::{Sources, StoreError};
 use crate::{CliError, Result};
+use gik_store::{Sources, StoreError};
 
 /// Arguments of `gik stats`.
 #[derive(Debug, clap::Args)]

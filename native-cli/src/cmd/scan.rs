@@ -121,6 +121,7 @@ pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
         concurrency: args.concurrency,
         objects_at_once: 4,
         batch,
+        select: None,
     };
     let bar = progress(args.progress.quiet, 0);
     let sources = Sources::default();

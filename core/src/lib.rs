@@ -42,6 +42,7 @@ pub mod pickle;
 pub mod plan;
 pub mod refs;
 pub mod regrid;
+pub mod request;
 pub mod scan;
 pub mod stats;
 pub mod time;

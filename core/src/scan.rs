@@ -22,6 +22,7 @@ use crate::grib::{HeaderStep, HeaderWalker, MessageHeaders, Walk};
 use crate::index::{self, IndexCheck, IndexError, Mismatch, Verify};
 use crate::io::{BoxFuture, MaybeSend, MaybeSync, RangeReader, ReadError, ReadErrorKind};
 use crate::refs::ScannedField;
+use crate::request::Selection;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 /// How to find the messages of an object.
@@ -37,7 +38,7 @@ pub enum Mode {
 }
 
 /// How a scan reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ScanOptions {
     /// Index or headers.
     pub mode: Mode,
@@ -51,6 +52,10 @@ pub struct ScanOptions {
     /// (a local file reads a batch in one blocking task; a remote one sends
     /// a batch's requests at once).
     pub batch: fn(&str) -> usize,
+    /// Only the fields this selection keeps (by their index lines, or their
+    /// headers without an index): `param`, `levelist`, `number` of an
+    /// open-data request. `None` keeps every field.
+    pub select: Option<std::sync::Arc<Selection>>,
 }
 
 impl Default for ScanOptions {
@@ -61,6 +66,7 @@ impl Default for ScanOptions {
             concurrency: 64,
             objects_at_once: 4,
             batch: |_| 16,
+            select: None,
         }
     }
 }
@@ -170,6 +176,7 @@ where
     X: Executor + ?Sized,
 {
     let per_object = (opts.concurrency / urls.len().max(1)).max(8);
+    let select = opts.select.as_deref().filter(|s| !s.is_all());
     let jobs = urls.iter().map(|url| async move {
         let index = if opts.mode == Mode::Headers {
             None
@@ -185,13 +192,20 @@ where
                     in_flight: (per_object / batch).max(2),
                     batch,
                 };
-                c.run(reader, &text, opts.verify, progress, exec).await
+                c.run(reader, &text, opts.verify, select, progress, exec)
+                    .await
             }
             (None, Mode::Index) => Err(ScanError::NoIndex {
                 url: url.clone(),
                 tried: index::index_candidates(url).join(", "),
             }),
-            (None, _) => scan_headers(reader, url, progress).await,
+            (None, _) => {
+                let mut fields = scan_headers(reader, url, progress).await?;
+                if let Some(sel) = select {
+                    fields.retain(|f| sel.keeps_field(&f.meta));
+                }
+                Ok(fields)
+            }
         }
     });
     let results: Vec<Vec<ScannedField>> = stream::iter(jobs)
@@ -300,6 +314,7 @@ impl IndexScan<'_> {
         reader: &R,
         text: &str,
         verify: Verify,
+        select: Option<&Selection>,
         progress: &P,
         exec: &X,
     ) -> Scanned<R::Error>
@@ -308,10 +323,17 @@ impl IndexScan<'_> {
         P: Progress + ?Sized,
         X: Executor + ?Sized,
     {
-        let (kind, entries) = index::parse(text).map_err(|source| ScanError::Index {
+        let (kind, mut entries) = index::parse(text).map_err(|source| ScanError::Index {
             index: self.index.to_string(),
             source,
         })?;
+        if let Some(sel) = select {
+            entries.retain(|e| sel.keeps_entry(e));
+            if entries.is_empty() {
+                // nothing of this object is asked for: its bytes are not read
+                return Ok(Vec::new());
+            }
+        }
         let file_len = reader.len(self.url).await.map_err(ScanError::Read)?;
         let check =
             IndexCheck::new(kind, entries, verify, file_len).map_err(|m| self.mismatch(m))?;
@@ -479,6 +501,74 @@ mod tests {
         );
         let e = run(&r, Mode::Index, Verify::All).unwrap_err();
         assert!(matches!(e, ScanError::NoIndex { .. }), "{e}");
+    }
+
+    #[test]
+    fn a_selection_keeps_the_same_fields_from_the_index_and_the_headers() {
+        let r = reader_with(Some(&index_text()));
+        let all = run(&r, Mode::Headers, Verify::All).unwrap();
+        let select = |s: &str| {
+            let req: crate::request::Request = s.parse().unwrap();
+            Some(std::sync::Arc::new(req.select))
+        };
+        for (request, n) in [
+            // t at 2 of 13 levels × 4 members
+            ("param=t,levelist=850/500", 8),
+            // levelist keeps the fields without a level: 2t × members 1, 2
+            ("param=2t/t,levelist=850,number=1/2", 4),
+            // the control (type=cf, no `number` in the index)
+            ("param=sot,number=0", 2),
+            ("stream=enfo,type=pf,param=msl", 3),
+        ] {
+            let mut fields = Vec::new();
+            for mode in [Mode::Index, Mode::Headers, Mode::Auto] {
+                let o = ScanOptions {
+                    select: select(request),
+                    ..opts(mode, Verify::Sample)
+                };
+                let got = block_on(scan(&r, &url(), &o, &(), &Inline)).unwrap();
+                assert_eq!(got.len(), n, "{request} {mode:?}");
+                let sel = o.select.as_deref().unwrap();
+                let expected: Vec<&ScannedField> =
+                    all.iter().filter(|f| sel.keeps_field(&f.meta)).collect();
+                let keys = |v: &[&ScannedField]| {
+                    v.iter()
+                        .map(|f| {
+                            (
+                                f.offset,
+                                f.length,
+                                f.meta.short_name.clone(),
+                                f.meta.level,
+                                f.meta.number,
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                };
+                assert_eq!(
+                    keys(&got.iter().collect::<Vec<_>>()),
+                    keys(&expected),
+                    "{request} {mode:?}"
+                );
+                fields = got;
+            }
+            assert!(o_unmatched(request, &fields).is_empty(), "{request}");
+        }
+        // nothing of the object asked for: no fields, and no error from the scan
+        let o = ScanOptions {
+            select: select("param=zz"),
+            ..opts(Mode::Index, Verify::All)
+        };
+        let got = block_on(scan(&r, &url(), &o, &(), &Inline)).unwrap();
+        assert!(got.is_empty());
+        assert_eq!(
+            o_unmatched("param=zz/t,levelist=3", &all),
+            ["param=zz", "levelist=3"]
+        );
+    }
+
+    fn o_unmatched(request: &str, fields: &[ScannedField]) -> Vec<String> {
+        let req: crate::request::Request = request.parse().unwrap();
+        req.select.unmatched(fields)
     }
 
     #[test]

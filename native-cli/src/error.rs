@@ -91,6 +91,12 @@ pub enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// An open-data request that names no objects.
+    #[error(transparent)]
+    Request(gik_core::request::RequestError),
+    /// The objects of an open-data request are not (all) on the mirror.
+    #[error(transparent)]
+    Locate(Box<gik_core::request::LocateError<gik_store::StoreError>>),
     /// The command line asks for something impossible.
     #[error("{0}")]
     Usage(String),
@@ -101,7 +107,7 @@ impl CliError {
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Usage(_) => 2,
+            Self::Usage(_) | Self::Request(_) => 2,
             Self::Interrupted => 130,
             _ => 1,
         }
@@ -109,6 +115,10 @@ impl CliError {
 
     pub(crate) fn scan(e: gik_core::scan::ScanError<gik_store::StoreError>) -> Self {
         Self::Scan(Box::new(e))
+    }
+
+    pub(crate) fn request(e: gik_core::request::RequestError) -> Self {
+        Self::Request(e)
     }
 
     pub(crate) fn store(e: gik_store::StoreError) -> Self {

@@ -8,6 +8,7 @@ mod output;
 mod pipeline;
 mod refs_in;
 mod refs_out;
+mod request;
 
 use clap::{Parser, Subcommand};
 
@@ -37,6 +38,8 @@ enum Command {
     Decode(cmd::decode::Args),
     /// Scan GRIB2 files (or their .index) into kerchunk references.
     Scan(cmd::scan::Args),
+    /// List the runs, streams, types and steps an open-data mirror has for a day.
+    Ls(cmd::ls::Args),
     /// Extract AIFS input states (one pickle per member) from references.
     Extract(cmd::extract::Args),
     /// Run the whole job on bundled data: scan → references → AIFS states.
@@ -54,6 +57,7 @@ fn dispatch(command: Command) -> Result<()> {
         Command::Inspect(args) => cmd::inspect::run(&args),
         Command::Decode(args) => cmd::decode::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
+        Command::Ls(args) => cmd::ls::run(&args),
         Command::Extract(args) => cmd::extract::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
         Command::Demo(args) => cmd::demo::run(&args),

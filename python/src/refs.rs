@@ -303,6 +303,7 @@ pub fn scan(
             concurrency: concurrency.max(1),
             objects_at_once: 4,
             batch: gik_store::header_batch,
+            select: None,
         };
         let fields = gik_core::scan::scan(r, &urls, &opts, &(), &Blocking).await?;
         Ok(refs::build_with(

@@ -266,6 +266,47 @@ impl Stores {
         Ok(store)
     }
 
+    /// The objects below `prefix` (an `s3://`, `gs://` or `az://` url), as
+    /// paths relative to it; `None` for a store that cannot list (HTTP).
+    ///
+    /// # Errors
+    /// A listing request that fails.
+    pub async fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, StoreError> {
+        use futures::TryStreamExt;
+        let url = url::Url::parse(prefix).map_err(|e| StoreError::BadLocation {
+            location: prefix.to_string(),
+            reason: e.to_string(),
+        })?;
+        if !matches!(url.scheme(), "s3" | "gs" | "az" | "abfs" | "abfss") {
+            return Ok(None);
+        }
+        let store = self.store_for(&url).await?;
+        let path = ObjPath::from_url_path(url.path()).map_err(|e| StoreError::BadLocation {
+            location: prefix.to_string(),
+            reason: e.to_string(),
+        })?;
+        let metas: Vec<object_store::ObjectMeta> = store
+            .list(Some(&path))
+            .try_collect()
+            .await
+            .map_err(|source| StoreError::Fetch {
+                location: prefix.to_string(),
+                range: 0..0,
+                source,
+            })?;
+        let base = path.as_ref().to_string();
+        Ok(Some(
+            metas
+                .into_iter()
+                .filter_map(|m| {
+                    let p = m.location.as_ref();
+                    p.strip_prefix(&base)
+                        .map(|r| r.trim_start_matches('/').to_string())
+                })
+                .collect(),
+        ))
+    }
+
     /// Opens a location: a local path, `file://`, `s3://`, `gs://`, `az://` or `http(s)://`.
     ///
     /// # Errors
@@ -520,6 +561,14 @@ pub struct Sources {
 }
 
 impl Sources {
+    /// The objects below `prefix`, where its store can list ([`Stores::list`]).
+    ///
+    /// # Errors
+    /// A listing request that fails.
+    pub async fn list(&self, prefix: &str) -> Result<Option<Vec<String>>, StoreError> {
+        self.stores.list(prefix).await
+    }
+
     /// The source at `location`, opened on first use.
     ///
     /// # Errors

@@ -5,6 +5,7 @@ use crate::pipeline::{Bar, Blocking};
 use crate::{CliError, Result};
 use gik_core::index;
 use gik_core::refs::ScannedField;
+use gik_core::request::Selection;
 use gik_store::{self as store, Sources};
 use indicatif::ProgressBar;
 use std::path::PathBuf;
@@ -55,9 +56,10 @@ pub enum CodecArg {
 /// Arguments of `gik scan`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// GRIB2 files: local paths, file://, http(s)://, s3://, gs://, az://.
-    #[arg(required = true)]
+    /// GRIB2 files: local paths, file://, http(s)://, s3://, gs://, az://. Or none, and an open-data request (--model, --date, --step, …, --source) instead.
     pub locations: Vec<String>,
+    #[command(flatten)]
+    pub request: crate::args::Request,
     /// Output: `.json` → kerchunk JSON, `.parquet` → two-column parquet, a directory → fsspec parquet directory, `-` → JSON on standard output.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
@@ -100,15 +102,49 @@ pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
     crate::pipeline::progress_bar(quiet, len, crate::pipeline::Counts::Bytes)
 }
 
-/// Scans the locations (shared with other commands).
-pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
+/// What to scan: the locations given, or the objects of a request on its
+/// mirror (and the selection of their fields).
+async fn targets(args: &Args, sources: &Sources) -> Result<(Vec<String>, Option<Selection>)> {
+    if !args.locations.is_empty() {
+        if args.request.given() {
+            return Err(CliError::Usage(
+                "give locations or an open-data request (--model, --date, --step, --source, …), not both".into(),
+            ));
+        }
+        let urls = args
+            .locations
+            .iter()
+            .map(|l| store::reference_url(l))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(CliError::store)?;
+        return Ok((urls, None));
+    }
+    if !args.request.given() {
+        return Err(CliError::Usage(
+            "give GRIB2 locations, or an open-data request (--source, --date, --step, … as ecmwf-opendata takes them)".into(),
+        ));
+    }
+    let req = crate::request::parse(&args.request)?;
+    let mirror = crate::request::mirror(args.request.source.as_deref())?;
+    let located = crate::request::locate(sources, &req, &mirror).await?;
+    if !args.progress.quiet {
+        eprintln!(
+            "gik: {} on {}: {} object(s)",
+            located.run,
+            mirror,
+            located.objects.len()
+        );
+    }
+    let urls = located.objects.into_iter().map(|o| o.url).collect();
+    Ok((urls, Some(req.select)))
+}
+
+/// Scans the locations, or the objects of a request (shared with other
+/// commands): the fields and how many objects they came from.
+pub(crate) fn scan(args: &Args) -> Result<(Vec<ScannedField>, usize)> {
     let rt = crate::pipeline::runtime(None, None)?;
-    let urls = args
-        .locations
-        .iter()
-        .map(|l| store::reference_url(l))
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(CliError::store)?;
+    let sources = Sources::default();
+    let (urls, select) = rt.block_on(targets(args, &sources))?;
     let opts = gik_core::scan::ScanOptions {
         mode: match args.mode {
             Mode::Auto => gik_core::scan::Mode::Auto,
@@ -123,9 +159,9 @@ pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
         concurrency: args.concurrency,
         objects_at_once: 4,
         batch: store::header_batch,
+        select: select.clone().map(std::sync::Arc::new),
     };
     let bar = progress(args.progress.quiet, 0);
-    let sources = Sources::default();
     let fields = rt
         .block_on(gik_core::scan::scan(
             &sources,
@@ -136,13 +172,27 @@ pub(crate) fn scan(args: &Args) -> Result<Vec<ScannedField>> {
         ))
         .map_err(CliError::scan)?;
     bar.finish_and_clear();
-    Ok(fields)
+    if let Some(sel) = select {
+        let unmatched = sel.unmatched(&fields);
+        if !unmatched.is_empty() || fields.is_empty() {
+            return Err(CliError::Usage(format!(
+                "the {} object(s) of the request hold no field for {}",
+                urls.len(),
+                if unmatched.is_empty() {
+                    "the selection".to_string()
+                } else {
+                    unmatched.join(", ")
+                }
+            )));
+        }
+    }
+    Ok((fields, urls.len()))
 }
 
 /// Runs `gik scan`.
 pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
-    let fields = scan(args)?;
+    let (fields, objects) = scan(args)?;
     let format = format_for(args);
     let codec = match args.codec {
         CodecArg::Grib => gik_core::refs::Codec::Grib,
@@ -154,7 +204,7 @@ pub fn run(args: &Args) -> Result<()> {
         eprintln!(
             "gik: {} messages from {} file(s) in {:.2} s → {}",
             fields.len(),
-            args.locations.len(),
+            objects,
             t0.elapsed().as_secs_f64(),
             if crate::refs_out::is_stdout(&args.out) {
                 "standard output".into()

@@ -323,3 +323,23 @@ fn parquet_footer_statistics_bool_of_another_type_is_an_error_not_a_panic() {
     assert!(text.contains("corrupt footer"), "{text}");
     assert!(text.contains("field 12 of ColumnMetaData"), "{text}");
 }
+
+/// Found by seed_parquet (while checking the footer-statistics fix): a
+/// dictionary page header's `uncompressed_page_size` is a varint far past
+/// an i32. Parquet 57 keeps its low 32 bits, 1,352,745,605, and allocates
+/// that much before decompressing the page's 1,527 snappy bytes
+/// (`decode_page`); the footer walk kept the whole (negative) i64 and
+/// checked nothing. Natively it was a large allocation and then an error;
+/// in wasm32 an allocation that size may fail, and an allocation failure
+/// aborts: a trap. Now the walk reads an i32 as the crate does, and no
+/// codec gik reads expands a byte to more than 1032.
+#[test]
+fn parquet_page_uncompressed_size_beyond_any_codec_is_an_error_before_allocating() {
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-page-uncompressed-size-beyond-any-codec.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(text.contains("corrupt page header"), "{text}");
+    assert!(text.contains("more than any codec"), "{text}");
+}

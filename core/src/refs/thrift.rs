@@ -163,6 +163,11 @@ const STRUCT: u8 = 12;
 /// Deepest nesting accepted (parquet metadata nests five deep).
 const MAX_DEPTH: usize = 32;
 
+/// Most bytes one compressed byte becomes with the codecs gik reads
+/// (deflate's 1032:1; lz4 and snappy expand less; others are refused
+/// before any page is read).
+const MAX_EXPANSION: u64 = 1032;
+
 /// Where a column chunk's pages are, as its metadata says.
 #[derive(Debug, Default, Clone, Copy)]
 struct Chunk {
@@ -176,6 +181,7 @@ struct Walk<'a> {
     at: usize,
     chunks: Vec<Chunk>,
     page_size: Option<i64>,
+    uncompressed_size: Option<i64>,
 }
 
 type R<T> = std::result::Result<T, String>;
@@ -187,6 +193,7 @@ impl<'a> Walk<'a> {
             at: 0,
             chunks: Vec::new(),
             page_size: None,
+            uncompressed_size: None,
         }
     }
 
@@ -325,7 +332,12 @@ impl<'a> Walk<'a> {
         match t {
             T::Bool => Ok(None),
             T::I8 => self.byte().map(|_| None),
-            T::I16 | T::I32 | T::I64 => self.zigzag().map(Some),
+            // the crate reads an i16 or i32 as the varint's low bits
+            // (`read_zig_zag()? as _`): so must the walk, or a page size or
+            // a count it checks is not the one the crate uses
+            T::I16 => self.zigzag().map(|v| Some(i64::from(v as i16))),
+            T::I32 => self.zigzag().map(|v| Some(i64::from(v as i32))),
+            T::I64 => self.zigzag().map(Some),
             T::Double => self.skip(DOUBLE, depth).map(|()| None),
             T::Bin => self.bytes().map(|()| None),
             T::List(elem) => {
@@ -366,6 +378,7 @@ impl<'a> Walk<'a> {
                         (S::ColumnMetaData, 7, Some(v)) => chunk.total_compressed_size = v,
                         (S::ColumnMetaData, 9, Some(v)) => chunk.data_page_offset = v,
                         (S::ColumnMetaData, 11, Some(v)) => chunk.dictionary_page_offset = Some(v),
+                        (S::PageHeader, 2, Some(v)) => self.uncompressed_size = Some(v),
                         (S::PageHeader, 3, Some(v)) => self.page_size = Some(v),
                         // the crate reserves num_children (a negative one
                         // overflows the capacity); each child takes bytes
@@ -434,6 +447,20 @@ pub(crate) fn check(bytes: &[u8]) -> R<()> {
                 // no or a negative page size: the crate refuses it
                 break;
             };
+            // The crate allocates the uncompressed size before it
+            // decompresses a page (`decode_page`): up to 2 GB, which wasm32
+            // may not have (an allocation failure aborts, a trap).
+            if let Some(u) = page.uncompressed_size {
+                let most = (data as u64)
+                    .saturating_add(1)
+                    .saturating_mul(MAX_EXPANSION);
+                if u64::try_from(u).is_ok_and(|u| u > most) {
+                    return Err(format!(
+                        "corrupt page header at byte {at} (column chunk {i}): {u} bytes \
+                         uncompressed from {data}, more than any codec gik reads expands to"
+                    ));
+                }
+            }
             at = at.saturating_add(page.at).saturating_add(data);
         }
     }
@@ -484,6 +511,15 @@ mod tests {
         let meta = [0x8b, 0x00, 0x00];
         let mut w = Walk::new(&meta);
         assert!(w.structure(S::ColumnMetaData, 0).is_err());
+    }
+
+    #[test]
+    fn an_i32_is_the_low_bits_of_its_varint_as_in_the_crate() {
+        // PageHeader { 3: i32 (2^32 + 30) }: the crate's page size is 30
+        let header = [0x35, 0xbc, 0x80, 0x80, 0x80, 0x20, 0x00];
+        let mut w = Walk::new(&header);
+        assert!(w.structure(S::PageHeader, 0).is_ok());
+        assert_eq!(w.page_size, Some(30));
     }
 
     #[test]

@@ -303,8 +303,17 @@ fn parquet_schema_element_with_negative_children_is_an_error_not_a_panic() {
     let text = err.to_string();
     assert!(text.contains("children in"), "{text}");
 }
+/// Found by seed_parquet at the end of issue 13. The second column chunk's
+/// ColumnMetaData has `3: path_in_schema` as a list of 6 bools. Parquet 57
+/// skips that field, and skips a bool element without reading a byte, so
+/// the six "element" bytes are its next fields: `12` arriving as an i32,
+/// which the crate reads as Statistics all the same, whose field 7
+/// (`is_max_value_exact`) arrives as an i64 and is unwrapped as a bool.
+/// The footer walk read one byte per bool and never saw field 12. Natively
+/// `catch_unwind` hid the panic ("the parquet decoder gave up"); in wasm it
+/// trapped. Now the walk reads those bytes as the crate does and refuses
+/// field 12 for its type.
 #[test]
-#[ignore = "found by seed_parquet at the end of issue 13, not fixed yet: the footer walk (core/src/refs/thrift.rs) reads this ColumnMetaData differently from parquet 57, which then unwraps a Statistics bool; natively catch_unwind turns it into an error, in wasm it would trap"]
 fn parquet_footer_statistics_bool_of_another_type_is_an_error_not_a_panic() {
     let err = refs::read_seed_parquet(&input(
         "seed_parquet-footer-statistics-bool-of-another-type.parquet",
@@ -312,4 +321,25 @@ fn parquet_footer_statistics_bool_of_another_type_is_an_error_not_a_panic() {
     .expect_err("corrupt");
     let text = err.to_string();
     assert!(text.contains("corrupt footer"), "{text}");
+    assert!(text.contains("field 12 of ColumnMetaData"), "{text}");
+}
+
+/// Found by seed_parquet (while checking the footer-statistics fix): a
+/// dictionary page header's `uncompressed_page_size` is a varint far past
+/// an i32. Parquet 57 keeps its low 32 bits, 1,352,745,605, and allocates
+/// that much before decompressing the page's 1,527 snappy bytes
+/// (`decode_page`); the footer walk kept the whole (negative) i64 and
+/// checked nothing. Natively it was a large allocation and then an error;
+/// in wasm32 an allocation that size may fail, and an allocation failure
+/// aborts: a trap. Now the walk reads an i32 as the crate does, and no
+/// codec gik reads expands a byte to more than 1032.
+#[test]
+fn parquet_page_uncompressed_size_beyond_any_codec_is_an_error_before_allocating() {
+    let err = refs::read_seed_parquet(&input(
+        "seed_parquet-page-uncompressed-size-beyond-any-codec.parquet",
+    ))
+    .expect_err("corrupt");
+    let text = err.to_string();
+    assert!(text.contains("corrupt page header"), "{text}");
+    assert!(text.contains("more than any codec"), "{text}");
 }

@@ -74,7 +74,7 @@ def main():
     gik, shared = sys.argv[1], sys.argv[2]
     grib_dir = os.path.join(shared, "data", "grib")
     demo = os.path.join(ROOT, "data", "demo")
-    for t in ["index", "refs_json", "zarr", "seed_parquet", "parquet_dir", "reader", "coalescing", "checkpoint"]:
+    for t in ["index", "refs_json", "zarr", "seed_parquet", "parquet_dir", "reader", "coalescing", "checkpoint", "walker"]:
         d = os.path.join(HERE, t)
         for f in os.listdir(d) if os.path.isdir(d) else []:
             if not f.startswith("hand-"):
@@ -148,6 +148,33 @@ def main():
         put("checkpoint", f, b)
         put("checkpoint", f + "-hostile", SEP.join([b, b"\x01\x0a\x02\x03\x04\x05\x06\x07"]))
     put("checkpoint", "metadata.json", open(os.path.join(ck, "metadata.json"), "rb").read())
+
+    walker_seeds(shared)
+
+
+def walker_seeds(shared):
+    """walker: a hostile server's script, then GRIB objects (no gik needed:
+    `python3 -c 'import make_seeds; make_seeds.walker_seeds("../shared")'`
+    from this folder writes these alone)."""
+    grib_dir = os.path.join(shared, "data", "grib")
+    demo = os.path.join(ROOT, "data", "demo")
+    read = lambda name: open(os.path.join(grib_dir, name), "rb").read()
+    objects = {
+        "demo-49r1": first_messages(os.path.join(demo, "49r1", "20250101000000-0h-enfo-ef.grib2"),
+                                    os.path.join(demo, "49r1", "20250101000000-0h-enfo-ef.index"), 2),
+        "drt41_png_3x2": read("gribtract__drt41_png_3x2.grib2"),
+        "chem_ll": read("earthkitdata__chem_ll.grib2"),
+        "synth11_ccsds_bitmap": read("gribjump__synth11_ccsds_bitmap.grib2"),
+        "s2s-pdt9-pdt10-pdt12": read("gribberish__s2s-pdt9-pdt10-pdt12.grib2"),
+        # a WMO bulletin header before the message and padding between two
+        "bulletin": b"\x01\r\r\n123\r\r\nHTXA50 ECMF 010000\r\r\n" + read("earthkitdata__chem_ll.grib2")
+        + b"\0" * 8 + read("gribtract__drt41_png_3x2.grib2") + b"\r\r\n\x03",
+    }
+    for name, obj in sorted(objects.items()):
+        for script in [b"", b"\x00\x01\x02\x03\x04\x05\x06\x07", b"\x09\x11\x1a\x23"]:
+            put("walker", f"{name}-{script.hex() or 'honest'}", SEP.join([script, obj]))
+    # two objects in one scan
+    put("walker", "two-objects-honest", SEP.join([b"", objects["chem_ll"], objects["synth11_ccsds_bitmap"]]))
 
 
 if __name__ == "__main__":

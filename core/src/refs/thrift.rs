@@ -7,7 +7,9 @@
 //! The walk follows the compact protocol the way the crate reads it: a
 //! field the crate knows is read as the type parquet.thrift gives it (and
 //! must arrive with that type here, or the file is refused), a field it
-//! does not know is skipped by the type it arrives with. The structures
+//! does not know is skipped by the type it arrives with, exactly as the
+//! crate's `skip` does (a bool list element takes no byte there; a set or
+//! a map cannot be skipped), so both read the same next field. The structures
 //! are those the crate reads on its way to a bool field: `FileMetaData`
 //! (schema, logical types, row groups, column chunks and their metadata,
 //! statistics, sorting columns) and `PageHeader` (v1, v2 and dictionary
@@ -161,6 +163,11 @@ const STRUCT: u8 = 12;
 /// Deepest nesting accepted (parquet metadata nests five deep).
 const MAX_DEPTH: usize = 32;
 
+/// Most bytes one compressed byte becomes with the codecs gik reads
+/// (deflate's 1032:1; lz4 and snappy expand less; others are refused
+/// before any page is read).
+const MAX_EXPANSION: u64 = 1032;
+
 /// Where a column chunk's pages are, as its metadata says.
 #[derive(Debug, Default, Clone, Copy)]
 struct Chunk {
@@ -174,11 +181,22 @@ struct Walk<'a> {
     at: usize,
     chunks: Vec<Chunk>,
     page_size: Option<i64>,
+    uncompressed_size: Option<i64>,
 }
 
 type R<T> = std::result::Result<T, String>;
 
-impl Walk<'_> {
+impl<'a> Walk<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Walk {
+            b,
+            at: 0,
+            chunks: Vec::new(),
+            page_size: None,
+            uncompressed_size: None,
+        }
+    }
+
     fn byte(&mut self) -> R<u8> {
         let v = *self.b.get(self.at).ok_or("metadata cut short")?;
         self.at += 1;
@@ -223,7 +241,9 @@ impl Walk<'_> {
         Ok((h & 0x0f, n))
     }
 
-    /// Skips a value that arrived as `wire`, as the crate's `skip` does.
+    /// Skips a value that arrived as `wire`, as the crate's `skip` does
+    /// (`parquet_thrift.rs`, `skip_till_depth`), byte for byte: whatever
+    /// it reads next is what the crate reads next.
     fn skip(&mut self, wire: u8, depth: usize) -> R<()> {
         if depth > MAX_DEPTH {
             return Err("metadata nested too deep".to_string());
@@ -239,35 +259,38 @@ impl Walk<'_> {
                 Ok(())
             }
             BINARY => self.bytes(),
-            LIST | SET => {
+            LIST => {
                 let (elem, n) = self.list_header()?;
-                for _ in 0..n {
-                    // a bool element is one byte
-                    if matches!(elem, BOOL_TRUE | BOOL_FALSE) {
-                        self.byte()?;
-                    } else {
-                        self.skip(elem, depth + 1)?;
-                    }
-                }
-                Ok(())
-            }
-            MAP => {
-                let n = self.varint()?;
-                if n == 0 {
-                    return Ok(());
-                }
-                let kv = self.byte()?;
-                for _ in 0..n {
-                    for t in [kv >> 4, kv & 0x0f] {
-                        if matches!(t, BOOL_TRUE | BOOL_FALSE) {
-                            self.byte()?;
-                        } else {
-                            self.skip(t, depth + 1)?;
+                match elem {
+                    // The crate skips each bool element as it skips a bool
+                    // field, whose value is in the field header: it reads
+                    // no bytes at all. The one byte a writer puts after a
+                    // list of bools is what the crate reads next, as the
+                    // header of the next field. A count larger than the
+                    // bytes left is no list a writer made (and would spin
+                    // the crate through up to 2^31 empty skips).
+                    BOOL_TRUE | BOOL_FALSE => {
+                        let left = self.b.len() - self.at;
+                        if usize::try_from(n).map_or(true, |n| n > left) {
+                            return Err(format!("a list of {n} bools in {left} bytes"));
                         }
+                        Ok(())
+                    }
+                    // the crate cannot skip these as list elements either
+                    SET | MAP if n > 0 => Err(format!("a list of thrift type {elem}")),
+                    _ => {
+                        for _ in 0..n {
+                            self.skip(elem, depth + 1)?;
+                        }
+                        Ok(())
                     }
                 }
-                Ok(())
             }
+            // the crate refuses to skip a set or a map (no parquet
+            // structure has one)
+            SET | MAP => Err(format!(
+                "a field of thrift type {wire}, which the crate cannot skip"
+            )),
             STRUCT => self.any_struct(depth + 1),
             other => Err(format!("unknown thrift type {other}")),
         }
@@ -309,7 +332,12 @@ impl Walk<'_> {
         match t {
             T::Bool => Ok(None),
             T::I8 => self.byte().map(|_| None),
-            T::I16 | T::I32 | T::I64 => self.zigzag().map(Some),
+            // the crate reads an i16 or i32 as the varint's low bits
+            // (`read_zig_zag()? as _`): so must the walk, or a page size or
+            // a count it checks is not the one the crate uses
+            T::I16 => self.zigzag().map(|v| Some(i64::from(v as i16))),
+            T::I32 => self.zigzag().map(|v| Some(i64::from(v as i32))),
+            T::I64 => self.zigzag().map(Some),
             T::Double => self.skip(DOUBLE, depth).map(|()| None),
             T::Bin => self.bytes().map(|()| None),
             T::List(elem) => {
@@ -350,6 +378,7 @@ impl Walk<'_> {
                         (S::ColumnMetaData, 7, Some(v)) => chunk.total_compressed_size = v,
                         (S::ColumnMetaData, 9, Some(v)) => chunk.data_page_offset = v,
                         (S::ColumnMetaData, 11, Some(v)) => chunk.dictionary_page_offset = Some(v),
+                        (S::PageHeader, 2, Some(v)) => self.uncompressed_size = Some(v),
                         (S::PageHeader, 3, Some(v)) => self.page_size = Some(v),
                         // the crate reserves num_children (a negative one
                         // overflows the capacity); each child takes bytes
@@ -390,12 +419,7 @@ pub(crate) fn check(bytes: &[u8]) -> R<()> {
     let Some(start) = (n - 8).checked_sub(len) else {
         return Ok(());
     };
-    let mut footer = Walk {
-        b: &bytes[start..n - 8],
-        at: 0,
-        chunks: Vec::new(),
-        page_size: None,
-    };
+    let mut footer = Walk::new(&bytes[start..n - 8]);
     footer
         .structure(S::FileMetaData, 0)
         .map_err(|e| format!("corrupt footer: {e}"))?;
@@ -416,18 +440,27 @@ pub(crate) fn check(bytes: &[u8]) -> R<()> {
         };
         let end = at.saturating_add(size).min(n);
         while at < end {
-            let mut page = Walk {
-                b: &bytes[at..],
-                at: 0,
-                chunks: Vec::new(),
-                page_size: None,
-            };
+            let mut page = Walk::new(&bytes[at..]);
             page.structure(S::PageHeader, 0)
                 .map_err(|e| format!("corrupt page header at byte {at} (column chunk {i}): {e}"))?;
             let Some(Ok(data)) = page.page_size.map(usize::try_from) else {
                 // no or a negative page size: the crate refuses it
                 break;
             };
+            // The crate allocates the uncompressed size before it
+            // decompresses a page (`decode_page`): up to 2 GB, which wasm32
+            // may not have (an allocation failure aborts, a trap).
+            if let Some(u) = page.uncompressed_size {
+                let most = (data as u64)
+                    .saturating_add(1)
+                    .saturating_mul(MAX_EXPANSION);
+                if u64::try_from(u).is_ok_and(|u| u > most) {
+                    return Err(format!(
+                        "corrupt page header at byte {at} (column chunk {i}): {u} bytes \
+                         uncompressed from {data}, more than any codec gik reads expands to"
+                    ));
+                }
+            }
             at = at.saturating_add(page.at).saturating_add(data);
         }
     }
@@ -437,47 +470,65 @@ pub(crate) fn check(bytes: &[u8]) -> R<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
     #[test]
     fn a_bool_field_sent_as_another_type_is_refused() {
         // PageHeader { 8: DataPageHeaderV2 { 7: i32 1 } }: the crate unwraps the bool
         let header = [0x8c, 0x75, 0x02, 0x00, 0x00];
-        let mut w = Walk {
-            b: &header,
-            at: 0,
-            chunks: Vec::new(),
-            page_size: None,
-        };
+        let mut w = Walk::new(&header);
         let err = w.structure(S::PageHeader, 0).unwrap_err();
         assert!(err.contains("field 7 of DataPageHeaderV2"), "{err}");
         // the same field as a bool is fine
         let header = [0x8c, 0x71, 0x00, 0x00];
-        let mut w = Walk {
-            b: &header,
-            at: 0,
-            chunks: Vec::new(),
-            page_size: None,
-        };
+        let mut w = Walk::new(&header);
         assert!(w.structure(S::PageHeader, 0).is_ok());
+    }
+
+    #[test]
+    fn a_skipped_list_of_bools_takes_no_bytes_as_in_the_crate() {
+        // ColumnMetaData { 3: list<bool> [one element], then 0x9c }: the
+        // crate skips the bool element without reading a byte, so 0x9c is
+        // the next field header (12: Statistics, whose field 7 then
+        // arrives as an i64 and the crate unwraps its bool)
+        let meta = [0x39, 0x11, 0x9c, 0x76, 0x02, 0x00, 0x00];
+        let mut w = Walk::new(&meta);
+        let err = w.structure(S::ColumnMetaData, 0).unwrap_err();
+        assert!(err.contains("field 7 of Statistics"), "{err}");
+        // the same list followed by a stop is fine, and ends there
+        let meta = [0x39, 0x11, 0x00];
+        let mut w = Walk::new(&meta);
+        assert!(w.structure(S::ColumnMetaData, 0).is_ok());
+        assert_eq!(w.at, 3);
+        // more bools than bytes left is refused
+        let meta = [0x39, 0xf1, 0x80, 0x80, 0x80, 0x80, 0x07, 0x00];
+        let mut w = Walk::new(&meta);
+        let err = w.structure(S::ColumnMetaData, 0).unwrap_err();
+        assert!(err.contains("bools"), "{err}");
+    }
+
+    #[test]
+    fn a_set_or_a_map_the_crate_cannot_skip_is_refused() {
+        // ColumnMetaData { 8: a map } (key_value_metadata, skipped by the crate)
+        let meta = [0x8b, 0x00, 0x00];
+        let mut w = Walk::new(&meta);
+        assert!(w.structure(S::ColumnMetaData, 0).is_err());
+    }
+
+    #[test]
+    fn an_i32_is_the_low_bits_of_its_varint_as_in_the_crate() {
+        // PageHeader { 3: i32 (2^32 + 30) }: the crate's page size is 30
+        let header = [0x35, 0xbc, 0x80, 0x80, 0x80, 0x20, 0x00];
+        let mut w = Walk::new(&header);
+        assert!(w.structure(S::PageHeader, 0).is_ok());
+        assert_eq!(w.page_size, Some(30));
     }
 
     #[test]
     fn deep_nesting_and_long_lengths_are_errors() {
         let deep = vec![0x1c; 1000];
-        let mut w = Walk {
-            b: &deep,
-            at: 0,
-            chunks: Vec::new(),
-            page_size: None,
-        };
+        let mut w = Walk::new(&deep);
         assert!(w.structure(S::Empty, 0).is_err());
         let long = [0x18, 0xff, 0xff, 0xff, 0xff, 0x0f];
-        let mut w = Walk {
-            b: &long,
-            at: 0,
-            chunks: Vec::new(),
-            page_size: None,
-        };
+        let mut w = Walk::new(&long);
         assert!(w.structure(S::Empty, 0).is_err());
     }
 }

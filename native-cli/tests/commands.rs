@@ -330,3 +330,25 @@ fn scan_with_the_gik_codec_names_it_in_every_data_array() {
     assert_eq!(gik_refs.replace(&filter("gik"), &filter("grib")), grib);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn serve_that_cannot_listen_says_where_and_exits() {
+    // a port already taken on loopback: gik serve must say so and stop, not hang
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+    let port = taken.local_addr().unwrap().port().to_string();
+    gik()
+        .args(["serve", "--port", &port])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "cannot listen on 127.0.0.1:{port}"
+        )));
+    // an address of no interface here (TEST-NET-1, RFC 5737): nothing is sent, bind fails
+    gik()
+        .args(["serve", "--bind", "192.0.2.1", "--port", "0"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot listen on 192.0.2.1"));
+}

@@ -36,6 +36,21 @@ class References:
     ) -> np.ndarray:
         """One field (float64, NaN where missing) of ``variable`` (a path or
         a unique name); each coordinate defaults to the first on its axis."""
+    def ensemble_stats(
+        self,
+        variable: str,
+        stats: list[str] = ["mean"],
+        step: int | None = None,
+        level: float | None = None,
+        time: datetime.datetime | str | int | None = None,
+        members: list[int] | None = None,
+        from_step: int | None = None,
+        concurrency: int = 16,
+    ) -> dict[str, np.ndarray]:
+        """Ensemble statistics per grid point (float32, (nlat, nlon)), in the
+        order of ``stats``: mean, std, min, max, median, q<percent>, p>t, p<t;
+        the numbers ``gik stats`` writes. ``from_step`` subtracts each
+        member's field at that step first (accumulations)."""
 
 def decode(message: bytes | bytearray, dtype: str = "float64", shaped: bool = True) -> np.ndarray: ...
 def open_references(location: str) -> References: ...

@@ -145,6 +145,21 @@ impl From<ScanError<StoreError>> for Error {
     }
 }
 
+impl From<gik_core::stats::StatsError<StoreError>> for Error {
+    fn from(e: gik_core::stats::StatsError<StoreError>) -> Self {
+        use gik_core::stats::StatsError as S;
+        match e {
+            S::Read { source, .. } => source.into(),
+            S::Refs(e) => e.into(),
+            S::Decode(e) | S::Locate(e) => e.into(),
+            other @ (S::Missing { .. } | S::NoMembers { .. }) => {
+                Self::new(Kind::Selection, other.to_string())
+            }
+            other => Self::new(Kind::Other, other.to_string()),
+        }
+    }
+}
+
 impl From<ExtractError<StoreError>> for Error {
     fn from(e: ExtractError<StoreError>) -> Self {
         let message = e.to_string();

@@ -236,6 +236,67 @@ impl References {
         })?;
         Ok(PyArray1::from_vec(py, values).reshape(dims)?.into_any())
     }
+
+    /// Ensemble statistics per grid point of `variable` at one step, level
+    /// and reference time, over `members` (default: all), computed by the
+    /// core one member at a time (the numbers `gik stats` writes):
+    /// `{"mean": ndarray, "std": …, "p>273.15": …}` keyed and ordered as `stats`
+    /// (mean, std, min, max, median, q<percent>, p>t, p<t), float32,
+    /// (nlat, nlon). `from_step` subtracts each member's field at that step
+    /// first (an accumulation such as `tp` over `from_step`–`step`).
+    #[pyo3(signature = (variable, stats = vec!["mean".to_string()], step = None, level = None, time = None, members = None, from_step = None, concurrency = 16))]
+    #[allow(clippy::too_many_arguments)]
+    fn ensemble_stats<'py>(
+        &self,
+        py: Python<'py>,
+        variable: &str,
+        stats: Vec<String>,
+        step: Option<i64>,
+        level: Option<f64>,
+        time: Option<Bound<'py, PyAny>>,
+        members: Option<Vec<i64>>,
+        from_step: Option<i64>,
+        concurrency: usize,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let time = time.map(|t| seconds_of(&t)).transpose()?;
+        let parsed = stats
+            .iter()
+            .map(|s| gik_core::stats::Stat::parse(s))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| PyErr::from(Error::new(Kind::Selection, e.to_string())))?;
+        if parsed.is_empty() {
+            return Err(Error::new(Kind::Selection, "stats is empty").into());
+        }
+        let field = gik_core::stats::EnsembleField {
+            variable: variable.to_string(),
+            time,
+            step,
+            from_step,
+            level,
+            members,
+        };
+        let (store, reader) = (&self.store, &*self.reader);
+        let (field, parsed) = (&field, &parsed);
+        let out = block_on(py, "computing ensemble statistics", || async move {
+            Ok(gik_core::stats::ensemble_stats(
+                reader,
+                store,
+                field,
+                parsed,
+                concurrency.max(1),
+                &gik_store::Blocking,
+                |_, _, _| std::ops::ControlFlow::Continue(()),
+            )
+            .await?)
+        })?;
+        // keyed by the names as given ("median", "q50" and "q50.0" are one statistic)
+        let d = PyDict::new(py);
+        for (name, (_, values)) in stats.iter().zip(out.values) {
+            let a = PyArray1::from_vec(py, values).reshape(out.shape.clone())?;
+            d.set_item(name.trim(), a)?;
+        }
+        Ok(d)
+    }
 }
 
 /// Opens references: kerchunk JSON, two-column parquet or an fsspec parquet

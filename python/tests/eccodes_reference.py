@@ -6,7 +6,8 @@ missing (ecCodes' missingValue), saved as .npy with an index.
     python eccodes_reference.py OUT_DIR FILE...
 
 writes OUT_DIR/{n}.npy and OUT_DIR/index.json: [{"file", "offset",
-"length", "npy", "Ni", "Nj", "shortName"}] in file order.
+"length", "npy", "Ni", "Nj", "shortName", "number", "step", "level"}] in file order
+(`number` 0 for the control, which has none in 50r1's oper-fc).
 """
 
 import json
@@ -42,6 +43,11 @@ def main() -> None:
                             "Ni": eccodes.codes_get(h, "Ni", ktype=int),
                             "Nj": eccodes.codes_get(h, "Nj", ktype=int),
                             "shortName": eccodes.codes_get(h, "shortName"),
+                            "number": eccodes.codes_get(h, "number", ktype=int)
+                            if eccodes.codes_is_defined(h, "number")
+                            else 0,
+                            "step": eccodes.codes_get(h, "endStep", ktype=int),
+                            "level": eccodes.codes_get(h, "level", ktype=int),
                         }
                     )
                 finally:

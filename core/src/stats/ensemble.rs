@@ -105,6 +105,7 @@ impl fmt::Display for Stat {
             Self::Std => write!(f, "std"),
             Self::Min => write!(f, "min"),
             Self::Max => write!(f, "max"),
+            Self::Quantile(q) if *q == 0.5 => write!(f, "median"),
             Self::Quantile(q) => write!(f, "q{}", q * 100.0),
             Self::Above(t) => write!(f, "p>{t}"),
             Self::Below(t) => write!(f, "p<{t}"),
@@ -555,7 +556,10 @@ mod tests {
             ]
         );
         let names: Vec<String> = v.iter().map(ToString::to_string).collect();
-        assert_eq!(names.join(","), "mean,std,min,max,q50,q90,p>0.01,p<273.15");
+        assert_eq!(
+            names.join(","),
+            "mean,std,min,max,median,q90,p>0.01,p<273.15"
+        );
         for bad in ["", "avg", "q101", "p>", "p>x", "q-1", "p>inf"] {
             assert!(Stat::parse_list(bad).is_err(), "{bad}");
         }

@@ -164,9 +164,17 @@ const STRUCT: u8 = 12;
 const MAX_DEPTH: usize = 32;
 
 /// Most bytes one compressed byte becomes with the codecs gik reads
-/// (deflate's 1032:1; lz4 and snappy expand less; others are refused
-/// before any page is read).
+/// (deflate's 1032:1; lz4 and snappy expand less).
 const MAX_EXPANSION: u64 = 1032;
+
+/// Whether gik reads pages of this `CompressionCodec` (parquet.thrift):
+/// UNCOMPRESSED, SNAPPY, GZIP, LZ4, LZ4_RAW. The others (LZO, BROTLI,
+/// ZSTD) are refused with a typed error naming the codec before any page
+/// is decompressed, so their pages' sizes are not bounded here (zstd
+/// expands far beyond deflate's ratio).
+fn codec_read(codec: Option<i64>) -> bool {
+    matches!(codec, None | Some(0 | 1 | 2 | 5 | 7))
+}
 
 /// Where a column chunk's pages are, as its metadata says.
 #[derive(Debug, Default, Clone, Copy)]
@@ -174,6 +182,8 @@ struct Chunk {
     dictionary_page_offset: Option<i64>,
     data_page_offset: i64,
     total_compressed_size: i64,
+    /// Its `CompressionCodec`.
+    codec: Option<i64>,
 }
 
 struct Walk<'a> {
@@ -375,6 +385,7 @@ impl<'a> Walk<'a> {
                 Some(t) => {
                     let v = self.value(t, wire, &format!("field {id} of {s:?}"), depth)?;
                     match (s, id, v) {
+                        (S::ColumnMetaData, 4, Some(v)) => chunk.codec = Some(v),
                         (S::ColumnMetaData, 7, Some(v)) => chunk.total_compressed_size = v,
                         (S::ColumnMetaData, 9, Some(v)) => chunk.data_page_offset = v,
                         (S::ColumnMetaData, 11, Some(v)) => chunk.dictionary_page_offset = Some(v),
@@ -450,7 +461,7 @@ pub(crate) fn check(bytes: &[u8]) -> R<()> {
             // The crate allocates the uncompressed size before it
             // decompresses a page (`decode_page`): up to 2 GB, which wasm32
             // may not have (an allocation failure aborts, a trap).
-            if let Some(u) = page.uncompressed_size {
+            if let Some(u) = page.uncompressed_size.filter(|_| codec_read(c.codec)) {
                 let most = (data as u64)
                     .saturating_add(1)
                     .saturating_mul(MAX_EXPANSION);

@@ -241,7 +241,7 @@ impl References {
     /// and reference time, over `members` (default: all), computed by the
     /// core one member at a time (the numbers `gik stats` writes):
     /// `{"mean": ndarray, "std": …, "p>273.15": …}` keyed and ordered as `stats`
-    /// (mean, std, min, max, median, q<percent>, p>t, p<t), float32,
+    /// (`mean`, `std`, `min`, `max`, `median`, `q<percent>`, `p>t`, `p<t`), float32,
     /// (nlat, nlon). `from_step` subtracts each member's field at that step
     /// first (an accumulation such as `tp` over `from_step`–`step`).
     #[pyo3(signature = (variable, stats = vec!["mean".to_string()], step = None, level = None, time = None, members = None, from_step = None, concurrency = 16))]

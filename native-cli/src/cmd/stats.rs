@@ -36,7 +36,7 @@ pub struct Args {
     /// Members: all, 0,3,7, 1-10 (control = 0).
     #[arg(long, default_value = "all")]
     pub members: String,
-    /// Statistics, comma-separated: mean, std, min, max, median, q<percent> (q90),
+    /// Statistics, comma-separated: mean, std, min, max, median, `q<percent>` (q90),
     /// p>threshold, p<threshold (the fraction of members, in the variable's units).
     #[arg(long, default_value = "mean")]
     pub stat: String,

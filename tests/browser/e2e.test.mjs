@@ -719,7 +719,7 @@ test("a click on the map gives the plume: one line per member across the steps, 
   assert.equal(p.fields, ens.members * ens.steps.length);
   assert.ok(p.reused >= 1, `reused ${p.reused}`);
   assert.ok(first <= p.fields - p.reused, `${first} requests for ${p.fields - p.reused} fields`);
-  await page.screenshot({ path: join(ART, "page-plume.png") });
+  await page.screenshot({ path: join(ART, "page-plume.png"), fullPage: true });
   // Another point: every field is in memory now, no request at all.
   r0 = await served();
   const q = await clickPlume(0.3, 0.6);

@@ -7,7 +7,9 @@
 #      reads a field with it in Node, scans the demo ensemble over HTTP (the
 #      loopback range server) into the same bytes as `gik scan`, and
 #      type-checks a TypeScript user,
-#   3. runs the end-to-end test in Chromium against `gik serve`
+#   3. runs the end-to-end test in Chromium against `gik serve`, with an
+#      11-member ensemble from make_ensemble.py behind the delayed range
+#      server for the ensemble modes, animation, zoom and plume
 #      (screenshots and measurements in target/browser-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -78,8 +78,12 @@ export function drawField(canvas, field, geo) {
   ctx.putImageData(img, 0, 0);
 }
 
-/** Coastlines (flat [lon, lat, …] arrays in 0.01°) and a 30° graticule over the map. */
-export function drawOverlay(canvas, geo, coast) {
+/**
+ * Coastlines (flat [lon, lat, …] arrays in 0.01°) and a 30° graticule over
+ * the map, zoomed and panned as the field canvas is (`view`: scale `k`,
+ * offset `tx`, `ty` in CSS pixels), and a ring at `marker` ({lat, lon}).
+ */
+export function drawOverlay(canvas, geo, coast, view = { k: 1, tx: 0, ty: 0 }, marker = null) {
   const rect = canvas.getBoundingClientRect();
   const dpr = window.devicePixelRatio || 1;
   canvas.width = Math.max(1, Math.round(rect.width * dpr));
@@ -87,11 +91,13 @@ export function drawOverlay(canvas, geo, coast) {
   const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   if (!geo) return;
+  const { k } = view;
+  ctx.setTransform(k, 0, 0, k, view.tx * dpr, view.ty * dpr);
   const sx = canvas.width / (geo.nlon * geo.dlon);
   const sy = canvas.height / (geo.nlat * geo.dlat);
   const X = (lon) => (lon - geo.west) * sx;
   const Y = (lat) => (geo.north - lat) * sy;
-  ctx.lineWidth = Math.max(1, dpr * 0.6);
+  ctx.lineWidth = Math.max(1, dpr * 0.6) / k;
   ctx.strokeStyle = "rgba(255,255,255,0.35)";
   ctx.beginPath();
   for (let lon = -150; lon < 180; lon += 30) {
@@ -103,8 +109,15 @@ export function drawOverlay(canvas, geo, coast) {
     ctx.lineTo(canvas.width, Y(lat));
   }
   ctx.stroke();
+  if (marker) {
+    ctx.lineWidth = (2 * dpr) / k;
+    ctx.strokeStyle = "#ff3b30";
+    ctx.beginPath();
+    ctx.arc(X(marker.lon < geo.west ? marker.lon + 360 : marker.lon), Y(marker.lat), (6 * dpr) / k, 0, 2 * Math.PI);
+    ctx.stroke();
+  }
   if (!coast) return;
-  ctx.lineWidth = Math.max(1, dpr * 1.1);
+  ctx.lineWidth = Math.max(1, dpr * 1.1) / k;
   ctx.strokeStyle = "rgba(15,15,15,0.85)";
   ctx.lineJoin = "round";
   ctx.beginPath();
@@ -173,4 +186,87 @@ export function drawColourBar(canvas, min, max, units) {
   ctx.textAlign = "right";
   ctx.font = "bold 12px system-ui, sans-serif";
   ctx.fillText(units || "", left + barW, 34);
+}
+
+/**
+ * The plume: one line per member (`values[m][s]` at `steps[s]`) and their
+ * mean, with axes in hours and the variable's units.
+ */
+export function drawPlume(canvas, steps, values, mean, units) {
+  const dpr = window.devicePixelRatio || 1;
+  const rect = canvas.getBoundingClientRect();
+  canvas.width = Math.max(1, Math.round(rect.width * dpr));
+  canvas.height = Math.max(1, Math.round(rect.height * dpr));
+  const ctx = canvas.getContext("2d");
+  ctx.scale(dpr, dpr);
+  const w = rect.width;
+  const h = rect.height;
+  ctx.clearRect(0, 0, w, h);
+  const pad = { left: 64, right: 14, top: 12, bottom: 34 };
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const line of values) {
+    for (const v of line) {
+      if (Number.isFinite(v)) {
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+    }
+  }
+  if (!(hi >= lo)) return;
+  if (hi === lo) {
+    lo -= 1;
+    hi += 1;
+  }
+  const s0 = steps[0];
+  const s1 = steps.length > 1 ? steps.at(-1) : s0 + 1;
+  const X = (s) => pad.left + ((s - s0) / (s1 - s0)) * (w - pad.left - pad.right);
+  const Y = (v) => pad.top + ((hi - v) / (hi - lo)) * (h - pad.top - pad.bottom);
+  ctx.strokeStyle = "#8a94a3";
+  ctx.fillStyle = "#1d232b";
+  ctx.font = "12px system-ui, sans-serif";
+  ctx.lineWidth = 1;
+  ctx.strokeRect(pad.left, pad.top, w - pad.left - pad.right, h - pad.top - pad.bottom);
+  ctx.textAlign = "center";
+  ctx.textBaseline = "top";
+  const every = Math.max(1, Math.ceil(steps.length / 12));
+  steps.forEach((s, i) => {
+    if (i % every) return;
+    ctx.fillRect(X(s), h - pad.bottom, 1, 4);
+    ctx.fillText(`${s}`, X(s), h - pad.bottom + 6);
+  });
+  ctx.fillText("step (h)", (pad.left + w - pad.right) / 2, h - 14);
+  ctx.textAlign = "right";
+  ctx.textBaseline = "middle";
+  const step = niceStep(hi - lo, 4);
+  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) {
+    ctx.fillRect(pad.left - 4, Y(t), 4, 1);
+    ctx.fillText(formatValue(Math.abs(t) < step * 1e-9 ? 0 : t), pad.left - 6, Y(t));
+  }
+  ctx.save();
+  ctx.translate(12, (pad.top + h - pad.bottom) / 2);
+  ctx.rotate(-Math.PI / 2);
+  ctx.textAlign = "center";
+  ctx.fillText(units || "", 0, 0);
+  ctx.restore();
+  const line = (ys) => {
+    ctx.beginPath();
+    let pen = false;
+    ys.forEach((v, i) => {
+      if (!Number.isFinite(v)) {
+        pen = false;
+        return;
+      }
+      if (pen) ctx.lineTo(X(steps[i]), Y(v));
+      else ctx.moveTo(X(steps[i]), Y(v));
+      pen = true;
+    });
+    ctx.stroke();
+  };
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = "rgba(31, 111, 235, 0.45)";
+  for (const ys of values) line(ys);
+  ctx.lineWidth = 3;
+  ctx.strokeStyle = "#d1242f";
+  line(mean);
 }

@@ -1,10 +1,56 @@
 // The page's decoder: gik-wasm in a Web Worker, so fetching and decoding
 // never block the page. Messages in: {id, op, ...}; out: {id, result} or
-// {id, error: {message, kind}}, plus {id, progress} while building a state.
+// {id, error: {message, kind}}, plus {id, progress} while an operation runs
+// (building a state, ensemble statistics, a plume). {op: "cancel", target}
+// stops the operation `target` at its next progress report.
 import init, { openRefs, version } from "./pkg/gik_wasm.js";
 
 let refs = null;
 let config = null;
+/** Ids of running operations the page no longer wants. */
+const cancelled = new Set();
+
+// Decoded fields kept for the plume and the step animation (a 0.25° field
+// is 4 MB; 64 of them stay well under a tab's memory). Least recently used
+// first out; emptied when other references are opened.
+const CACHE_BYTES = 256 * 1024 * 1024;
+const cache = new Map();
+let cacheBytes = 0;
+const cacheKey = (s) => JSON.stringify([s.variable, s.level ?? null, s.time ?? null, s.member ?? null, s.step ?? null]);
+function cacheGet(key) {
+  const f = cache.get(key);
+  if (f) {
+    cache.delete(key);
+    cache.set(key, f);
+  }
+  return f;
+}
+function cachePut(key, field) {
+  if (cache.has(key)) return;
+  cache.set(key, field);
+  cacheBytes += field.values.byteLength;
+  for (const [k, f] of cache) {
+    if (cacheBytes <= CACHE_BYTES) break;
+    cache.delete(k);
+    cacheBytes -= f.values.byteLength;
+  }
+}
+// One read per field even when the plume and the animation ask at once.
+const reading = new Map();
+async function readCached(selection) {
+  const key = cacheKey(selection);
+  const hit = cacheGet(key);
+  if (hit) return { field: hit, cached: true };
+  if (!reading.has(key)) {
+    const t0 = performance.now();
+    reading.set(key, refs.readField(selection).then((f) => {
+      f.workerMs = performance.now() - t0;
+      cachePut(key, f);
+      return f;
+    }).finally(() => reading.delete(key)));
+  }
+  return { field: await reading.get(key), cached: false };
+}
 
 const ready = (async () => {
   await init();
@@ -38,13 +84,16 @@ const ops = {
     const next = await openRefs(url, options);
     if (refs) refs.free();
     refs = next;
+    cache.clear();
+    cacheBytes = 0;
     return { location: refs.location, variables: refs.variables() };
   },
-  async read({ selection }) {
-    const t0 = performance.now();
-    const field = await refs.readField(selection);
-    field.workerMs = performance.now() - t0;
-    return field;
+  /** A field; `prefetch` only reads it into the cache (the next step of an animation). */
+  async read({ selection, prefetch }) {
+    const { field, cached } = await readCached(selection);
+    if (prefetch) return { cached };
+    // The cache keeps its copy; the page gets its own.
+    return { ...field, values: field.values.slice(), cached };
   },
   async fieldPickle({ selection }) {
     return refs.fieldPickle(selection);
@@ -55,19 +104,71 @@ const ops = {
       onProgress: (done, total, name) => self.postMessage({ id, progress: { done, total, name } }),
     });
   },
+  /** Ensemble statistics; the statistics so far go to the page every `partialEvery` members. */
+  async stats({ options }, id) {
+    const t0 = performance.now();
+    // The grid of the partial maps (the final result carries its own).
+    const { latitude, longitude } = refs.coords(options.variable);
+    const out = await refs.ensembleStats(options, (done, total, partial) => {
+      if (cancelled.has(id)) return false;
+      const msg = { id, progress: { done, total, ms: performance.now() - t0 } };
+      if (partial) {
+        msg.progress.partial = partial.map((s) => ({ name: s.name, values: s.values }));
+        Object.assign(msg.progress, { latitudes: latitude, longitudes: longitude });
+        self.postMessage(msg, partial.map((s) => s.values.buffer));
+      } else self.postMessage(msg);
+      return true;
+    });
+    out.ms = performance.now() - t0;
+    return out;
+  },
+  /**
+   * Every member's value at one grid point (`index` into the field) at
+   * every step: decoded fields in the cache are reused, the others are read
+   * whole (a CCSDS message cannot be read in part) and kept for the next point.
+   */
+  async plume({ selection, members, steps, index, concurrency = 4 }, id) {
+    const jobs = [];
+    for (const [m, member] of members.entries()) {
+      for (const [s, step] of steps.entries()) jobs.push({ m, s, sel: { ...selection, member, step } });
+    }
+    const values = new Float32Array(members.length * steps.length).fill(NaN);
+    let done = 0;
+    let reused = 0;
+    let next = 0;
+    const t0 = performance.now();
+    const run = async () => {
+      while (next < jobs.length) {
+        if (cancelled.has(id)) throw Object.assign(new Error("cancelled"), { kind: "cancelled" });
+        const job = jobs[next++];
+        const { field, cached } = await readCached(job.sel);
+        values[job.m * steps.length + job.s] = field.values[index];
+        done++;
+        if (cached) reused++;
+        self.postMessage({ id, progress: { done, total: jobs.length } });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrency, jobs.length) }, run));
+    return { members, steps, index, values, reused, fields: jobs.length, ms: performance.now() - t0 };
+  },
 };
 
 function transferables(result) {
   const out = [];
-  for (const v of Object.values(result ?? {})) {
-    if (ArrayBuffer.isView(v)) out.push(v.buffer);
-  }
   if (ArrayBuffer.isView(result)) out.push(result.buffer);
+  else if (ArrayBuffer.isView(result?.values)) out.push(result.values.buffer);
+  for (const s of Array.isArray(result?.stats) ? result.stats : []) {
+    if (ArrayBuffer.isView(s.values)) out.push(s.values.buffer);
+  }
   return out;
 }
 
 self.onmessage = async (e) => {
   const { id, op, ...args } = e.data;
+  if (op === "cancel") {
+    cancelled.add(args.target);
+    return;
+  }
   try {
     if (!ops[op]) throw new Error(`unknown operation ${op}`);
     if (op !== "hello" && op !== "open" && !refs) throw new Error("no references are open");
@@ -83,5 +184,7 @@ self.onmessage = async (e) => {
       error: { message: String(err?.message ?? err), kind: crashed ? "crashed" : err?.kind ?? "internal" },
     });
     if (crashed) self.close();
+  } finally {
+    cancelled.delete(id);
   }
 };

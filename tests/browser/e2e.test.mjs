@@ -7,13 +7,21 @@
 // a 0.25° CCSDS field to seeing it. Screenshots and measurements are kept in
 // target/browser-artifacts/.
 //
+// The ensemble part (mean, spread and probability maps filling in as
+// members arrive, cancelling, the step animation, zoom and pan, the plume)
+// runs on a small ensemble made by make_ensemble.py (11 members, 5° grid,
+// steps 0 6 12), served by the loopback range server with a delay per
+// request, and is checked against `gik stats` and ecCodes.
+//
 // Environment: GIK_BIN (the gik binary), GIK_PYTHON (Python with numpy and
-// eccodes), GIK_ARTIFACTS, CHROMIUM (default /usr/bin/chromium).
+// eccodes), GIK_RANGE_SERVER (the range_server example), GIK_SHARED (for
+// tools/make_ensemble.py), GIK_ARTIFACTS, CHROMIUM (default /usr/bin/chromium).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { spawn, execFile, execFileSync } from "node:child_process";
+import { promisify } from "node:util";
 import { createServer } from "node:http";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -27,6 +35,9 @@ const SAMPLE = join(ROOT, "data/samples/ecmwf-ifs-oper-20260310-00z-0h-surface.g
 const ORACLE = join(ROOT, "tests/browser/oracle.py");
 const SHARED = process.env.GIK_SHARED ?? join(ROOT, "../shared");
 const BUDGET_MS = 1500;
+const RANGE_SERVER = process.env.GIK_RANGE_SERVER ?? join(ROOT, "target/debug/examples/range_server");
+// Per request: slow enough that a statistic is still running when the test changes it.
+const DELAY_MS = 250;
 
 mkdirSync(ART, { recursive: true });
 
@@ -418,4 +429,333 @@ test("an installed gik (cargo install, page embedded) serves a working page from
   } finally {
     srv.proc.kill();
   }
+});
+
+// ---- the ensemble ---------------------------------------------------------------------
+
+let ens; // { dir, refs, url, proc, port, members, steps }
+
+function rangeServer(root, delayMs) {
+  return new Promise((ok, fail) => {
+    const proc = spawn(RANGE_SERVER, [root, "--cors", "--delay-ms", String(delayMs)], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = /PORT (\d+)/.exec(out);
+      if (m) ok({ proc, port: Number(m[1]) });
+    });
+    proc.on("exit", (code) => fail(new Error(`range_server exited (${code})`)));
+  });
+}
+
+/** Requests the range server has answered so far. */
+async function served() {
+  return Number(await (await fetch(`http://127.0.0.1:${ens.port}/__requests`)).text());
+}
+
+function readNpy(path) {
+  const b = readFileSync(path);
+  const header = b.toString("latin1", 10, 10 + b.readUInt16LE(8));
+  assert.match(header, /'descr': '<f4'/);
+  return new Float32Array(b.buffer.slice(b.byteOffset + 10 + b.readUInt16LE(8), b.byteOffset + b.length));
+}
+
+function gikStats(stat, step) {
+  const out = join(ens.dir, `stats-${stat.replace(/[^a-z0-9.]/gi, "_")}-${step}.npy`);
+  execFileSync(GIK, ["stats", "-q", "--refs", ens.refs, "--variable", "2t", "--step", String(step), "--stat", stat, "--out", out]);
+  return readNpy(out);
+}
+
+/** The values behind the map, bit for bit (NaN kept), and whether every canvas pixel has its value's colour. */
+async function mapValues(page) {
+  return page.evaluate(async () => {
+    const { LUT, colourIndex } = await import("./map.js");
+    const f = window.gik.field;
+    const g = window.gik.geo;
+    const c = document.getElementById("field");
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let wrongPixels = 0;
+    for (let y = 0; y < g.nlat; y++) {
+      for (let x = 0; x < g.nlon; x++) {
+        const v = f.values[g.rows[y] * g.nlon + g.cols[x]];
+        const o = (y * g.nlon + x) * 4;
+        if (Number.isNaN(v)) {
+          if (px[o + 3] !== 0) wrongPixels++;
+          continue;
+        }
+        const i = colourIndex(v, f.min, f.max) * 3;
+        if (px[o] !== LUT[i] || px[o + 1] !== LUT[i + 1] || px[o + 2] !== LUT[i + 2] || px[o + 3] !== 255) wrongPixels++;
+      }
+    }
+    const bytes = new Uint8Array(f.values.buffer, f.values.byteOffset, f.values.byteLength);
+    let s = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+    return { b64: btoa(s), wrongPixels, canvas: [c.width, c.height], stat: f.stat ?? null, done: f.done, total: f.total };
+  });
+}
+
+function sameValues(got, want, what) {
+  assert.equal(got.length, want.length, `${what}: number of values`);
+  let differ = 0;
+  let first = -1;
+  for (let i = 0; i < want.length; i++) {
+    if (!Object.is(got[i], want[i])) {
+      differ++;
+      if (first < 0) first = i;
+    }
+  }
+  assert.equal(differ, 0, `${what}: ${differ} of ${want.length} values differ from gik stats (first at ${first}: ${got[first]} vs ${want[first]})`);
+}
+
+const lastShown = (page) => page.evaluate(() => window.gik.shown.at(-1));
+
+/** Waits until the map shows what `pred` (run in the page on the last shown entry) accepts and the page is idle. */
+async function waitShown(page, pred, arg) {
+  await page.waitForFunction(
+    ([src, a]) => {
+      const s = window.gik.shown.at(-1);
+      return window.gik.ready && s && new Function("s", "a", `return (${src})(s, a)`)(s, a);
+    },
+    [pred.toString(), arg],
+    { timeout: 60_000 },
+  );
+  return lastShown(page);
+}
+
+async function openEnsemble(page) {
+  const r = await openInPage(page, ens.url);
+  assert.equal(r.error, false, r.text);
+  await page.selectOption("#variable", "t2m/instant/heightAboveGround/t2m");
+  await waitShown(page, (s) => s.variable === "t2m/instant/heightAboveGround/t2m");
+}
+
+async function setStep(page, step) {
+  const i = ens.steps.indexOf(step);
+  assert.ok(i >= 0, `step ${step}`);
+  await page.locator("#step").fill(String(i));
+}
+
+before(async () => {
+  const dir = join(ART, "ensemble");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const make = join(SHARED, "tools/make_ensemble.py");
+  assert.ok(existsSync(make), `the ensemble generator is missing: ${make} (set GIK_SHARED)`);
+  // Not execFileSync: the event loop must keep serving the other hooks' processes.
+  const run = promisify(execFile);
+  await run(PY, [make, "--out", join(dir, "grib"), "--grid", "5", "--members", "11", "--steps", "0", "6", "12"], { maxBuffer: 1 << 24 });
+  const { proc, port } = await rangeServer(dir, DELAY_MS);
+  const files = readdirSync(join(dir, "grib")).filter((f) => f.endsWith(".grib2")).sort();
+  const refs = join(dir, "refs.json");
+  await run(GIK, ["scan", "-q", "--out", refs, ...files.map((f) => `http://127.0.0.1:${port}/grib/${f}`)]);
+  ens = { dir, refs, proc, port, url: `http://127.0.0.1:${port}/refs.json`, members: 11, steps: [0, 6, 12] };
+});
+
+after(() => ens?.proc.kill());
+
+test("ensemble mean and probability maps fill in as members arrive and equal gik stats at every grid point", async () => {
+  const page = await newPage(main.url);
+  await openEnsemble(page);
+  await setStep(page, 6);
+  await waitShown(page, (s) => s.mode === "member" && s.step === 6);
+  await page.check("#mode-ensemble");
+  let s = await waitShown(page, (s) => s.mode === "ensemble" && s.step === 6);
+  assert.equal(s.stat, "mean");
+  // The map filled in: a partial map after the first 4 members, then all of them.
+  const t = await page.evaluate(() => window.gik.timings.at(-1));
+  assert.equal(t.firstPartialMembers, 4, JSON.stringify(t));
+  assert.ok(t.firstPartialMs < t.shownMs, JSON.stringify(t));
+  assert.equal(await page.textContent("#ens-count"), `${ens.members}/${ens.members} members`);
+  assert.match(await page.textContent("#field-title"), /Ensemble mean of 2 metre temperature .*11\/11 members/);
+  let m = await mapValues(page);
+  assert.deepEqual(m.canvas, [72, 37]);
+  assert.equal(m.wrongPixels, 0, "every pixel has the colour of the value behind it");
+  const mean = gikStats("mean", 6);
+  sameValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), mean, "mean");
+  await page.screenshot({ path: join(ART, "page-ensemble-mean.png") });
+
+  // The spread…
+  await page.selectOption("#stat", "std");
+  s = await waitShown(page, (s) => s.stat === "std");
+  m = await mapValues(page);
+  sameValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), gikStats("std", 6), "std");
+  await page.screenshot({ path: join(ART, "page-ensemble-spread.png") });
+
+  // …and the probability of exceeding a threshold in the middle of the mean's values.
+  const sorted = Array.from(mean).filter(Number.isFinite).sort((a, b) => a - b);
+  const threshold = Number(sorted[sorted.length >> 1].toFixed(1));
+  await page.selectOption("#stat", "prob");
+  await waitShown(page, (s) => s.stat.startsWith("p>"));
+  await page.fill("#threshold", String(threshold));
+  await page.dispatchEvent("#threshold", "change");
+  s = await waitShown(page, (s, a) => s.stat === a, `p>${threshold}`);
+  m = await mapValues(page);
+  assert.equal(m.wrongPixels, 0);
+  const prob = gikStats(`p>${threshold}`, 6);
+  assert.ok(prob.some((v) => v > 0 && v < 1), "the threshold splits the members somewhere");
+  sameValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), prob, `p>${threshold}`);
+  assert.equal(await page.textContent("#ens-count"), `${ens.members}/${ens.members} members`);
+  assert.match(await page.textContent("#field-title"), new RegExp(`Probability of 2 metre temperature .* > ${threshold} K`));
+  await page.screenshot({ path: join(ART, "page-ensemble-probability.png") });
+  await page.context().close();
+});
+
+test("changing the statistic midway cancels the running one: it stops reading and is never shown", async () => {
+  const page = await newPage(main.url);
+  await openEnsemble(page);
+  await setStep(page, 12);
+  await waitShown(page, (s) => s.step === 12);
+  // A full run, for the number of requests one statistic makes.
+  let r0 = await served();
+  await page.check("#mode-ensemble");
+  await waitShown(page, (s) => s.mode === "ensemble" && s.stat === "mean" && s.step === 12);
+  const full = (await served()) - r0;
+  assert.ok(full >= ens.members, `a statistic reads every member (${full} requests)`);
+
+  r0 = await served();
+  await page.selectOption("#stat", "std");
+  await page.waitForFunction(() => window.gik.ensemble?.done >= 1 && JSON.parse(window.gik.ensemble.key).at(-1) === "std", null, { timeout: 30_000 });
+  await page.selectOption("#stat", "prob");
+  const s = await waitShown(page, (s) => s.stat.startsWith("p>") && s.step === 12);
+  await page.waitForFunction(() => window.gik.cancelled.length > 0, null, { timeout: 30_000 });
+  const cancelled = await page.evaluate(() => window.gik.cancelled);
+  assert.equal(cancelled.length, 1, JSON.stringify(cancelled));
+  assert.equal(JSON.parse(cancelled[0].key).at(-1), "std");
+  assert.ok(cancelled[0].done < ens.members, `the cancelled computation stopped at ${cancelled[0].done}/${ens.members}`);
+  // Let anything still in flight arrive, then count: the probability's full
+  // run plus fewer requests than a full run for the cancelled spread.
+  await new Promise((r) => setTimeout(r, 3 * DELAY_MS));
+  const both = (await served()) - r0;
+  assert.ok(both - full < full, `the cancelled spread made ${both - full} requests, a full run makes ${full}`);
+  const shown = await page.evaluate(() => window.gik.shown.filter((x) => x.stat === "std").length);
+  assert.equal(shown, 0, "the cancelled statistic never reached the map");
+  assert.equal(await page.textContent("#ens-count"), `${ens.members}/${ens.members} members`);
+  assert.ok(s.stat.startsWith("p>"));
+  await page.context().close();
+});
+
+test("play animates every step, for a member's field and for a statistic", async () => {
+  const page = await newPage(main.url);
+  await openEnsemble(page);
+  for (const mode of ["member", "ensemble"]) {
+    await page.check(`#mode-${mode}`);
+    await waitShown(page, (s, a) => s.mode === a, mode);
+    const n = await page.evaluate(() => window.gik.shown.length);
+    const start = Number(await page.inputValue("#step"));
+    await page.click("#play");
+    assert.equal(await page.getAttribute("#play", "aria-pressed"), "true");
+    // Until every step has been shown by the animation, and it came back to the first.
+    await page.waitForFunction(
+      ([n, steps, mode]) => {
+        const played = window.gik.shown.slice(n).filter((x) => x.trigger === "play" && x.mode === mode).map((x) => x.step);
+        return steps.every((st) => played.includes(st)) && played.length > steps.length;
+      },
+      [n, ens.steps, mode],
+      { timeout: 60_000 },
+    );
+    await page.click("#play");
+    assert.equal(await page.getAttribute("#play", "aria-pressed"), "false");
+    const played = await page.evaluate((n) => window.gik.shown.slice(n).filter((x) => x.trigger === "play").map((x) => x.step), n);
+    // In order from the step shown before, wrapping around (0 → 6, 12, 0, 6, …).
+    played.forEach((st, i) => assert.equal(st, ens.steps[(start + i + 1) % ens.steps.length], `frame ${i}: ${played}`));
+    if (mode === "ensemble") await page.screenshot({ path: join(ART, "page-animation.png") });
+    await page.waitForFunction(() => window.gik.ready);
+  }
+  await page.context().close();
+});
+
+test("zoom and pan (wheel, drag, pinch) keep the pointer readout on the value at its latitude and longitude", async () => {
+  const page = await newPage(main.url);
+  await choose(page, "sd/instant/surface/sd");
+  const box = await page.locator("#map").boundingBox();
+  const at = (fx, fy) => [box.x + box.width * fx, box.y + box.height * fy];
+  // Zoom in on Europe with the wheel, then drag the map.
+  await page.mouse.move(...at(0.52, 0.25));
+  for (let i = 0; i < 5; i++) await page.mouse.wheel(0, -300);
+  await page.waitForFunction(() => window.gik.view.k > 4);
+  await page.mouse.move(...at(0.5, 0.5));
+  await page.mouse.down();
+  await page.mouse.move(...at(0.4, 0.45), { steps: 5 });
+  await page.mouse.up();
+  // Two fingers moving apart zoom in further.
+  const k0 = await page.evaluate(() => window.gik.view.k);
+  await page.evaluate(([x, y]) => {
+    const map = document.getElementById("map");
+    const ev = (type, id, dx) => map.dispatchEvent(new PointerEvent(type, { pointerId: id, pointerType: "touch", clientX: x + dx, clientY: y, bubbles: true, isPrimary: id === 11 }));
+    ev("pointerdown", 11, -20);
+    ev("pointerdown", 12, 20);
+    ev("pointermove", 11, -40);
+    ev("pointermove", 12, 40);
+    ev("pointerup", 11, -40);
+    ev("pointerup", 12, 40);
+  }, at(0.5, 0.5));
+  const view = await page.evaluate(() => ({ ...window.gik.view }));
+  assert.ok(view.k > k0 * 1.5, `pinch zoomed from ${k0} to ${view.k}`);
+  const inner = await page.evaluate(() => { const m = document.getElementById("map"); return { left: m.clientLeft, top: m.clientTop, w: m.clientWidth, h: m.clientHeight }; });
+  const geo = await page.evaluate(() => ({ west: window.gik.geo.west, north: window.gik.geo.north, dlon: window.gik.geo.dlon, dlat: window.gik.geo.dlat, nlon: window.gik.geo.nlon, nlat: window.gik.geo.nlat }));
+  for (const [fx, fy] of [[0.2, 0.2], [0.5, 0.5], [0.8, 0.7], [0.33, 0.9], [0.9, 0.1]]) {
+    const [x, y] = at(fx, fy);
+    await page.mouse.move(x, y);
+    await page.waitForFunction(() => !document.getElementById("readout").hidden);
+    const d = await page.evaluate(() => ({ ...document.getElementById("readout").dataset, text: document.getElementById("readout").textContent }));
+    // Where the pointer is on the zoomed map, worked out from the view alone…
+    const u = (x - box.x - inner.left - view.tx) / (view.k * inner.w);
+    const v = (y - box.y - inner.top - view.ty) / (view.k * inner.h);
+    const lon = geo.west + (Math.floor(u * geo.nlon) + 0.5) * geo.dlon;
+    const lat = geo.north - (Math.floor(v * geo.nlat) + 0.5) * geo.dlat;
+    assert.ok(Math.abs(lon - Number(d.lon)) < 1e-6 || Math.abs(Math.abs(lon - Number(d.lon)) - 360) < 1e-6, `longitude ${d.lon} under the pointer, the view says ${lon} (${d.text})`);
+    assert.ok(Math.abs(lat - Number(d.lat)) < 1e-6, `latitude ${d.lat} under the pointer, the view says ${lat} (${d.text})`);
+    // …and the value ecCodes gives there.
+    const want = oracle("point", "--grib", SAMPLE, "--short", "sd", "--lat", d.lat, "--lon", d.lon);
+    assert.equal(Number(d.value), want.value, `value at ${d.lat}, ${d.lon} (${d.text})`);
+  }
+  await page.screenshot({ path: join(ART, "page-zoomed.png") });
+  // The keyboard and the buttons zoom too; the reset button shows the whole map.
+  await page.focus("#map");
+  await page.keyboard.press("-");
+  assert.ok((await page.evaluate(() => window.gik.view.k)) < view.k);
+  await page.click("#zoom-reset");
+  assert.deepEqual(await page.evaluate(() => window.gik.view), { k: 1, tx: 0, ty: 0 });
+  await page.context().close();
+});
+
+test("a click on the map gives the plume: one line per member across the steps, equal to ecCodes, reusing decoded fields", async () => {
+  const page = await newPage(main.url);
+  await openEnsemble(page);
+  const box = await page.locator("#map").boundingBox();
+  const clickPlume = async (fx, fy) => {
+    const n = await page.evaluate(() => window.gik.plume?.ms ?? null);
+    await page.mouse.click(box.x + box.width * fx, box.y + box.height * fy);
+    await page.waitForFunction((n) => window.gik.plume && window.gik.plume.ms !== n && !window.gik.plumeBusy, n, { timeout: 60_000 });
+    return page.evaluate(() => window.gik.plume);
+  };
+  let r0 = await served();
+  const p = await clickPlume(0.55, 0.3);
+  const first = (await served()) - r0;
+  assert.equal(p.members.length, ens.members);
+  assert.deepEqual(p.steps, ens.steps);
+  assert.equal(p.values.length, ens.members, "one line per member");
+  const want = oracle("ensemble", "--dir", join(ens.dir, "grib"), "--short", "2t", "--lat", String(p.lat), "--lon", String(p.lon));
+  assert.equal(want.lat, p.lat);
+  assert.equal(want.lon, p.lon);
+  p.members.forEach((m, i) => {
+    p.steps.forEach((st, j) => assert.equal(p.values[i][j], want.values[String(m)][String(st)], `member ${m} step ${st}`));
+  });
+  p.steps.forEach((st, j) => {
+    const vals = p.members.map((m) => want.values[String(m)][String(st)]);
+    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+    assert.ok(Math.abs(p.mean[j] - mean) < 1e-9 * Math.abs(mean), `mean at step ${st}: ${p.mean[j]} vs ${mean}`);
+  });
+  // The member field on the map was decoded already; the rest is read once.
+  assert.equal(p.fields, ens.members * ens.steps.length);
+  assert.ok(p.reused >= 1, `reused ${p.reused}`);
+  assert.ok(first <= p.fields - p.reused, `${first} requests for ${p.fields - p.reused} fields`);
+  await page.screenshot({ path: join(ART, "page-plume.png"), fullPage: true });
+  // Another point: every field is in memory now, no request at all.
+  r0 = await served();
+  const q = await clickPlume(0.3, 0.6);
+  assert.notEqual(q.index, p.index);
+  assert.equal(q.reused, q.fields);
+  assert.equal((await served()) - r0, 0);
+  await page.context().close();
 });

@@ -9,6 +9,10 @@ Each command prints one JSON object; e2e.test.mjs asserts on it.
       and value statistics recovered from the pixels against ecCodes'.
   oracle.py point --grib F --short tcc --lat 18 --lon -72.25
       ecCodes' value at that grid point.
+  oracle.py ensemble --dir D --short 2t --lat 45 --lon 10
+      ecCodes' value of every member (control 0) at every step at that grid
+      point, read from every *.grib2 file in D: {"lat", "lon",
+      "values": {member: {step: float32 value}}}.
   oracle.py pickle --pickle P --grib F --short tcc[,sd,...] [--names tcc,...]
       Loads the pickle with Python's pickle (numpy arrays, datetime) and
       compares every field with ecCodes' values cast to float32.
@@ -24,8 +28,9 @@ import eccodes
 import numpy as np
 
 
-def read_field(path, short):
-    """Values (nlat, nlon) as float64 with NaN where missing, lats, lons, and keys."""
+def messages(path, short):
+    """Each message of `short` in the file: (handle, values (nlat, nlon) as float64
+    with NaN where missing, lats, lons)."""
     with open(path, "rb") as f:
         while True:
             h = eccodes.codes_grib_new_from_file(f)
@@ -44,13 +49,19 @@ def read_field(path, short):
                 lons = eccodes.codes_get_double_array(h, "distinctLongitudes")
                 if eccodes.codes_get(h, "jScansPositively") == 0:
                     lats = np.sort(lats)[::-1]
-                keys = {
-                    "date": eccodes.codes_get(h, "validityDate"),
-                    "time": eccodes.codes_get(h, "validityTime"),
-                }
-                return vals.reshape(nj, ni), lats, lons, keys
+                yield h, vals.reshape(nj, ni), lats, lons
             finally:
                 eccodes.codes_release(h)
+
+
+def read_field(path, short):
+    """The first message of `short`: values, lats, lons, and keys."""
+    for h, vals, lats, lons in messages(path, short):
+        keys = {
+            "date": eccodes.codes_get(h, "validityDate"),
+            "time": eccodes.codes_get(h, "validityTime"),
+        }
+        return vals, lats, lons, keys
     sys.exit(f"no {short} in {path}")
 
 
@@ -136,6 +147,22 @@ def cmd_point(a):
     )
 
 
+def cmd_ensemble(a):
+    import glob
+
+    out = {"values": {}}
+    for path in sorted(glob.glob(f"{a.dir}/*.grib2")):
+        for h, vals, lats, lons in messages(path, a.short):
+            # The control of cycle 50r1 (stream oper) has no `number`.
+            number = eccodes.codes_get(h, "number") if eccodes.codes_is_defined(h, "number") else 0
+            step = eccodes.codes_get(h, "endStep")
+            j = int(np.argmin(np.abs(lats - a.lat)))
+            i = int(np.argmin(np.abs(west(lons) - west(a.lon))))
+            out["lat"], out["lon"] = float(lats[j]), float(lons[i])
+            out["values"].setdefault(str(number), {})[str(step)] = float(np.float32(vals[j, i]))
+    print(json.dumps(out))
+
+
 def cmd_pickle(a):
     with open(a.pickle, "rb") as f:
         state = pickle.load(f)
@@ -183,6 +210,12 @@ def main():
     c.add_argument("--lat", type=float, required=True)
     c.add_argument("--lon", type=float, required=True)
     c.set_defaults(run=cmd_point)
+    c = sub.add_parser("ensemble")
+    c.add_argument("--dir", required=True)
+    c.add_argument("--short", required=True)
+    c.add_argument("--lat", type=float, required=True)
+    c.add_argument("--lon", type=float, required=True)
+    c.set_defaults(run=cmd_ensemble)
     c = sub.add_parser("pickle")
     c.add_argument("--pickle", required=True)
     c.add_argument("--grib", required=True)

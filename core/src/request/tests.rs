@@ -1,3 +1,5 @@
+//! The tests of `request.rs`, compiled only under `#[cfg(test)]` (see its `mod tests`).
+
 use super::*;
 use crate::io::MemoryReader;
 

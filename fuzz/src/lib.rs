@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
@@ -153,12 +154,16 @@ impl gik_core::io::ReadError for HostileError {
 /// A reader that breaks the `RangeReader` contract the ways servers do,
 /// one answer per read, as its script says: a short body, a long one,
 /// bytes from the wrong offset, the whole object where a range was asked
-/// (a 200 for a 206), an empty body, an error, or the truth.
+/// (a 200 for a 206), an empty body, an error, or the truth. It also lies
+/// about an object's length (`len`, `read_suffix`); [`Hostile::reported_len`]
+/// says the most it claimed.
 #[derive(Debug)]
 pub struct Hostile {
     objects: BTreeMap<String, Bytes>,
     script: Vec<u8>,
     calls: AtomicUsize,
+    /// The largest length told per object.
+    told: Mutex<BTreeMap<String, u64>>,
 }
 
 impl Hostile {
@@ -168,7 +173,29 @@ impl Hostile {
             objects,
             script: script.to_vec(),
             calls: AtomicUsize::new(0),
+            told: Mutex::new(BTreeMap::new()),
         }
+    }
+
+    /// The length of `location` as far as a reader's user can know it: the
+    /// largest this reader reported (by `len` or `read_suffix`), or its true
+    /// length when larger. A server that overstates the length and pads a
+    /// body to the length asked can place a message past the true end, and
+    /// nothing but the length it reports can tell a client where the end is,
+    /// so what a scan finds must lie inside this, not inside the true bytes.
+    /// `None` for an object it does not hold.
+    pub fn reported_len(&self, location: &str) -> Option<u64> {
+        let real = self.objects.get(location)?.len() as u64;
+        let told = self.told.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(told.get(location).map_or(real, |&t| t.max(real)))
+    }
+
+    /// Records `n` as a length told for `location`, and gives it back.
+    fn tell(&self, location: &str, n: u64) -> u64 {
+        let mut told = self.told.lock().unwrap_or_else(PoisonError::into_inner);
+        let t = told.entry(location.to_string()).or_insert(0);
+        *t = (*t).max(n);
+        n
     }
 
     fn next(&self) -> u8 {
@@ -244,11 +271,12 @@ impl RangeReader for Hostile {
         Box::pin(async move {
             let size = self.get(location)?.len() as u64;
             // sometimes lie about it
-            Ok(match self.next() & 3 {
+            let told = match self.next() & 3 {
                 0 | 1 => size,
                 2 => size.saturating_add(7),
                 _ => size.saturating_sub(7),
-            })
+            };
+            Ok(self.tell(location, told))
         })
     }
 
@@ -267,7 +295,7 @@ impl RangeReader for Hostile {
                 2 => size.saturating_add(u64::from(s >> 2)),
                 _ => size.saturating_sub(u64::from(s >> 2)),
             };
-            Ok((tail, told))
+            Ok((tail, self.tell(location, told)))
         })
     }
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generate core/src/grib/tables/generated.rs from ecCodes' own definitions.
+"""Generate core/src/grib/tables/generated.rs, concepts.bin and
+concepts-open-data.bin from ecCodes' own definitions.
 
 Run with the Python that has `eccodes` and `eccodeslib` installed:
 

@@ -272,7 +272,8 @@ async function paint(field) {
   drawField(ui.field, field, geo);
   gik.field = field;
   gik.geo = geo;
-  drawOverlay(ui.overlay, geo, await coastlines, gik.view, plumeMarker());
+  drawOverlay(ui.overlay, geo, coastlines, gik.view, plumeMarker());
+  loadCoastlines();
   drawColourBar(ui.colorbar, field.min, field.max, field.units);
 }
 
@@ -569,9 +570,19 @@ function stopPlaying() {
 
 // ---- coastlines ------------------------------------------------------------------
 
-const coastlines = fetch(new URL("./coastlines-110m.json", import.meta.url))
-  .then((r) => (r.ok ? r.json() : null))
-  .catch(() => null);
+// Fetched once the first field is drawn (they are not needed before; BENCHMARKS.md
+// counts what the page loads until then), then drawn over every map.
+let coastlines = null;
+let coastlinesLoading = null;
+function loadCoastlines() {
+  coastlinesLoading ??= fetch(new URL("./coastlines-110m.json", import.meta.url))
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null)
+    .then((c) => {
+      coastlines = c;
+      redrawOverlay();
+    });
+}
 
 // ---- zoom and pan -------------------------------------------------------------------
 // The field canvas keeps one pixel per grid point and is scaled and moved
@@ -585,7 +596,7 @@ function redrawOverlay() {
   overlayQueued = true;
   requestAnimationFrame(async () => {
     overlayQueued = false;
-    if (gik.geo) drawOverlay(ui.overlay, gik.geo, await coastlines, gik.view, plumeMarker());
+    if (gik.geo) drawOverlay(ui.overlay, gik.geo, coastlines, gik.view, plumeMarker());
   });
 }
 

@@ -43,7 +43,13 @@ WASM="$TARGET_DIR/wasm32-unknown-unknown/$OUT_DIR/gik_wasm.wasm"
 say "wasm-bindgen --target web → $PKG"
 rm -rf "$PKG"
 mkdir -p "$PKG"
-wasm-bindgen --target web --out-dir "$PKG" --out-name gik_wasm "$WASM"
+wasm-bindgen --target web --remove-name-section --remove-producers-section \
+  --out-dir "$PKG" --out-name gik_wasm "$WASM"
+
+# All of ecCodes' parameter tables, raw DEFLATE: the .wasm has only the
+# open-data parameters' and loads these on the first message that needs them.
+python3 -c 'import sys, zlib; c = zlib.compressobj(9, zlib.DEFLATED, -15); sys.stdout.buffer.write(c.compress(open(sys.argv[1], "rb").read()) + c.flush())' \
+  core/src/grib/tables/concepts.bin > "$PKG/gik_tables.bin"
 
 if [ "${GIK_WASM_OPT:-0}" = 1 ] && command -v wasm-opt >/dev/null && [ "$PROFILE" != dev ]; then
   say "wasm-opt -O3"
@@ -72,7 +78,7 @@ rm -f "$PKG/.gitignore"
 
 RAW=$(stat -c %s "$PKG/gik_wasm_bg.wasm")
 GZ=$(gzip -9 -c "$PKG/gik_wasm_bg.wasm" | wc -c)
-say "gik_wasm_bg.wasm: $RAW bytes raw, $GZ bytes gzip -9"
+say "gik_wasm_bg.wasm: $RAW bytes raw, $GZ bytes gzip -9; gik_tables.bin (loaded on demand): $(stat -c %s "$PKG/gik_tables.bin") bytes"
 
 mkdir -p "$TARGET_DIR/npm"
 (cd "$PKG" && npm pack --silent --pack-destination "$TARGET_DIR/npm" >/dev/null)

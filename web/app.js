@@ -14,7 +14,7 @@ const ui = {
   params: $("params"), allowMissing: $("allow-missing"),
   memberLabel: $("member-label"), modeMember: $("mode-member"), modeEnsemble: $("mode-ensemble"),
   stat: $("stat"), statLabel: $("stat-label"), threshold: $("threshold"), thresholdLabel: $("threshold-label"),
-  thresholdUnits: $("threshold-units"), play: $("play"), stepLabel: $("step-label"),
+  thresholdUnits: $("threshold-units"), accum: $("accum"), accumLabel: $("accum-label"), play: $("play"), stepLabel: $("step-label"),
   ensProgress: $("ens-progress"), ensBar: $("ens-bar"), ensCount: $("ens-count"),
   zoomIn: $("zoom-in"), zoomOut: $("zoom-out"), zoomReset: $("zoom-reset"),
   plumePanel: $("plume-panel"), plumeTitle: $("plume-title"), plumeStatus: $("plume-status"), plume: $("plume"),
@@ -202,7 +202,8 @@ function updateMode() {
   const ens = mode() === "ensemble";
   ui.memberLabel.hidden = ens;
   ui.statLabel.hidden = !ens;
-  ui.thresholdLabel.hidden = !ens || ui.stat.value !== "prob";
+  ui.thresholdLabel.hidden = !ens || !isProb(ui.stat.value);
+  ui.accumLabel.hidden = !ens || !isAccum(currentVariable());
   ui.ensProgress.hidden = !ens;
 }
 
@@ -271,7 +272,8 @@ async function paint(field) {
   drawField(ui.field, field, geo);
   gik.field = field;
   gik.geo = geo;
-  drawOverlay(ui.overlay, geo, await coastlines, gik.view, plumeMarker());
+  drawOverlay(ui.overlay, geo, coastlines, gik.view, plumeMarker());
+  loadCoastlines();
   drawColourBar(ui.colorbar, field.min, field.max, field.units);
 }
 
@@ -317,7 +319,8 @@ async function showMember(ticket, trigger, t0) {
   const lev = field.level != null && (v?.levels.length > 1 || field.level !== 0) ? ` · ${field.level}${v?.levelName === "isobaricInhPa" ? " hPa" : ` (${v?.levelName})`}` : "";
   const mem = field.member != null ? ` · member ${field.member}` : "";
   const step = field.step != null ? ` · step ${field.step} h` : "";
-  ui.title.textContent = `${field.name} (${field.shortName})${lev}${mem}${step} · ${when} · units: ${field.units}`;
+  const accum = accumulation(v, field.step);
+  ui.title.textContent = `${field.name} (${field.shortName})${lev}${mem}${step}${accum ? ` · ${accum.text}` : ""} · ${when} · units: ${field.units}`;
   await new Promise((r) => requestAnimationFrame(() => r()));
   const ms = performance.now() - t0;
   gik.timings.push({ trigger, mode: "member", variable: sel.variable, step: sel.step, shownMs: ms, fetchMs: field.fetchMs, decodeMs: field.decodeMs, bytes: field.bytes, packing: field.packingType, points: field.values.length, cached: field.cached });
@@ -346,31 +349,47 @@ const STATS_CACHE = 16;
 const running = new Map();
 let thresholdFor = null;
 
+/** A probability statistic: above ("prob") or below ("prob-below") the threshold. */
+const isProb = (stat) => stat === "prob" || stat === "prob-below";
+const probOp = (stat) => (stat === "prob-below" ? "<" : ">");
+/** An accumulation (tp): each step's field holds the total from step 0, as ECMWF publishes it. */
+const isAccum = (v) => v?.stepType === "accum";
+
+/** What an accumulation shows at `step`: from step 0, or (`fromStep`) since the previous step. */
+function accumulation(v, step) {
+  if (!isAccum(v) || step == null) return null;
+  const list = v.steps;
+  const i = list.indexOf(step);
+  const fromStep = mode() === "ensemble" && ui.accum.value === "interval" && i > 0 ? list[i - 1] : undefined;
+  return { fromStep, text: `accumulated ${fromStep ?? 0}–${step} h${fromStep === undefined ? "" : ` (the ${step} h field minus the ${fromStep} h field)`}` };
+}
+
 function statChoice() {
   const v = currentVariable();
   const sel = selection();
   const stat = ui.stat.value;
   let threshold;
-  if (stat === "prob") {
+  if (isProb(stat)) {
     threshold = Number(ui.threshold.value);
     if (ui.threshold.value.trim() === "" || !Number.isFinite(threshold)) {
       // A threshold in the middle of the shown values to start with.
       const f = gik.field;
-      const r = f && f.units === v.units && f.stat !== "prob" ? finiteRange(f.values) : null;
+      const r = f && f.units === v.units && !isProb(f.stat) ? finiteRange(f.values) : null;
       threshold = r && Number.isFinite(r.min) ? Number(((r.min + r.max) / 2).toPrecision(3)) : 0;
       ui.threshold.value = String(threshold);
     }
     thresholdFor = v.path;
   }
-  const name = stat === "prob" ? `p>${threshold}` : stat;
+  const name = isProb(stat) ? `p${probOp(stat)}${threshold}` : stat;
+  const accum = accumulation(v, sel.step);
   const options = {
-    variable: sel.variable, step: sel.step, level: sel.level, time: sel.time,
-    stats: [stat === "prob" ? "p>" : stat], threshold,
+    variable: sel.variable, step: sel.step, fromStep: accum?.fromStep, level: sel.level, time: sel.time,
+    stats: [isProb(stat) ? `p${probOp(stat)}` : stat], threshold,
     concurrency: ENSEMBLE_CONCURRENCY, partialEvery: PARTIAL_EVERY,
   };
   for (const k of Object.keys(options)) if (options[k] === undefined) delete options[k];
-  const key = JSON.stringify([sel.variable, sel.level ?? null, sel.time ?? null, sel.step ?? null, name]);
-  return { key, options, stat, name, threshold, variable: v, step: sel.step };
+  const key = JSON.stringify([sel.variable, sel.level ?? null, sel.time ?? null, sel.step ?? null, accum?.fromStep ?? null, name]);
+  return { key, options, stat, name, threshold, variable: v, step: sel.step, accum };
 }
 
 /** The computation of `choice`, started if it is not running yet. */
@@ -410,7 +429,7 @@ function cancelAll(keep = []) {
 /** A statistic as the map's field. */
 function statField(choice, values, shape, latitudes, longitudes, done, total) {
   const v = choice.variable;
-  const prob = choice.stat === "prob";
+  const prob = isProb(choice.stat);
   const range = prob ? { min: 0, max: 1 } : finiteRange(values);
   return {
     kind: "ensemble", stat: choice.stat, statName: choice.name, threshold: choice.threshold,
@@ -421,12 +440,13 @@ function statField(choice, values, shape, latitudes, longitudes, done, total) {
 
 function ensembleTitle(choice, done, total) {
   const v = choice.variable;
-  const what = { mean: "Ensemble mean of", std: "Ensemble spread (standard deviation) of", prob: "Probability of" }[choice.stat];
+  const what = { mean: "Ensemble mean of", std: "Ensemble spread (standard deviation) of", prob: "Probability of", "prob-below": "Probability of" }[choice.stat];
   const sel = selection();
   const lev = sel.level != null && (v.levels.length > 1 || sel.level !== 0) ? ` · ${sel.level}${v.levelName === "isobaricInhPa" ? " hPa" : ` (${v.levelName})`}` : "";
-  const cond = choice.stat === "prob" ? ` > ${choice.threshold} ${v.units}` : "";
-  const units = choice.stat === "prob" ? "fraction of members" : v.units;
-  return `${what} ${v.longName} (${v.shortName})${cond}${lev} · step ${choice.step} h · ${done}/${total} members · units: ${units}`;
+  const cond = isProb(choice.stat) ? ` ${probOp(choice.stat)} ${choice.threshold} ${v.units}` : "";
+  const units = isProb(choice.stat) ? "fraction of members" : v.units;
+  const accum = choice.accum ? ` · ${choice.accum.text}` : "";
+  return `${what} ${v.longName} (${v.shortName})${cond}${lev} · step ${choice.step} h${accum} · ${done}/${total} members · units: ${units}`;
 }
 
 function showCount(done, total) {
@@ -446,7 +466,7 @@ async function showEnsemble(ticket, trigger, t0) {
   let result = statsCache.get(choice.key);
   if (!result) {
     showCount(0, v.members.length);
-    setStatus(`Computing the ${choice.stat === "prob" ? `probability of ${v.shortName} > ${choice.threshold} ${v.units}` : `${choice.stat} of ${v.shortName}`} over ${v.members.length} members …`);
+    setStatus(`Computing the ${isProb(choice.stat) ? `probability of ${v.shortName} ${probOp(choice.stat)} ${choice.threshold} ${v.units}` : `${choice.stat} of ${v.shortName}`} over ${v.members.length} members …`);
     const entry = compute(choice);
     let drawing = Promise.resolve();
     const onProgress = (p) => {
@@ -550,9 +570,19 @@ function stopPlaying() {
 
 // ---- coastlines ------------------------------------------------------------------
 
-const coastlines = fetch(new URL("./coastlines-110m.json", import.meta.url))
-  .then((r) => (r.ok ? r.json() : null))
-  .catch(() => null);
+// Fetched once the first field is drawn (they are not needed before; BENCHMARKS.md
+// counts what the page loads until then), then drawn over every map.
+let coastlines = null;
+let coastlinesLoading = null;
+function loadCoastlines() {
+  coastlinesLoading ??= fetch(new URL("./coastlines-110m.json", import.meta.url))
+    .then((r) => (r.ok ? r.json() : null))
+    .catch(() => null)
+    .then((c) => {
+      coastlines = c;
+      redrawOverlay();
+    });
+}
 
 // ---- zoom and pan -------------------------------------------------------------------
 // The field canvas keeps one pixel per grid point and is scaled and moved
@@ -566,7 +596,7 @@ function redrawOverlay() {
   overlayQueued = true;
   requestAnimationFrame(async () => {
     overlayQueued = false;
-    if (gik.geo) drawOverlay(ui.overlay, gik.geo, await coastlines, gik.view, plumeMarker());
+    if (gik.geo) drawOverlay(ui.overlay, gik.geo, coastlines, gik.view, plumeMarker());
   });
 }
 
@@ -863,7 +893,7 @@ ui.variable.addEventListener("change", () => {
   updateAxes();
   show("variable", t0);
 });
-for (const s of [ui.level, ui.member, ui.time, ui.stat, ui.threshold]) {
+for (const s of [ui.level, ui.member, ui.time, ui.stat, ui.threshold, ui.accum]) {
   s.addEventListener("change", () => {
     if (s === ui.level || s === ui.time) closePlume();
     updateMode();

@@ -61,6 +61,16 @@ pub enum Error {
         source: UnpackError,
     },
 
+    /// A parameter outside the built-in open-data tables of a build without
+    /// the cargo feature `full-tables`, before the whole tables were loaded.
+    #[error("message at byte {offset}: parameter {discipline}.{category}.{number} (discipline.category.number) is not in the built-in open-data parameter tables: load the whole tables first (gik_core::grib::load_parameter_tables; in gik-wasm, loadParameterTables())")]
+    ParameterTables {
+        offset: u64,
+        discipline: u8,
+        category: u8,
+        number: u8,
+    },
+
     /// A field larger than the configured limit (protects against hostile headers).
     #[error("message at byte {offset}: {points} points exceed the limit of {limit} (DecodeOptions::max_points)")]
     TooLarge {

@@ -15,5 +15,6 @@ pub use frame::{
 };
 pub use meta::{DateTime, FieldMeta, Grid};
 pub use section::Section;
+pub use tables::{load_parameter_tables, parameter_tables_complete, TablesError};
 pub use unpack::DecodeOptions;
 pub use walker::{HeaderRead, HeaderStep, HeaderWalker, MessageHeaders, Walk, MAX_HEADER};

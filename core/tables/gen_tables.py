@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Generate core/src/grib/tables/generated.rs from ecCodes' own definitions.
+"""Generate core/src/grib/tables/generated.rs, concepts.bin and
+concepts-open-data.bin from ecCodes' own definitions.
 
 Run with the Python that has `eccodes` and `eccodeslib` installed:
 
@@ -31,6 +32,23 @@ from defparse import (  # noqa: E402
 from eccodes_defs import Definitions  # noqa: E402
 
 OUT = os.path.join(HERE, "..", "src", "grib", "tables", "generated.rs")
+# The concept rows, their values and strings (most of the data) as binary
+# tables next to generated.rs: all of them, and the open-data subset.
+BLOB_FULL = "concepts.bin"
+BLOB_OPEN_DATA = "concepts-open-data.bin"
+
+# The parameters of ECMWF's open data (IFS and AIFS, HRES and ENS, surface,
+# pressure levels, soil, waves), by shortName. The open-data subset holds
+# every concept row whose discipline/category/number is one of theirs (from
+# any table), and every row that fixes no discipline/category/number: a
+# message with one of these triples, or with none, names exactly as with
+# all the tables (`cargo test -p gik-core tables` checks it).
+OPEN_DATA_PARAMS = """
+10u 10v 100u 100v 10fg 2t 2d 2r msl sp tp cp lsp sf tprate ptype skt tcwv tcw ro rowe
+ssrd strd ssr str ttr tsr fdir slhf sshf ewss nsss lsm asn sd sithick svn sve zos mucape
+mx2t3 mn2t3 mx2t6 mn2t6 tcc lcc mcc hcc stl1 stl2 swvl1 swvl2 sot vsw z sdor slor 10si
+gh t u v w q r vo d swh mwp mwd pp1d mp2
+""".split()
 
 PARAM_CONCEPTS = ["paramId", "shortName", "name", "units"]
 PARAM_VARIANTS = ["", ".lte33", ".chemsplit", ".legacy"]
@@ -99,7 +117,7 @@ class Gen:
         self.arrays: dict[tuple, int] = {}
         self.cond_pool: list[tuple[int, object]] = []
         self.cond_lists: dict[tuple, int] = {}
-        self.rows: list[str] = []
+        self.rows: list[tuple[int, int, int, int, int, int]] = []
         self.tables: list[tuple[int, int, int]] = []  # (row start, row count, width)
         self.vals: list[int] = []
         self.concept_index: list[tuple[str, str, int, int]] = []
@@ -152,7 +170,7 @@ class Gen:
         rows.sort(key=lambda r: (r[0], r[1]))
         first = len(self.rows)
         for r in rows:
-            self.rows.append("R(%d,%d,%d,%d,%d,%d)" % r)
+            self.rows.append(r)
         self.tables.append((first, len(rows), width))
         return len(self.tables) - 1
 
@@ -292,6 +310,76 @@ def fmt_value(v, g: Gen) -> str:
     return f"V::S({rust_str(v)})"
 
 
+def blob(g: Gen, covered: set[int] | None) -> bytes:
+    """The concept tables in the binary form `core/src/grib/tables.rs` reads.
+
+    Little-endian: magic `GIKCPT1\\0`; the covered triples (`u32` count, or
+    `u32::MAX` for all, then the sorted triples); the tables (`u32` count,
+    then first row `u32`, rows `u32`, width `u8`); the rows (`u32` count, then
+    dcn, order, first condition `u32`, pooled conditions `u8`, conditions
+    `u8`, first value `u32`); the values (`u32` count, then `u32` string
+    ids); the strings (`u32` count, then `u32` byte length and UTF-8 bytes).
+    With `covered`, only the rows of those triples and the rows without one
+    are kept (values and strings renumbered).
+    """
+    import struct
+
+    out = bytearray(b"GIKCPT1\0")
+    if covered is None:
+        out += struct.pack("<I", 0xFFFFFFFF)
+    else:
+        out += struct.pack("<I", len(covered))
+        out += b"".join(struct.pack("<I", d) for d in sorted(covered))
+    strings = list(g.strings)
+    string_ids: dict[int, int] = {}
+    values: list[int] = []
+    rows: list[tuple] = []
+    tables: list[tuple[int, int, int]] = []
+    for first, count, width in g.tables:
+        start = len(rows)
+        for dcn, ord_, cond, ncond, weight, vstart in g.rows[first:first + count]:
+            if covered is not None and dcn != 0xFFFFFFFF and dcn not in covered:
+                continue
+            v = len(values)
+            for sid in g.vals[vstart:vstart + width]:
+                values.append(string_ids.setdefault(sid, len(string_ids)))
+            rows.append((dcn, ord_, cond, ncond, weight, v))
+        tables.append((start, len(rows) - start, width))
+    out += struct.pack("<I", len(tables))
+    for t in tables:
+        out += struct.pack("<IIB", *t)
+    out += struct.pack("<I", len(rows))
+    for r in rows:
+        out += struct.pack("<IIIBBI", *r)
+    out += struct.pack("<I", len(values))
+    out += b"".join(struct.pack("<I", v) for v in values)
+    kept = sorted(string_ids, key=string_ids.get)
+    out += struct.pack("<I", len(kept))
+    for sid in kept:
+        b = strings[sid].encode()
+        out += struct.pack("<I", len(b)) + b
+    return bytes(out)
+
+
+def open_data_triples(g: Gen) -> set[int]:
+    """discipline<<16|category<<8|number of the open-data parameters (ECMWF's and the WMO tables)."""
+    wanted = set(OPEN_DATA_PARAMS)
+    strings = list(g.strings)
+    out = set()
+    for d, f, t, col in g.concept_index:
+        if not f.startswith("shortName") or d not in ("grib2", "grib2/localConcepts/ecmf"):
+            continue
+        first, count, width = g.tables[t]
+        for dcn, _, _, _, _, vstart in g.rows[first:first + count]:
+            if dcn != 0xFFFFFFFF and strings[g.vals[vstart + col]] in wanted:
+                out.add(dcn)
+    missing = wanted - {strings[g.vals[r[5] + c]] for d, f, t, c in g.concept_index
+                        if f.startswith("shortName") for r in g.rows[g.tables[t][0]:g.tables[t][0] + g.tables[t][1]]}
+    if missing:
+        raise SystemExit(f"open-data parameters not in ecCodes' tables: {sorted(missing)}")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--check", action="store_true", help="cross-check template layouts against ecCodes")
@@ -367,7 +455,7 @@ def main():
     w(f"// eccodeslib (ecCodes {version}). Do not edit: regenerate (see core/tables/README.md).")
     w("#![allow(clippy::unreadable_literal, clippy::too_many_lines)]")
     w("")
-    w("use super::{Cond as C, CondValue as V, ConceptIndex, FieldKind as FK, Item as I, Pdt, Row as R, Table};")
+    w("use super::{Cond as C, CondValue as V, ConceptIndex, FieldKind as FK, Item as I, Pdt};")
     w("")
     w("#[allow(dead_code)]")
     w(f'pub(crate) const ECCODES_VERSION: &str = "{version}";')
@@ -394,32 +482,13 @@ def main():
     for arr, i in g.arrays.items():
         w(f"static ARR{i}: [i64; {len(arr)}] = [{', '.join(str(x) for x in arr)}];")
     w("")
-    w(f"pub(crate) static STRINGS: [&str; {len(g.strings)}] = [")
-    for s in g.strings:
-        w(f"    {rust_str(s)},")
-    w("];")
-    w("")
     w(f"pub(crate) static CONDS: [C; {len(cond_rs)}] = [")
     for i in range(0, len(cond_rs), 8):
         w("    " + ", ".join(cond_rs[i:i + 8]) + ",")
     w("];")
     w("")
-    w("/// Concept rows: (discipline<<16|category<<8|number or u32::MAX, order in file,")
-    w("/// first extra condition, extra conditions, all conditions, first value).")
-    w(f"pub(crate) static ROWS: [R; {len(g.rows)}] = [")
-    for i in range(0, len(g.rows), 6):
-        w("    " + ", ".join(g.rows[i:i + 6]) + ",")
-    w("];")
-    w("")
-    w(f"pub(crate) static VALUES: [u32; {len(g.vals)}] = [")
-    for i in range(0, len(g.vals), 16):
-        w("    " + ", ".join(str(x) for x in g.vals[i:i + 16]) + ",")
-    w("];")
-    w("")
-    w(f"pub(crate) static TABLES: [Table; {len(g.tables)}] = [")
-    for s, n, wd in g.tables:
-        w(f"    Table {{ rows: {s}, len: {n}, width: {wd} }},")
-    w("];")
+    w(f"/// Concept tables in {BLOB_FULL} / {BLOB_OPEN_DATA}.")
+    w(f"pub(crate) const NUM_TABLES: usize = {len(g.tables)};")
     w("")
     w("/// (directory, concept file, table, column).")
     w(f"pub(crate) static CONCEPT_FILES: [ConceptIndex; {len(g.concept_index)}] = [")
@@ -456,6 +525,10 @@ def main():
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         f.write(text)
+    here = os.path.dirname(args.out)
+    for name, covered in ((BLOB_FULL, None), (BLOB_OPEN_DATA, open_data_triples(g))):
+        with open(os.path.join(here, name), "wb") as f:
+            f.write(blob(g, covered))
     print(f"wrote {args.out}: {len(g.keys)} keys, {len(g.rows)} rows in {len(g.tables)} tables, "
           f"{len(g.cond_pool)} pooled conditions, {len(g.strings)} strings, {len(layout_rs)} templates, "
           f"{len(text) // 1024} KiB")

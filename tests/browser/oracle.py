@@ -13,6 +13,10 @@ Each command prints one JSON object; e2e.test.mjs asserts on it.
       ecCodes' value of every member (control 0) at every step at that grid
       point, read from every *.grib2 file in D: {"lat", "lon",
       "values": {member: {step: float32 value}}}.
+  oracle.py stats --dir D --short 2t --step 6 --stat mean --stat 'p>273.1' --out-prefix P
+      numpy over ecCodes' values of every member at that step (cast to
+      float32 as gik decodes, then float64): writes P-<i>.npy (float32, one
+      per --stat: mean, std, p>T, p<T) and prints {"members", "files"}.
   oracle.py pickle --pickle P --grib F --short tcc[,sd,...] [--names tcc,...]
       Loads the pickle with Python's pickle (numpy arrays, datetime) and
       compares every field with ecCodes' values cast to float32.
@@ -28,9 +32,9 @@ import eccodes
 import numpy as np
 
 
-def messages(path, short):
-    """Each message of `short` in the file: (handle, values (nlat, nlon) as float64
-    with NaN where missing, lats, lons)."""
+def messages(path, short, step=None):
+    """Each message of `short` (at `endStep` `step`, if given) in the file:
+    (handle, values (nlat, nlon) as float64 with NaN where missing, lats, lons)."""
     with open(path, "rb") as f:
         while True:
             h = eccodes.codes_grib_new_from_file(f)
@@ -38,6 +42,8 @@ def messages(path, short):
                 break
             try:
                 if eccodes.codes_get(h, "shortName") != short:
+                    continue
+                if step is not None and eccodes.codes_get(h, "endStep") != step:
                     continue
                 nj = eccodes.codes_get(h, "Nj")
                 ni = eccodes.codes_get(h, "Ni")
@@ -163,6 +169,32 @@ def cmd_ensemble(a):
     print(json.dumps(out))
 
 
+def cmd_stats(a):
+    import glob
+
+    fields = {}
+    for path in sorted(glob.glob(f"{a.dir}/*.grib2")):
+        for h, vals, _, _ in messages(path, a.short, a.step):
+            number = eccodes.codes_get(h, "number") if eccodes.codes_is_defined(h, "number") else 0
+            fields[number] = vals.astype("float32")
+    x = np.stack([fields[m] for m in sorted(fields)]).astype("float64")
+    files = []
+    for i, stat in enumerate(a.stat):
+        if stat == "mean":
+            v = np.nanmean(x, axis=0)
+        elif stat == "std":
+            v = np.nanstd(x, axis=0)
+        elif stat[:2] in ("p>", "p<"):
+            t = float(stat[2:])
+            v = ((x > t) if stat[1] == ">" else (x < t)).sum(axis=0) / x.shape[0]
+        else:
+            sys.exit(f"unknown statistic {stat}")
+        out = f"{a.out_prefix}-{i}.npy"
+        np.save(out, v.astype("float32"))
+        files.append(out)
+    print(json.dumps({"members": sorted(fields), "files": files}))
+
+
 def cmd_pickle(a):
     with open(a.pickle, "rb") as f:
         state = pickle.load(f)
@@ -216,6 +248,13 @@ def main():
     c.add_argument("--lat", type=float, required=True)
     c.add_argument("--lon", type=float, required=True)
     c.set_defaults(run=cmd_ensemble)
+    c = sub.add_parser("stats")
+    c.add_argument("--dir", required=True)
+    c.add_argument("--short", required=True)
+    c.add_argument("--step", type=int, required=True)
+    c.add_argument("--stat", action="append", required=True)
+    c.add_argument("--out-prefix", required=True)
+    c.set_defaults(run=cmd_stats)
     c = sub.add_parser("pickle")
     c.add_argument("--pickle", required=True)
     c.add_argument("--grib", required=True)

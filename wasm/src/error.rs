@@ -99,6 +99,26 @@ fn range_text(r: &Option<Range<u64>>) -> String {
 }
 
 impl Error {
+    /// A GRIB parameter outside the built-in open-data tables (see `loadParameterTables`).
+    #[must_use]
+    pub fn needs_parameter_tables(&self) -> bool {
+        use gik_core::Error::ParameterTables as P;
+        match self {
+            Self::Grib(P { .. })
+            | Self::Assemble(gik_core::assemble::AssembleError::Grib {
+                source: P { .. }, ..
+            }) => true,
+            Self::Scan(e) => matches!(
+                &**e,
+                gik_core::scan::ScanError::Grib {
+                    source: P { .. },
+                    ..
+                }
+            ),
+            _ => false,
+        }
+    }
+
     /// A short machine-readable name of the kind of error.
     #[must_use]
     pub fn kind(&self) -> &'static str {
@@ -114,6 +134,7 @@ impl Error {
             Self::Plan(gik_core::plan::PlanError::Refs(_)) => "badRefs",
             Self::Plan(_) | Self::Options(_) => "options",
             Self::Cancelled => "cancelled",
+            _ if self.needs_parameter_tables() => "parameterTables",
             Self::Assemble(gik_core::assemble::AssembleError::NotOnAxis { .. }) => "missingData",
             Self::Assemble(gik_core::assemble::AssembleError::Refs(_)) => "badRefs",
             Self::Assemble(_) | Self::Grib(_) => "decode",

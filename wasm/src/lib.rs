@@ -21,6 +21,7 @@ mod error;
 mod fetch;
 mod options;
 mod session;
+mod tables;
 
 use std::rc::Rc;
 
@@ -38,6 +39,7 @@ pub use options::{
     EnsembleStatsOptions, FieldSelection, MemberPickleOptions, OpenOptions, ScanOptions,
 };
 use session::Inner;
+pub use tables::load_parameter_tables;
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = include_str!("types.d.ts");
@@ -154,9 +156,12 @@ pub async fn scan(
     let options = options::parse::<ScanOptions>("scan", &options)?;
     let opts = options.core();
     let fetcher = Fetcher::new(options.open.fetch().0);
-    let fields = gik_core::scan::scan(&fetcher, &urls, &opts, &(), &gik_core::scan::Inline)
-        .await
-        .map_err(|e| Error::Scan(Box::new(e)))?;
+    let fields = tables::retry(|| async {
+        gik_core::scan::scan(&fetcher, &urls, &opts, &(), &gik_core::scan::Inline)
+            .await
+            .map_err(|e| Error::Scan(Box::new(e)))
+    })
+    .await?;
     let store = refs::build(&fields)
         .map_err(|source| Error::Refs {
             location: urls.first().cloned().unwrap_or_default(),
@@ -205,7 +210,8 @@ impl Refs {
     #[wasm_bindgen(js_name = readField, unchecked_return_type = "Promise<FieldData>")]
     pub fn read_field(&self, selection: Ts<FieldSelection>) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.read_field(selection.into()).await })
+        let sel: JsValue = selection.into();
+        promise(async move { tables::retry(|| inner.read_field(sel.clone())).await })
     }
 
     /// The pickle of one field as `gik extract --params {shortName}[_{level}]
@@ -213,7 +219,8 @@ impl Refs {
     #[wasm_bindgen(js_name = fieldPickle, unchecked_return_type = "Promise<Uint8Array>")]
     pub fn field_pickle(&self, selection: Ts<FieldSelection>) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.field_pickle(selection.into()).await })
+        let sel: JsValue = selection.into();
+        promise(async move { tables::retry(|| inner.field_pickle(sel.clone())).await })
     }
 
     /// An ensemble's statistics per grid point (mean, spread, quantiles,
@@ -232,7 +239,10 @@ impl Refs {
         on_progress: Option<js_sys::Function>,
     ) -> Promise {
         let inner = self.inner.clone();
-        promise(async move { inner.ensemble_stats(options.into(), on_progress).await })
+        let opts: JsValue = options.into();
+        promise(async move {
+            tables::retry(|| inner.ensemble_stats(opts.clone(), on_progress.clone())).await
+        })
     }
 
     /// One member's AIFS input state, byte-identical to what `gik extract`
@@ -241,7 +251,7 @@ impl Refs {
     pub fn member_pickle(&self, options: Option<Ts<MemberPickleOptions>>) -> Promise {
         let inner = self.inner.clone();
         let opts: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
-        promise(async move { inner.member_pickle(opts).await })
+        promise(async move { tables::retry(|| inner.member_pickle(opts.clone())).await })
     }
 }
 

@@ -727,6 +727,21 @@ fn read_packing(s5: &Section<'_>, env: &mut Env, m: &mut FieldMeta) -> Result<()
 impl Field<'_> {
     /// Reads the field's metadata.
     ///
+    /// Fails when the loaded concept tables lack rows this message could match.
+    fn check_tables(&self, env: &Env) -> Result<()> {
+        let dcn = keys::triple(env);
+        if tables::concepts_cover(dcn) {
+            return Ok(());
+        }
+        let [_, discipline, category, number] = dcn.unwrap_or(0).to_be_bytes();
+        Err(crate::Error::ParameterTables {
+            offset: self.msg_offset,
+            discipline,
+            category,
+            number,
+        })
+    }
+
     /// Names are those ecCodes 2.50 gives; where ecCodes would have no value
     /// gik puts `unknown` (names) or leaves the key out (`None`).
     ///
@@ -748,6 +763,7 @@ impl Field<'_> {
         let labels = read_labels(s.s2.as_ref(), &mut env, &mut m, &id);
         m.grid = grid::read(&s.s3, &mut env);
         let pdt = read_product(&s.s4, &mut env, &mut m)?;
+        self.check_tables(&env)?;
 
         // Which concept files apply (g2_concept_dir, MTG2Switch).
         let dirs = ConceptDirs::new(&env, &id.centre_name);

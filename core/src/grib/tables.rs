@@ -17,8 +17,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
+mod concepts;
 #[rustfmt::skip]
 mod generated;
+
+pub use concepts::{load_parameter_tables, parameter_tables_complete, TablesError};
 
 pub(crate) use generated::k;
 #[cfg(test)]
@@ -51,25 +54,25 @@ pub(crate) enum CondValue {
 pub(crate) struct Cond(pub KeyId, pub CondValue);
 
 /// One concept entry. Rows of a table are sorted by `dcn` then `ord`.
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Row(
     /// `discipline << 16 | parameterCategory << 8 | parameterNumber` when the
     /// entry fixes all three (those conditions are then not pooled), else `u32::MAX`.
     pub u32,
     /// Position of the entry in its file.
     pub u32,
-    /// First pooled condition in [`generated::CONDS`].
+    /// First pooled condition in `generated::CONDS`.
     pub u32,
     /// Number of pooled conditions.
     pub u8,
     /// Number of conditions of the entry (what ecCodes counts).
     pub u8,
-    /// First value in [`generated::VALUES`] (one per column of the table).
+    /// First value in [`Concepts::values`] (one per column of the table).
     pub u32,
 );
 
 /// A run of rows; `width` values per row (aligned concept files share rows).
-#[derive(Debug)]
+#[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Table {
     pub rows: u32,
     pub len: u32,
@@ -174,7 +177,7 @@ fn cond_true(src: &dyn KeySource, c: &Cond) -> bool {
 /// A concept file located in the generated tables.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConceptFile {
-    table: &'static Table,
+    table: u16,
     column: u8,
 }
 
@@ -185,15 +188,14 @@ pub(crate) fn concept_file(dir: &str, file: &str) -> Option<ConceptFile> {
     let index = INDEX.get_or_init(|| {
         generated::CONCEPT_FILES
             .iter()
-            .filter_map(|c| {
-                let table = generated::TABLES.get(usize::from(c.table))?;
-                Some((
+            .map(|c| {
+                (
                     (c.dir, c.file),
                     ConceptFile {
-                        table,
+                        table: c.table,
                         column: c.column,
                     },
-                ))
+                )
             })
             .collect()
     });
@@ -203,7 +205,7 @@ pub(crate) fn concept_file(dir: &str, file: &str) -> Option<ConceptFile> {
 /// An inline concept (`generated::STEP_TYPE`, …).
 pub(crate) fn inline_concept(id: u16) -> ConceptFile {
     ConceptFile {
-        table: &generated::TABLES[usize::from(id)],
+        table: id,
         column: 0,
     }
 }
@@ -214,6 +216,11 @@ pub(crate) use generated::{
     STEP_TYPE_INTERNAL_STATISTICAL, TIGGE_MARS_STREAM, TIGGE_MARS_TYPE, UERRA_MARS_STREAM,
     UERRA_MARS_TYPE,
 };
+
+/// True when the loaded tables hold every row a message with triple `dcn` can match.
+pub(crate) fn concepts_cover(dcn: Option<u32>) -> bool {
+    concepts::loaded().covers(dcn)
+}
 
 /// Evaluates a concept made of a `local` and a `master` file (either may be
 /// absent) with ecCodes' rule; `dcn` is the message's
@@ -226,16 +233,21 @@ pub(crate) fn eval(
     master: Option<ConceptFile>,
     later_wins: bool,
 ) -> Option<&'static str> {
+    let concepts = concepts::loaded();
     // Best so far: (conditions, is master file, position in file) — larger wins.
     let mut best: Option<((u8, bool, i64), &'static str)> = None;
     for (is_master, file) in [(false, local), (true, master)] {
         let Some(file) = file else { continue };
-        if file.column >= file.table.width {
+        let Some(table) = concepts.tables.get(usize::from(file.table)) else {
+            continue;
+        };
+        if file.column >= table.width {
             continue;
         }
-        let start = file.table.rows as usize;
-        let rows = generated::ROWS
-            .get(start..start + file.table.len as usize)
+        let start = table.rows as usize;
+        let rows = concepts
+            .rows
+            .get(start..start + table.len as usize)
             .unwrap_or(&[]);
         let mut scan = |rows: &'static [Row]| {
             for r in rows {
@@ -257,11 +269,12 @@ pub(crate) fn eval(
                     .unwrap_or(&[]);
                 if conds.iter().all(|c| cond_true(src, c)) {
                     let v = r.5 as usize + usize::from(file.column);
-                    let value = generated::VALUES
+                    let value = concepts
+                        .values
                         .get(v)
-                        .and_then(|s| generated::STRINGS.get(*s as usize));
+                        .and_then(|s| concepts.strings.get(*s as usize));
                     if let Some(value) = value {
-                        best = Some((rank, value));
+                        best = Some((rank, value.as_ref()));
                     }
                 }
             }
@@ -319,9 +332,11 @@ mod tests {
         assert!(generated::PDTS
             .windows(2)
             .all(|w| w[0].number < w[1].number));
-        for t in &generated::TABLES {
-            let rows = &generated::ROWS[t.rows as usize..(t.rows + t.len) as usize];
-            assert!(rows.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        for c in [concepts::full(), concepts::open_data()] {
+            for t in &c.tables {
+                let rows = &c.rows[t.rows as usize..(t.rows + t.len) as usize];
+                assert!(rows.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+            }
         }
         for t in [
             &generated::CENTRES[..],

@@ -192,9 +192,9 @@ impl KeySource for Env {
     }
 }
 
-/// Evaluates a concept over `local` and `master` concept directories and a file name.
-pub(crate) fn concept_in(env: &Env, local: &str, master: &str, file: &str) -> Option<&'static str> {
-    let dcn = match (
+/// `discipline << 16 | parameterCategory << 8 | parameterNumber`, when the message has all three.
+pub(crate) fn triple(env: &Env) -> Option<u32> {
+    match (
         env.get(k::DISCIPLINE),
         env.get(k::PARAMETER_CATEGORY),
         env.get(k::PARAMETER_NUMBER),
@@ -203,10 +203,14 @@ pub(crate) fn concept_in(env: &Env, local: &str, master: &str, file: &str) -> Op
             Some(((d << 16) | (c << 8) | n) as u32)
         }
         _ => None,
-    };
+    }
+}
+
+/// Evaluates a concept over `local` and `master` concept directories and a file name.
+pub(crate) fn concept_in(env: &Env, local: &str, master: &str, file: &str) -> Option<&'static str> {
     tables::eval(
         env,
-        dcn,
+        triple(env),
         tables::concept_file(local, file),
         tables::concept_file(master, file),
         true,

@@ -104,3 +104,34 @@ def test_byte_flipped_messages_never_crash_the_codec() -> None:
             assert isinstance(values, np.ndarray) and values.ndim == 1, i
             outcomes["values"] += 1
     assert outcomes["values"] > 100 and outcomes["error"] > 100, outcomes
+
+
+def with_template(message: bytes, section: int, template: int) -> bytes:
+    """`message` with the template number of `section` (3, 4 or 5) replaced."""
+    out = bytearray(message)
+    at = 16
+    while at + 5 <= len(out):
+        length, number = int.from_bytes(out[at : at + 4], "big"), out[at + 4]
+        if number == section:
+            pos = {3: 12, 4: 7, 5: 9}[section]
+            out[at + pos : at + pos + 2] = template.to_bytes(2, "big")
+            return bytes(out)
+        at += length
+    raise AssertionError(f"no section {section}")
+
+
+def test_unsupported_templates_name_the_template(tmp_path: Path) -> None:
+    message = first_message(SAMPLE)
+    with pytest.raises(gik.GribError, match="template") as e:
+        gik.decode(with_template(message, 5, 99))
+    assert "5.99" in str(e.value) or "99" in str(e.value), str(e.value)
+    with pytest.raises(gik.GribError, match="template"):
+        GikCodec().decode(with_template(message, 3, 999))
+    # through engine="gik": the file and byte range of the message are named
+    bad = tmp_path / "unsupported.grib2"
+    bad.write_bytes(with_template(message, 5, 99))
+    import xarray as xr
+
+    with pytest.raises(gik.GikError, match="unsupported.grib2"):
+        ds = xr.open_dataset(bad, engine="gik")
+        ds.load()

@@ -1,0 +1,120 @@
+"""Benchmarks of the `gik` Python package against the Python tools it
+replaces, in one run (figures in BENCHMARKS.md):
+
+1. one 0.25° CCSDS field loaded through xarray + zarr from references: the
+   `gik` codec (`gik scan --codec gik`) vs kerchunk's `grib` codec (ecCodes);
+2. opening a 51-member step file: `engine="gik"` vs `engine="cfgrib"` (no
+   index file; the same filter_by_keys);
+3. the ensemble mean of 51 members of one 0.25° field on a
+   `distributed.LocalCluster` (2 workers), through xarray + Dask: gik codec
+   vs kerchunk's codec.
+
+Needs a venv with gik, kerchunk, cfgrib, ecCodes, dask, distributed
+(`.venv-bench`: tests/requirements.txt + the gik wheel + dask distributed),
+the `gik` binary and a 51-member 0.25° step (scripts/python_test_data.sh):
+
+    .venv-bench/bin/python scripts/bench_python.py --gik target/release/gik --data target/py-data/ens51-025
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+
+def timed(f, repeat: int) -> tuple[float, object]:
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = f()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), out
+
+
+def refs_ds(refs: Path, group: str, **kw) -> xr.Dataset:
+    return xr.open_dataset(
+        f"reference://{group}", engine="zarr", backend_kwargs={"consolidated": False, "storage_options": {"fo": str(refs)}}, **kw
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gik", default="target/release/gik")
+    ap.add_argument("--data", default="target/py-data/ens51-025")
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    files = sorted(str(p) for p in Path(args.data).glob("*.grib2"))
+    enfo = next(f for f in files if "enfo-ef" in f)
+    tmp = Path(tempfile.mkdtemp(prefix="gik-bench-"))
+    refs = {}
+    for codec in ("gik", "grib"):
+        refs[codec] = tmp / f"refs-{codec}.json"
+        subprocess.run([args.gik, "scan", "-q", "--codec", codec, "--out", refs[codec], *files], check=True)
+    load = os.getloadavg()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, load average {load[0]:.1f} at start (shared with other builds)")
+    print(f"data: {args.data} ({len(files)} files, {sum(os.path.getsize(f) for f in files) / 1e6:.0f} MB)")
+
+    # 1. one field through xarray + zarr
+    group = "t2m/instant/heightAboveGround"
+    res = {}
+    for codec in ("gik", "grib"):
+        ds = refs_ds(refs[codec], group)
+        members = iter(range(1, 51))
+        res[codec], values = timed(lambda: ds["t2m"].isel(time=0, step=0, number=next(members)).values, args.repeat)
+        assert values.shape == (721, 1440)
+    a = refs_ds(refs["gik"], group)["t2m"].isel(time=0, step=0, number=7).values
+    b = refs_ds(refs["grib"], group)["t2m"].isel(time=0, step=0, number=7).values
+    assert np.array_equal(a, b, equal_nan=True)
+    print(f"1. one 0.25° CCSDS field via xarray+zarr: gik codec {res['gik'] * 1e3:.1f} ms, kerchunk grib codec {res['grib'] * 1e3:.1f} ms: {res['grib'] / res['gik']:.1f}x")
+
+    # 2. opening a 51-member step file (no index file for either)
+    bare = tmp / Path(enfo).name
+    shutil.copy(enfo, bare)  # without its .index: gik scans the message headers
+    keys = {"typeOfLevel": "isobaricInhPa"}
+
+    def open_gik(path: str) -> xr.Dataset:
+        ds = xr.open_dataset(path, engine="gik", filter_by_keys=keys)
+        assert ds["t"].sizes["number"] == 50
+        return ds
+
+    def open_cfgrib() -> xr.Dataset:
+        ds = xr.open_dataset(str(bare), engine="cfgrib", backend_kwargs={"indexpath": "", "filter_by_keys": keys})
+        assert ds["t"].sizes["number"] == 50
+        return ds
+
+    t_gik_index, _ = timed(lambda: open_gik(enfo), args.repeat)
+    t_gik_headers, ds_gik = timed(lambda: open_gik(str(bare)), args.repeat)
+    t_cfgrib, ds_cf = timed(open_cfgrib, 1)
+    assert np.array_equal(ds_gik["t"].isel(number=3).values, ds_cf["t"].isel(number=3).values, equal_nan=True)
+    print(
+        f"2. open a 51-member step file ({Path(enfo).name}, {os.path.getsize(enfo) / 1e6:.0f} MB, t at 2 levels): "
+        f"engine=gik {t_gik_headers * 1e3:.0f} ms from the headers ({t_gik_index * 1e3:.0f} ms with its .index), "
+        f"engine=cfgrib {t_cfgrib * 1e3:.0f} ms: {t_cfgrib / t_gik_headers:.0f}x ({t_cfgrib / t_gik_index:.0f}x)"
+    )
+
+    # 3. the ensemble mean of 51 members on a LocalCluster
+    from distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None) as cluster, Client(cluster):
+        res = {}
+        means = {}
+        for codec in ("gik", "grib"):
+            ds = refs_ds(refs[codec], group, chunks={})
+            res[codec], means[codec] = timed(lambda: ds["t2m"].mean("number").compute().values, max(2, args.repeat // 2))
+        assert np.array_equal(means["gik"], means["grib"], equal_nan=True)
+    print(f"3. ensemble mean of 51 0.25° fields, LocalCluster(2 workers): gik codec {res['gik']:.2f} s, kerchunk grib codec {res['grib']:.2f} s: {res['grib'] / res['gik']:.1f}x")
+    shutil.rmtree(tmp)
+
+
+if __name__ == "__main__":
+    main()

@@ -23,9 +23,12 @@ cfgrib's keyword arguments, where meaningful:
 
 - ``filter_by_keys``: a dict of GRIB keys → a value or a list of values.
   ``shortName``, ``cfVarName``, ``paramId``, ``typeOfLevel``, ``stepType``,
-  ``dataType``, ``name``, ``units``, ``gridType`` (and any other
-  ``GRIB_<key>`` attribute of the variables) choose variables; ``level``,
-  ``number``, ``step`` (hours) and ``time`` select along those coordinates.
+  ``name``, ``units``, ``gridType`` (and any other ``GRIB_<key>`` attribute
+  of the variables) choose variables; ``level``, ``number``, ``step``
+  (hours) and ``time`` select along those coordinates; ``dataType`` ``cf``
+  / ``pf`` selects the control (number 0) / the perturbed members of an
+  ensemble (the references hold both in ``number``), other types (``fc``,
+  ``an``) choose variables.
 - ``indexpath``: accepted and ignored (gik writes no index file).
 - ``read_keys``, ``errors``, ``cache_geo_coords``, ``lock``: accepted and
   ignored; ``squeeze`` (cfgrib's default ``True``) drops the length-1
@@ -65,7 +68,7 @@ __all__ = ["GikBackendEntrypoint", "GikBackendArray", "open_refs"]
 
 _CFGRIB_IGNORED = {"indexpath", "read_keys", "errors", "cache_geo_coords", "lock"}
 _CFGRIB_UNSUPPORTED = {"time_dims", "extra_coords"}
-_SELECT_KEYS = {"level", "number", "step", "time"}
+_SELECT_KEYS = {"level", "number", "step", "time", "dataType"}
 
 # References by their JSON's digest, per process: a Dask worker parses the
 # references once, not once per chunk.
@@ -208,6 +211,20 @@ def _matches(array: dict[str, Any], group: dict[str, Any], key: str, want: Any) 
 
 def _select(ds: xr.Dataset, key: str, want: Any, level_name: str | None) -> xr.Dataset | None:
     """``ds`` cut to ``key`` (level, number, step, time) ∈ ``want``; None when nothing is left."""
+    if key == "dataType":
+        # the control (cf, number 0) and perturbed members (pf) share `number`
+        # in the references; other types (fc, an) are the variables' attribute
+        wanted = {str(w) for w in _as_list(want)}
+        if wanted <= {"cf", "pf"} and "number" in ds.dims:
+            number = ds["number"].values
+            keep = np.zeros(number.shape, dtype=bool)
+            if "cf" in wanted:
+                keep |= number == 0
+            if "pf" in wanted:
+                keep |= number > 0
+            return ds.isel(number=keep) if keep.any() else None
+        types = {str(v.attrs.get("GRIB_dataType")) for v in ds.data_vars.values()}
+        return ds if types & wanted else None
     name = level_name if key == "level" else key
     if name is None or name not in ds.coords:
         # (a group without members has the control only: number 0)
@@ -227,8 +244,19 @@ def _select(ds: xr.Dataset, key: str, want: Any, level_name: str | None) -> xr.D
 
 
 def _squeeze(ds: xr.Dataset, level_name: str | None) -> xr.Dataset:
+    """cfgrib's layout: length-1 time, step, number and level dropped, and
+    ``valid_time`` over (time, step) only where it does not vary along the
+    level or the member (it never does: it is time + step)."""
     names = {"time", "step", "number", *([level_name] if level_name else [])}
-    return ds.squeeze([d for d in ds.dims if d in names and ds.sizes[d] == 1])
+    ds = ds.squeeze([d for d in ds.dims if d in names and ds.sizes[d] == 1])
+    if "valid_time" in ds.coords:
+        vt = ds["valid_time"]
+        extra = [d for d in vt.dims if d not in ("time", "step")]
+        if extra:
+            first = vt.isel({d: 0 for d in extra})
+            if bool((vt == first).all()):
+                ds = ds.assign_coords(valid_time=first.drop_vars([c for c in first.coords if c != "valid_time" and c not in first.dims]))
+    return ds
 
 
 class GikBackendEntrypoint(BackendEntrypoint):

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use futures::StreamExt;
 use gik_core::assemble::{self, describe};
-use gik_core::npy::Dtype as CoreDtype;
 use gik_core::plan::FieldPlan;
 use gik_core::refs::{self, CoordValues, RefValue};
 use gik_store::Sources;
@@ -287,9 +286,8 @@ pub fn read_chunks<'py>(
                 })
                 .collect();
             handles.into_iter().try_for_each(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::new(Kind::Other, "a decoding thread failed"))
-                })
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::new(Kind::Other, "a decoding thread failed")))
             })
         })?;
         drop(decodes);
@@ -328,8 +326,7 @@ pub fn references_from_bytes(
 ) -> PyResult<References> {
     let bytes: &[u8] = &data;
     let store = crate::runtime::detached(py, "parsing references", || {
-        refs::parse_file(bytes)
-            .map_err(|e| Error::new(Kind::References, format!("{origin}: {e}")))
+        refs::parse_file(bytes).map_err(|e| Error::new(Kind::References, format!("{origin}: {e}")))
     })?;
     Ok(References {
         store,

@@ -113,7 +113,7 @@ echo "($((SECONDS - t0)) s)"
 step "python package under numpy 1.26 (.venv-gik-np126): decode, codec, engine, extract, bad input"
 t0=$SECONDS
 if [ ! -x .venv-gik-np126/bin/python ]; then python3 -m venv .venv-gik-np126; fi
-.venv-gik-np126/bin/pip install -q --disable-pip-version-check numpy==1.26.4 pytest xarray zarr fsspec
+.venv-gik-np126/bin/pip install -q --disable-pip-version-check numpy==1.26.4 pytest xarray zarr fsspec dask
 .venv-gik-np126/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$GIK_WHEEL"
 .venv-gik-np126/bin/python -c 'import numpy; assert numpy.__version__ == "1.26.4", numpy.__version__'
 GIK_REFERENCE_PYTHON="$GIK_PYTHON" GIK_BIN="$GIK_BIN" .venv-gik-np126/bin/python -m pytest -q \

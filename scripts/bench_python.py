@@ -11,9 +11,11 @@ replaces, in one run (figures in BENCHMARKS.md):
 
 Needs a venv with gik, kerchunk, cfgrib, ecCodes, dask, distributed
 (`.venv-bench`: tests/requirements.txt + the gik wheel + dask distributed),
-the `gik` binary and a 51-member 0.25° step (scripts/python_test_data.sh):
+the `gik` binary and a 51-member 0.25° step (a folder with the step's
+`enfo-ef` file, and its `oper-fc` file for cycle 50r1, as written by
+`make_ensemble.py --members 51 --steps 0`):
 
-    .venv-bench/bin/python scripts/bench_python.py --gik target/release/gik --data target/py-data/ens51-025
+    .venv-bench/bin/python scripts/bench_python.py --gik target/release/gik --data target/ens-full/50r1
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def refs_ds(refs: Path, group: str, **kw) -> xr.Dataset:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--gik", default="target/release/gik")
-    ap.add_argument("--data", default="target/py-data/ens51-025")
+    ap.add_argument("--data", default="target/ens-full/50r1")
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     files = sorted(str(p) for p in Path(args.data).glob("*.grib2"))
@@ -90,7 +92,7 @@ def main() -> None:
 
     # 2. opening a 51-member step file (no index file for either)
     bare = tmp / Path(enfo).name
-    shutil.copy(enfo, bare)  # without its .index: gik scans the message headers
+    os.symlink(enfo, bare)  # without its .index beside it: gik scans the message headers
     keys = {"typeOfLevel": "isobaricInhPa"}
 
     def open_gik(path: str) -> xr.Dataset:

@@ -105,6 +105,15 @@ for v in 312 312-read; do
 done
 echo "($((SECONDS - t0)) s)"
 
+step "python package: a venv with only the gik wheel, xarray, zarr, fsspec (.venv-gik-min)"
+# python/tests/test_minimal_venv.py reads gik's references there (fsspec: how
+# zarr reads a kerchunk reference file at all; pure Python, no dependencies)
+t0=$SECONDS
+if [ ! -x .venv-gik-min/bin/python ]; then python3 -m venv .venv-gik-min; fi
+.venv-gik-min/bin/pip install -q --disable-pip-version-check xarray zarr fsspec
+.venv-gik-min/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$GIK_WHEEL"
+echo "($((SECONDS - t0)) s)"
+
 step "python package: pytest python/tests (.venv-gik)"
 t0=$SECONDS
 GIK_REFERENCE_PYTHON="$GIK_PYTHON" GIK_BIN="$GIK_BIN" .venv-gik/bin/python -m pytest -q python/tests

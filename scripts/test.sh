@@ -72,13 +72,63 @@ for t in tests/python/test_*.py; do
   "$GIK_PYTHON" "$t"
 done
 
-step "python package: pip install ./python in a venv without ecCodes (.venv-gik), pytest python/tests"
-# The package is built by maturin (release, abi3) and tested as a user has
-# it: no ecCodes, cfgrib or kerchunk in this venv; ecCodes' values come from
-# .venv (GIK_REFERENCE_PYTHON), the CLI's outputs from the release gik.
+step "python package: the gik wheel (maturin, abi3), tested in venvs without ecCodes"
+# The package is built once (release, abi3) and tested as a user has it: no
+# ecCodes, cfgrib or kerchunk in .venv-gik; ecCodes' and cfgrib's answers come
+# from .venv (GIK_REFERENCE_PYTHON), the CLI's outputs from the release gik.
 if [ ! -x .venv-gik/bin/python ]; then python3 -m venv .venv-gik; fi
-.venv-gik/bin/pip install -q --disable-pip-version-check ./python pytest xarray zarr fsspec
+.venv-gik/bin/pip install -q --disable-pip-version-check maturin pytest xarray zarr fsspec dask distributed
+rm -rf "$TARGET_DIR/wheels"
+.venv-gik/bin/maturin build -q --release -m python/Cargo.toml -o "$TARGET_DIR/wheels"
+GIK_WHEEL=$(ls "$TARGET_DIR"/wheels/gik-*.whl)
+.venv-gik/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$GIK_WHEEL"
+
+step "python package: generated ensembles for its tests (target/py-data, once)"
+t0=$SECONDS
+GIK_PYTHON="$GIK_PYTHON" scripts/python_test_data.sh "$TARGET_DIR/py-data"
+echo "($((SECONDS - t0)) s)"
+export GIK_PY_DATA="$TARGET_DIR/py-data"
+
+step "python package: Python 3.12 venvs for VirtualiZarr → Icechunk (.venv-312, .venv-312-read)"
+t0=$SECONDS
+PY312=$(ls -d "$HOME"/.pyenv/versions/3.12*/bin/python 2>/dev/null | head -1 || true)
+if [ -z "$PY312" ]; then PY312=$(command -v python3.12 || true); fi
+if [ -z "$PY312" ]; then echo "Python 3.12 is needed (pyenv install 3.12)" >&2; exit 1; fi
+for v in 312 312-read; do
+  req=tests/requirements-$v.txt
+  if [ ! -x ".venv-$v/bin/python" ]; then "$PY312" -m venv ".venv-$v"; fi
+  if ! cmp -s "$req" ".venv-$v/.gik-requirements" 2>/dev/null; then
+    ".venv-$v/bin/pip" install -q --disable-pip-version-check -r "$req"
+    cp "$req" ".venv-$v/.gik-requirements"
+  fi
+  ".venv-$v/bin/pip" install -q --disable-pip-version-check --force-reinstall --no-deps "$GIK_WHEEL"
+done
+echo "($((SECONDS - t0)) s)"
+
+step "python package: a venv with only the gik wheel, xarray, zarr, fsspec (.venv-gik-min)"
+# python/tests/test_minimal_venv.py reads gik's references there (fsspec: how
+# zarr reads a kerchunk reference file at all; pure Python, no dependencies)
+t0=$SECONDS
+if [ ! -x .venv-gik-min/bin/python ]; then python3 -m venv .venv-gik-min; fi
+.venv-gik-min/bin/pip install -q --disable-pip-version-check xarray zarr fsspec
+.venv-gik-min/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$GIK_WHEEL"
+echo "($((SECONDS - t0)) s)"
+
+step "python package: pytest python/tests (.venv-gik)"
+t0=$SECONDS
 GIK_REFERENCE_PYTHON="$GIK_PYTHON" GIK_BIN="$GIK_BIN" .venv-gik/bin/python -m pytest -q python/tests
+echo "($((SECONDS - t0)) s)"
+
+step "python package under numpy 1.26 (.venv-gik-np126): decode, codec, engine, extract, bad input"
+t0=$SECONDS
+if [ ! -x .venv-gik-np126/bin/python ]; then python3 -m venv .venv-gik-np126; fi
+.venv-gik-np126/bin/pip install -q --disable-pip-version-check numpy==1.26.4 pytest xarray zarr fsspec dask
+.venv-gik-np126/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$GIK_WHEEL"
+.venv-gik-np126/bin/python -c 'import numpy; assert numpy.__version__ == "1.26.4", numpy.__version__'
+GIK_REFERENCE_PYTHON="$GIK_PYTHON" GIK_BIN="$GIK_BIN" .venv-gik-np126/bin/python -m pytest -q \
+  python/tests/test_decode.py python/tests/test_codec.py python/tests/test_xarray_backend.py \
+  python/tests/test_extract.py python/tests/test_bad_input.py python/tests/test_stats.py
+echo "($((SECONDS - t0)) s)"
 
 if [ -x scripts/test_browser.sh ]; then
   step "browser: npm package test and end-to-end test in Chromium"

@@ -73,3 +73,17 @@ def extract_state(
     inputs: str = "forecast",
     allow_missing: bool = False,
 ) -> dict[str, Any]: ...
+
+# what the xarray engine (gik.xarray_backend) reads of references
+def store_layout(refs: References) -> list[dict[str, Any]]:
+    """The groups, in key order: ``{"path", "attrs", "arrays": [{"name",
+    "path", "dims", "shape", "chunks", "dtype", "fill_value", "attrs",
+    "data"}]}`` (``data``: a data variable, else a coordinate)."""
+def read_coordinate(refs: References, path: str) -> np.ndarray:
+    """The inline coordinate array at ``path``, 1-D, int64 or float64."""
+def read_chunks(refs: References, path: str, indices: list[list[int]], dtype: str = "float64") -> np.ndarray:
+    """Chunks of the data array at ``path`` by their leading indices, read
+    and decoded concurrently with the GIL released: ``(len(indices),
+    values per field)``, NaN where a chunk has no reference."""
+def references_from_bytes(data: bytes, origin: str) -> References:
+    """References parsed from a reference file's bytes (JSON or two-column parquet)."""

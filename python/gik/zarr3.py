@@ -4,7 +4,10 @@ the GIL released, so zarr's own concurrency decodes chunks in parallel.
 
 Registered as ``gik`` through the ``zarr.codecs`` entry point of the ``gik``
 package. An array names it as ``{"name": "gik", "configuration": {"var":
-…}}`` (the configuration is optional).
+…}}`` (the configuration is optional). It is also registered as
+``numcodecs.gik``: the name VirtualiZarr gives a Zarr v2 filter ``{"id":
+"gik", …}`` (gik's references) when it converts them to Zarr v3 (e.g. for
+Icechunk); arrays it writes name it ``gik`` again.
 """
 
 from __future__ import annotations
@@ -44,7 +47,9 @@ class GikCodec(ArrayBytesCodec):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GikCodec:
-        _, configuration = parse_named_configuration(data, "gik", require_configuration=False)
+        name = data.get("name") if isinstance(data, dict) else None
+        expected = "numcodecs.gik" if name == "numcodecs.gik" else "gik"
+        _, configuration = parse_named_configuration(data, expected, require_configuration=False)
         configuration = configuration or {}
         return cls(var=configuration.get("var"))
 

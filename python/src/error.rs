@@ -68,6 +68,15 @@ impl Error {
     pub fn message(&self) -> &str {
         &self.message
     }
+
+    /// The same error, its message preceded by `at` (a chunk key).
+    #[must_use]
+    pub fn prefixed(self, at: &str) -> Self {
+        Self {
+            kind: self.kind,
+            message: format!("{at}: {}", self.message),
+        }
+    }
 }
 
 impl From<Error> for PyErr {

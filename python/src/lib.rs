@@ -5,6 +5,7 @@
 //! Python package (`python/gik/`) adds the typed wrappers, the exceptions
 //! and the Zarr codecs.
 
+mod dataset;
 mod decode;
 mod error;
 mod extract;
@@ -22,5 +23,9 @@ fn _gik(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(refs::open_references, m)?)?;
     m.add_function(wrap_pyfunction!(refs::scan, m)?)?;
     m.add_function(wrap_pyfunction!(extract::extract_state, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::store_layout, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::read_coordinate, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::read_chunks, m)?)?;
+    m.add_function(wrap_pyfunction!(dataset::references_from_bytes, m)?)?;
     Ok(())
 }

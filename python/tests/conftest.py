@@ -88,3 +88,13 @@ def eccodes_values(tmp_path_factory: pytest.TempPathFactory, reference_python: P
     run([reference_python, HERE / "eccodes_reference.py", out, *demo_files(cycle)])
     index = json.loads((out / "index.json").read_text())
     return {(m["file"], m["offset"]): {**m, "values": np.load(m["npy"])} for m in index}
+
+
+@pytest.fixture(scope="session")
+def py_data() -> Path:
+    """The generated ensembles (scripts/python_test_data.sh; GIK_PY_DATA)."""
+    d = Path(os.environ.get("GIK_PY_DATA", TARGET / "py-data"))
+    for name in ("d2", "ens51", "ens51-025"):
+        if not (d / name / ".done").exists():
+            pytest.fail(f"generated test data missing: {d / name} (run scripts/python_test_data.sh)", pytrace=False)
+    return d

@@ -104,3 +104,37 @@ def test_byte_flipped_messages_never_crash_the_codec() -> None:
             assert isinstance(values, np.ndarray) and values.ndim == 1, i
             outcomes["values"] += 1
     assert outcomes["values"] > 100 and outcomes["error"] > 100, outcomes
+
+
+def with_template(message: bytes, section: int, template: int) -> bytes:
+    """`message` with the template number of `section` (3, 4 or 5) replaced."""
+    out = bytearray(message)
+    at = 16
+    while at + 5 <= len(out):
+        length, number = int.from_bytes(out[at : at + 4], "big"), out[at + 4]
+        if number == section:
+            pos = {3: 12, 4: 7, 5: 9}[section]
+            out[at + pos : at + pos + 2] = template.to_bytes(2, "big")
+            return bytes(out)
+        at += length
+    raise AssertionError(f"no section {section}")
+
+
+def test_unsupported_templates_name_the_template(tmp_path: Path) -> None:
+    """A data representation template gik cannot decode (5.99) is a
+    GribError naming it; through engine="gik" the chunk, file and byte range
+    are named too. (An unknown grid template, 3.999, still decodes: the
+    values need only section 5; the field is then 1-D.)"""
+    message = first_message(SAMPLE)
+    with pytest.raises(gik.GribError, match=r"byte 0: unsupported packing 5\.99"):
+        gik.decode(with_template(message, 5, 99))
+    with pytest.raises(gik.GribError, match=r"unsupported packing 5\.99"):
+        GikCodec().decode(with_template(message, 5, 99))
+    assert gik.decode(with_template(message, 3, 999)).shape == (721 * 1440,)
+    bad = tmp_path / "unsupported.grib2"
+    bad.write_bytes(with_template(message, 5, 99))
+    import xarray as xr
+
+    ds = xr.open_dataset(bad, engine="gik")
+    with pytest.raises(gik.GribError, match=r"asn/instant/surface/asn/0\.0\.0\.0: .*unsupported.grib2 bytes 0\+\d+: .*unsupported packing 5\.99"):
+        ds.load()

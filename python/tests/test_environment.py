@@ -33,3 +33,14 @@ def test_zarr_and_numcodecs_hand_out_the_codec_by_name() -> None:
 
     assert type(numcodecs.get_codec({"id": "gik", "var": "t2m", "dtype": "float64"})) is gik.codec.GikCodec
     assert get_codec_class("gik") is gik.zarr3.GikCodec
+
+
+def test_the_xarray_engine_and_the_virtualizarr_name_are_registered() -> None:
+    import xarray as xr
+    from zarr.registry import get_codec_class
+
+    import gik.xarray_backend
+    import gik.zarr3
+
+    assert isinstance(xr.backends.list_engines()["gik"], gik.xarray_backend.GikBackendEntrypoint)
+    assert get_codec_class("numcodecs.gik") is gik.zarr3.GikCodec

@@ -214,9 +214,10 @@ fn surface_level_type(short_name: &str) -> Option<&'static str> {
     Some(match short_name {
         "10u" | "10v" | "2t" | "2d" | "100u" | "100v" => "heightAboveGround",
         "msl" => "meanSea",
-        "tcw" | "tcwv" => "entireAtmosphere",
+        // (tcc: as ECMWF open data codes it, data/samples/ecmwf-ifs-oper-20260310-00z-0h-surface.grib2)
+        "tcw" | "tcwv" | "tcc" => "entireAtmosphere",
         "skt" | "sp" | "lsm" | "z" | "slor" | "sdor" | "tp" | "cp" | "sf" | "ro" | "ssrd"
-        | "strd" | "tcc" | "hcc" | "mcc" | "lcc" => "surface",
+        | "strd" | "hcc" | "mcc" | "lcc" => "surface",
         _ => return None,
     })
 }

@@ -13,17 +13,13 @@
 // GIK_ARTIFACTS, CHROMIUM.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { GIK, ROOT, launchChromium, serve } from "./lib.mjs";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const GIK = process.env.GIK_BIN ?? join(ROOT, "target/debug/gik");
 const PY = process.env.GIK_PYTHON ?? join(ROOT, ".venv/bin/python");
 const ART = process.env.GIK_ARTIFACTS ?? join(ROOT, "target/browser-artifacts");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SAMPLE = join(ROOT, "data/samples/ecmwf-ifs-oper-20260310-00z-0h-surface.grib2");
 const FIXTURES = join(ROOT, "core/tests/data/checkpoint");
 const WEIGHTS = 32 << 20;
@@ -37,28 +33,9 @@ function python(script, ...args) {
   return execFileSync(PY, ["-c", script, ...args], { encoding: "utf8", maxBuffer: 1 << 26 });
 }
 
-/** `gik serve` on loopback (the page from the checkout). */
-function serve() {
-  return new Promise((ok, fail) => {
-    const proc = spawn(GIK, ["serve", "--port", "0", "--root", ROOT], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    proc.stderr.on("data", (d) => (err += d));
-    proc.stdout.on("data", (d) => {
-      out += d;
-      if (out.includes("\n")) ok({ proc, url: out.split("\n")[0].trim() });
-    });
-    proc.on("exit", (code) => fail(new Error(`gik serve exited (${code}): ${err}`)));
-    setTimeout(() => fail(new Error(`gik serve did not start: ${err}`)), 15_000);
-  });
-}
-
 before(async () => {
-  server = await serve();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  server = await serve([]);
+  browser = await launchChromium();
 });
 
 after(async () => {

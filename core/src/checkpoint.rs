@@ -525,7 +525,10 @@ impl Archive {
     ) -> Result<Self, ReadError<R::Error>> {
         let read_err = read_error::<R::Error>(location);
         let ckpt = ckpt_error::<R::Error>(location);
-        let (tail, size) = reader.read_suffix(location, TAIL).await.map_err(&read_err)?;
+        let (tail, size) = reader
+            .read_suffix(location, TAIL)
+            .await
+            .map_err(&read_err)?;
         let tail_start = size.saturating_sub(tail.len() as u64);
         let dir = match locate(&tail, size).map_err(&ckpt)? {
             Located::Directory(d) => d,
@@ -632,10 +635,7 @@ impl Model {
     /// # Errors
     /// [`CheckpointError::Grid`] for a grid gik cannot produce,
     /// [`CheckpointError::Coordinates`] for coordinates that are not its points.
-    pub fn operator(
-        &self,
-        layout: crate::regrid::SourceLayout,
-    ) -> Result<crate::regrid::Operator> {
+    pub fn operator(&self, layout: crate::regrid::SourceLayout) -> Result<crate::regrid::Operator> {
         let grid = self.spec.target_grid()?;
         let op = crate::regrid::Operator::build_grid(grid, layout).map_err(|e| {
             CheckpointError::Grid {
@@ -652,10 +652,7 @@ impl Model {
     ///
     /// # Errors
     /// [`CheckpointError::Coordinates`] for coordinates that are not the grid's points.
-    pub fn with_coordinates(
-        &self,
-        op: crate::regrid::Operator,
-    ) -> Result<crate::regrid::Operator> {
+    pub fn with_coordinates(&self, op: crate::regrid::Operator) -> Result<crate::regrid::Operator> {
         match &self.coordinates {
             Some((lat, lon)) => Ok(op.with_coordinates(lat.clone(), lon.clone())?),
             None => Ok(op),
@@ -729,7 +726,10 @@ pub async fn read_model<R: RangeReader + ?Sized>(
     } else {
         None
     };
-    for ((a, e), span) in [(&lat, &lat_entry), (&lon, &lon_entry)].into_iter().zip(spans) {
+    for ((a, e), span) in [(&lat, &lat_entry), (&lon, &lon_entry)]
+        .into_iter()
+        .zip(spans)
+    {
         let bytes = match &joint {
             Some(b) => b.slice((span.start - start) as usize..(span.end - start) as usize),
             None => reader
@@ -1188,10 +1188,9 @@ impl ModelSpec {
                 .ok_or_else(|| err(None))?,
         };
         match self.points {
-            Some(p) if p != grid.points() as u64 => Err(err(Some(format!(
-                "{grid} has {} points",
-                grid.points()
-            )))),
+            Some(p) if p != grid.points() as u64 => {
+                Err(err(Some(format!("{grid} has {} points", grid.points()))))
+            }
             _ => Ok(grid),
         }
     }
@@ -1423,7 +1422,11 @@ mod tests {
         );
         let mut z = Zip::new(false);
         z.add("ckpt/data/0", &vec![3u8; 300_000], false);
-        z.add("ckpt/anemoi-metadata/ai-models.json", meta.as_bytes(), false);
+        z.add(
+            "ckpt/anemoi-metadata/ai-models.json",
+            meta.as_bytes(),
+            false,
+        );
         let lat: Vec<u8> = lat.iter().flat_map(|x| x.to_le_bytes()).collect();
         z.add("ckpt/anemoi-metadata/latitudes.numpy", &lat, false);
         z.add("ckpt/anemoi-metadata/longitudes.numpy", lon, false);
@@ -1575,7 +1578,10 @@ mod tests {
                 ..s.clone()
             };
             let e = bad.target_grid().unwrap_err().to_string();
-            assert!(e.contains(&format!("grid {grid}")) && e.contains(want), "{e}");
+            assert!(
+                e.contains(&format!("grid {grid}")) && e.contains(want),
+                "{e}"
+            );
         }
         for bad in [&b"{"[..], b"[]", b"{\"dataset\": {}}"] {
             assert!(ModelSpec::from_json(bad).is_err());

@@ -426,7 +426,9 @@ pub const COORDINATE_TOLERANCE: f64 = 1e-7;
 #[non_exhaustive]
 pub enum CoordinateMismatch {
     /// Another number of points, or latitudes and longitudes of different lengths.
-    #[error("{latitudes} latitudes and {longitudes} longitudes, where grid {grid} has {points} points")]
+    #[error(
+        "{latitudes} latitudes and {longitudes} longitudes, where grid {grid} has {points} points"
+    )]
     Length {
         grid: ReducedGaussian,
         points: usize,

@@ -15,7 +15,10 @@ use gik_core::regrid::{
 use serde_json::Value;
 
 fn reference() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/grids/eccodes_grids.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/grids/eccodes_grids.json"
+    );
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_slice(&bytes).unwrap()
 }
@@ -49,7 +52,11 @@ fn grids_match_eccodes() {
             .map(|p| p.as_u64().unwrap() as usize)
             .collect();
         assert_eq!(grid.pl(), pl, "{name}: pl");
-        assert_eq!(grid.points() as u64, g["points"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            grid.points() as u64,
+            g["points"].as_u64().unwrap(),
+            "{name}"
+        );
         assert_eq!(
             ReducedGaussian::from_points(grid.points() as u64),
             Some(grid),
@@ -73,15 +80,24 @@ fn grids_match_eccodes() {
             for (k, key) in [(0, "row_lon0"), (1, "row_lon1"), (p - 1, "row_lon_last")] {
                 let want = g[key][r].as_f64().unwrap();
                 let got = lons[start + k];
-                assert!((got - want).abs() < 1e-9, "{name} row {r} {key}: {got} vs {want}");
+                assert!(
+                    (got - want).abs() < 1e-9,
+                    "{name} row {r} {key}: {got} vs {want}"
+                );
                 assert_eq!(lats[start + k], rows[r]);
             }
             start += p;
         }
         let lat_sum: f64 = lats.iter().sum();
         let lon_sum: f64 = lons.iter().sum();
-        let (want_lat, want_lon) = (g["lat_sum"].as_f64().unwrap(), g["lon_sum"].as_f64().unwrap());
-        assert!((lat_sum - want_lat).abs() < 1e-6, "{name}: {lat_sum} vs {want_lat}");
+        let (want_lat, want_lon) = (
+            g["lat_sum"].as_f64().unwrap(),
+            g["lon_sum"].as_f64().unwrap(),
+        );
+        assert!(
+            (lat_sum - want_lat).abs() < 1e-6,
+            "{name}: {lat_sum} vs {want_lat}"
+        );
         assert!(
             (lon_sum - want_lon).abs() < 1e-6 * want_lon.abs(),
             "{name}: {lon_sum} vs {want_lon}"
@@ -91,7 +107,10 @@ fn grids_match_eccodes() {
 
 #[test]
 fn grid_names_and_limits_are_clear_errors() {
-    assert_eq!(ReducedGaussian::parse("n320").unwrap(), ReducedGaussian::N320);
+    assert_eq!(
+        ReducedGaussian::parse("n320").unwrap(),
+        ReducedGaussian::N320
+    );
     assert_eq!(
         ReducedGaussian::parse("o96").unwrap(),
         ReducedGaussian::Octahedral(96)
@@ -102,10 +121,15 @@ fn grid_names_and_limits_are_clear_errors() {
     }
     assert_eq!(ReducedGaussian::from_points(10_945), None);
     let e = ReducedGaussian::parse("N321").unwrap_err().to_string();
-    assert!(e.contains("N321") && e.contains("N320") && e.contains("O<n>"), "{e}");
+    assert!(
+        e.contains("N321") && e.contains("N320") && e.contains("O<n>"),
+        "{e}"
+    );
     let e = ReducedGaussian::parse("N2000").unwrap_err().to_string();
     assert!(e.contains("20696844 points"), "{e}");
-    let e = ReducedGaussian::parse("O99999999999").unwrap_err().to_string();
+    let e = ReducedGaussian::parse("O99999999999")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("points"), "{e}");
     let e = Operator::build_grid(ReducedGaussian::Classic(33), SourceLayout::OpenData)
         .unwrap_err()
@@ -150,9 +174,18 @@ fn an_octahedral_operator_interpolates_and_carries_its_grid() {
     lats[9] -= 0.01;
     let e = op.with_coordinates(lats.clone(), lons.clone()).unwrap_err();
     assert!(
-        matches!(e, CoordinateMismatch::Point { index: 7, others: 1, .. }),
+        matches!(
+            e,
+            CoordinateMismatch::Point {
+                index: 7,
+                others: 1,
+                ..
+            }
+        ),
         "{e}"
     );
-    let e = compare_coordinates(grid, &lats[1..], &lons).unwrap_err().to_string();
+    let e = compare_coordinates(grid, &lats[1..], &lons)
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("10943 latitudes") && e.contains("O48"), "{e}");
 }

@@ -92,12 +92,12 @@ impl Model {
     /// [`CliError::Model`] naming the checkpoint and the first point that differs.
     pub fn check_coordinates(&self, grid: gik_core::regrid::ReducedGaussian) -> Result<()> {
         match &self.coordinates {
-            Some((lat, lon)) => gik_core::regrid::compare_coordinates(grid, lat, lon).map_err(|e| {
-                CliError::Model {
+            Some((lat, lon)) => {
+                gik_core::regrid::compare_coordinates(grid, lat, lon).map_err(|e| CliError::Model {
                     location: self.location.clone(),
                     source: checkpoint::CheckpointError::Coordinates(e),
-                }
-            }),
+                })
+            }
             None => Ok(()),
         }
     }

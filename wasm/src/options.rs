@@ -423,7 +423,9 @@ pub async fn model<R: gik_core::io::RangeReader<Error = Error>>(
         }
     }
     if let Some(url) = checkpoint.as_string() {
-        return checkpoint::read_model(reader, &url).await.map_err(named(&url));
+        return checkpoint::read_model(reader, &url)
+            .await
+            .map_err(named(&url));
     }
     if let Some(blob) = checkpoint.dyn_ref::<web_sys::Blob>() {
         let r = crate::blob::BlobReader::new(blob.clone());

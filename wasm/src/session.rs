@@ -172,7 +172,11 @@ impl Inner {
                     }
                     Err(_) => o.n320.then(n320),
                 };
-                (plan::model_inputs(&m.spec), m.spec.input_times(o.source), regrid)
+                (
+                    plan::model_inputs(&m.spec),
+                    m.spec.input_times(o.source),
+                    regrid,
+                )
             }
             None => (
                 plan::parse_params(&o.params)?,

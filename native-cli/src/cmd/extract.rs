@@ -479,7 +479,8 @@ fn plan_states(args: &Args, rt: &tokio::runtime::Runtime) -> Result<Planned> {
         );
     }
     let coordinates = model.and_then(|m| {
-        let on_models_grid = matches!(resolved.grid, GridArg::Gaussian(g) if m.spec.target_grid().ok() == Some(g));
+        let on_models_grid =
+            matches!(resolved.grid, GridArg::Gaussian(g) if m.spec.target_grid().ok() == Some(g));
         m.coordinates.filter(|_| on_models_grid)
     });
     Ok(Planned {
@@ -509,8 +510,10 @@ fn engine_options(args: &Args, planned: &Planned, rt: &tokio::runtime::Runtime) 
         GridArg::Gaussian(g) => {
             let op = rt
                 .block_on(async {
-                    tokio::task::spawn_blocking(move || Operator::build_grid(g, SourceLayout::OpenData))
-                        .await
+                    tokio::task::spawn_blocking(move || {
+                        Operator::build_grid(g, SourceLayout::OpenData)
+                    })
+                    .await
                 })
                 .map_err(|e| CliError::Task(format!("building the {g} operator: {e}")))?
                 .map_err(|e| CliError::Usage(e.to_string()))?;

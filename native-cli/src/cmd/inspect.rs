@@ -180,12 +180,12 @@ fn inspect_model(args: &Args, location: &str) -> Result<()> {
     let coordinates = match (&model.coordinates, &target) {
         (None, _) => None,
         (Some((lat, _)), Err(_)) => Some(format!("{} points stored", lat.len())),
-        (Some((lat, lon)), Ok(g)) => Some(
-            match gik_core::regrid::compare_coordinates(*g, lat, lon) {
+        (Some((lat, lon)), Ok(g)) => {
+            Some(match gik_core::regrid::compare_coordinates(*g, lat, lon) {
                 Ok(()) => format!("{} points stored, equal to gik's {g} points", lat.len()),
                 Err(e) => format!("{} points stored, NOT gik's: {e}", lat.len()),
-            },
-        ),
+            })
+        }
     };
     if args.json {
         let inputs: Vec<_> = s

@@ -85,6 +85,6 @@ cp tests/browser/npm-consumer/* "$SCRATCH/"
 )
 
 step "end-to-end in Chromium (artifacts: $GIK_ARTIFACTS)"
-(cd tests/browser && node --test e2e.test.mjs)
+(cd tests/browser && node --test e2e.test.mjs checkpoint.test.mjs)
 
 step "browser tests passed"

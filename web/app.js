@@ -3,6 +3,7 @@
 // readout, the plume at a point, and downloads. All fetching and decoding
 // happens in worker.js.
 import { drawColourBar, drawField, drawOverlay, drawPlume, formatValue, layout } from "./map.js";
+import { checkpointPicker } from "./checkpoint.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -862,10 +863,12 @@ ui.downloadField.addEventListener("click", async () => {
   }
 });
 
+const model = checkpointPicker(ui.downloadMember, ui.params);
+
 ui.downloadMember.addEventListener("click", async () => {
   const sel = selection();
   const member = sel.member ?? 0;
-  const options = { member: sel.member, params: ui.params.value.trim() || "aifs-ens", allowMissing: ui.allowMissing.checked };
+  const options = model.options({ member: sel.member, params: ui.params.value.trim() || "aifs-ens", allowMissing: ui.allowMissing.checked });
   if (sel.step !== undefined) options.step = sel.step;
   ui.downloadMember.disabled = true;
   setStatus(`Building member ${member}'s input state …`);

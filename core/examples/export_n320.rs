@@ -2,12 +2,13 @@
 //! MIR's (`scripts/regrid_compare_mir.py`).
 //!
 //! ```text
-//! cargo run --release -p gik-core --example export_n320 -- OUT.csr [greenwich|opendata]
+//! cargo run --release -p gik-core --example export_n320 -- OUT.csr [greenwich|opendata] [GRID]
 //! cargo run --release -p gik-core --example export_n320 -- --grid OUT.f64
 //! ```
 //!
 //! Layout `greenwich` (default) numbers the source as MIR does (lon 0 → 359.75);
-//! `opendata` as ECMWF open data (lon −180 → 179.75).
+//! `opendata` as ECMWF open data (lon −180 → 179.75). `GRID` is the target
+//! reduced Gaussian grid (`N320` by default; `O96`, `N160`, …).
 //!
 //! File format (little-endian): the 8 bytes `GIKCSR1\0`, then `u64` rows,
 //! `u64` columns, `u64` nnz, then `indptr` (`u64` × rows + 1), `indices`
@@ -17,7 +18,7 @@
 //! little-endian), to compare the grid itself with MIR's.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use gik_core::regrid::{N320Operator, SourceLayout};
+use gik_core::regrid::{Operator, ReducedGaussian, SourceLayout};
 use std::io::Write;
 
 fn main() -> std::io::Result<()> {
@@ -48,8 +49,16 @@ fn main() -> std::io::Result<()> {
             std::process::exit(2);
         }
     };
+    let grid = match args.get(2).map(|g| ReducedGaussian::parse(g)) {
+        None => ReducedGaussian::N320,
+        Some(Ok(g)) => g,
+        Some(Err(e)) => {
+            eprintln!("{e}");
+            std::process::exit(2);
+        }
+    };
     let t = std::time::Instant::now();
-    let op = N320Operator::build_for(layout);
+    let op = Operator::build_grid(grid, layout).unwrap();
     let built = t.elapsed();
     let csr = op.to_csr();
 
@@ -69,7 +78,7 @@ fn main() -> std::io::Result<()> {
     }
     w.flush()?;
     eprintln!(
-        "built {layout:?} operator ({} x {}, nnz {}) in {:.1} ms -> {out}",
+        "built {grid} {layout:?} operator ({} x {}, nnz {}) in {:.1} ms -> {out}",
         csr.shape.0,
         csr.shape.1,
         csr.data.len(),

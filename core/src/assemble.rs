@@ -149,8 +149,8 @@ pub fn decode_part(
     decode_part_with(bytes, part, field, dtype, None, out)
 }
 
-/// [`decode_part`], optionally regridded to N320 (MIR "linear") before the
-/// scale and the cast.
+/// [`decode_part`], optionally regridded to a reduced Gaussian grid (MIR
+/// "linear") before the scale and the cast.
 ///
 /// Plain float32 fields are decoded straight to f32 (ecCodes' f64 value
 /// rounded once: the same bytes, half the memory); scaled, regridded or f64
@@ -279,6 +279,8 @@ pub struct StateAssembler<W: Write> {
     dtype: Dtype,
     /// Points per time slice when the fields were regridded (N320: 542,080).
     points: Option<usize>,
+    /// The operator they were regridded with (its target points' coordinates).
+    target: Option<std::sync::Arc<crate::regrid::Operator>>,
 }
 
 impl<W: Write> StateAssembler<W> {
@@ -292,6 +294,7 @@ impl<W: Write> StateAssembler<W> {
             layout,
             dtype,
             points: None,
+            target: None,
         })
     }
 
@@ -305,6 +308,25 @@ impl<W: Write> StateAssembler<W> {
     pub fn new_n320(w: W, state: &StatePlan, layout: Layout, dtype: Dtype) -> Result<Self> {
         let mut a = Self::new(w, state, layout, dtype)?;
         a.points = Some(crate::regrid::N320_POINTS);
+        Ok(a)
+    }
+
+    /// [`StateAssembler::new_n320`] for fields regridded with `op` (any
+    /// reduced Gaussian grid): `latitudes` and `longitudes` are its target
+    /// points' (a model's own coordinates when the operator carries them).
+    ///
+    /// # Errors
+    /// Any error of the writer.
+    pub fn new_regridded(
+        w: W,
+        state: &StatePlan,
+        layout: Layout,
+        dtype: Dtype,
+        op: std::sync::Arc<crate::regrid::Operator>,
+    ) -> Result<Self> {
+        let mut a = Self::new(w, state, layout, dtype)?;
+        a.points = Some(op.target_len());
+        a.target = Some(op);
         Ok(a)
     }
 
@@ -325,10 +347,14 @@ impl<W: Write> StateAssembler<W> {
     /// Any error of the writer.
     pub fn finish(mut self) -> Result<W> {
         if self.points.is_some() {
-            for (name, v) in [
-                ("latitudes", crate::regrid::n320_latitudes()),
-                ("longitudes", crate::regrid::n320_longitudes()),
-            ] {
+            let (lat, lon) = match &self.target {
+                Some(op) => (op.latitudes(), op.longitudes()),
+                None => (
+                    crate::regrid::n320_latitudes(),
+                    crate::regrid::n320_longitudes(),
+                ),
+            };
+            for (name, v) in [("latitudes", lat), ("longitudes", lon)] {
                 self.writer
                     .top_level_array(name, Dtype::F64, &[v.len()], |o| {
                         crate::pickle::write_f64s(o, &v)

@@ -17,8 +17,12 @@
 //!
 //! Three requests at most (a fourth only for a zip64 record away from the
 //! end, or a local header with more than 1 KiB of extra fields, which
-//! neither PyTorch nor Python's `zipfile` writes). Every length and count
-//! read from the archive is checked before it indexes or allocates.
+//! neither PyTorch nor Python's `zipfile` writes). [`read_model`] also reads
+//! the `latitudes` and `longitudes` supporting arrays the metadata names
+//! (raw NumPy bytes that anemoi-utils writes next to each other after the
+//! metadata), in one request more: three in all when the metadata entry is
+//! not in the tail, as it is not when the arrays follow it. Every length and
+//! count read from the archive is checked before it indexes or allocates.
 //!
 //! Which variables the user supplies follows anemoi-inference's default
 //! runner input (`Variables.default_runner_input_variables_include_exclude`):
@@ -74,13 +78,19 @@ pub enum CheckpointError {
     #[error("the metadata {0}")]
     Metadata(String),
     /// The model reads its inputs on a grid gik cannot produce.
-    #[error("the model reads its inputs on {}{}; gik regrids to N320 only (542,080 points)",
+    #[error("the model reads its inputs on {}{}; gik regrids to reduced Gaussian grids only (classic N<n> of ecCodes' samples, octahedral O<n>){}",
         .grid.as_deref().map_or_else(|| "an undeclared grid".to_string(), |g| format!("grid {g}")),
-        .points.map_or_else(String::new, |p| format!(" ({p} points)")))]
+        .points.map_or_else(String::new, |p| format!(" ({p} points)")),
+        .reason.as_deref().map_or_else(String::new, |r| format!(": {r}")))]
     Grid {
         grid: Option<String>,
         points: Option<u64>,
+        reason: Option<String>,
     },
+    /// The model's own latitudes and longitudes are not the points of the
+    /// grid gik produces.
+    #[error("its latitudes/longitudes are not the points of the grid gik regrids to: {0}")]
+    Coordinates(#[from] crate::regrid::CoordinateMismatch),
 }
 
 /// Result alias for this module.
@@ -480,47 +490,98 @@ pub async fn read_metadata<R: RangeReader + ?Sized>(
     reader: &R,
     location: &str,
 ) -> Result<Vec<u8>, ReadError<R::Error>> {
-    let read_err = |source| ReadError::Read {
+    Ok(Archive::open(reader, location).await?.metadata)
+}
+
+/// An archive's central directory and its metadata JSON, as read.
+struct Archive {
+    entries: Vec<Entry>,
+    /// The central directory's offset: entries end before it.
+    end: u64,
+    size: u64,
+    metadata: Vec<u8>,
+}
+
+fn read_error<E: std::error::Error + 'static>(location: &str) -> impl Fn(E) -> ReadError<E> + '_ {
+    move |source| ReadError::Read {
         location: location.to_string(),
         source,
-    };
-    let ckpt = |source| ReadError::Checkpoint {
+    }
+}
+
+fn ckpt_error<E: std::error::Error + 'static>(
+    location: &str,
+) -> impl Fn(CheckpointError) -> ReadError<E> + '_ {
+    move |source| ReadError::Checkpoint {
         location: location.to_string(),
         source,
-    };
-    let (tail, size) = reader.read_suffix(location, TAIL).await.map_err(read_err)?;
-    let tail_start = size.saturating_sub(tail.len() as u64);
-    let dir = match locate(&tail, size).map_err(ckpt)? {
-        Located::Directory(d) => d,
-        Located::Zip64At(at) => {
-            let b = reader
-                .read_range(location, at..at + 56)
-                .await
-                .map_err(read_err)?;
-            zip64_record(&b, size).map_err(ckpt)?
-        }
-    };
-    let cd = if dir.offset >= tail_start {
-        let a = (dir.offset - tail_start) as usize;
-        tail.slice(a..a + dir.size as usize)
-    } else {
-        reader
-            .read_range(location, dir.range())
+    }
+}
+
+impl Archive {
+    async fn open<R: RangeReader + ?Sized>(
+        reader: &R,
+        location: &str,
+    ) -> Result<Self, ReadError<R::Error>> {
+        let read_err = read_error::<R::Error>(location);
+        let ckpt = ckpt_error::<R::Error>(location);
+        let (tail, size) = reader
+            .read_suffix(location, TAIL)
             .await
-            .map_err(read_err)?
-    };
-    let list = entries(&cd, &dir).map_err(ckpt)?;
-    let entry = metadata_entry(&list).map_err(ckpt)?;
-    let span = entry_span(entry, dir.offset);
-    let mut bytes = if span.start >= tail_start && span.end <= size {
-        tail.slice((span.start - tail_start) as usize..(span.end - tail_start) as usize)
-    } else {
-        reader.read_range(location, span).await.map_err(read_err)?
-    };
+            .map_err(&read_err)?;
+        let tail_start = size.saturating_sub(tail.len() as u64);
+        let dir = match locate(&tail, size).map_err(&ckpt)? {
+            Located::Directory(d) => d,
+            Located::Zip64At(at) => {
+                let b = reader
+                    .read_range(location, at..at + 56)
+                    .await
+                    .map_err(&read_err)?;
+                zip64_record(&b, size).map_err(&ckpt)?
+            }
+        };
+        let cd = if dir.offset >= tail_start {
+            let a = (dir.offset - tail_start) as usize;
+            tail.slice(a..a + dir.size as usize)
+        } else {
+            reader
+                .read_range(location, dir.range())
+                .await
+                .map_err(&read_err)?
+        };
+        let list = entries(&cd, &dir).map_err(&ckpt)?;
+        let entry = metadata_entry(&list).map_err(&ckpt)?.clone();
+        let span = entry_span(&entry, dir.offset);
+        let bytes = if span.start >= tail_start && span.end <= size {
+            tail.slice((span.start - tail_start) as usize..(span.end - tail_start) as usize)
+        } else {
+            reader.read_range(location, span).await.map_err(&read_err)?
+        };
+        let metadata = extract_read(reader, location, &entry, bytes, size, MAX_METADATA).await?;
+        Ok(Self {
+            entries: list,
+            end: dir.offset,
+            size,
+            metadata,
+        })
+    }
+}
+
+/// Extracts `entry` from `bytes` (read from its offset), reading more when
+/// its local header is longer than [`entry_span`] allowed for.
+async fn extract_read<R: RangeReader + ?Sized>(
+    reader: &R,
+    location: &str,
+    entry: &Entry,
+    mut bytes: bytes::Bytes,
+    size: u64,
+    max: u64,
+) -> Result<Vec<u8>, ReadError<R::Error>> {
+    let ckpt = ckpt_error::<R::Error>(location);
     // (a local header longer than its slack costs one read more; a third
     // pass cannot need more bytes than the second read gave)
     for _ in 0..3 {
-        match extract(&bytes, entry, MAX_METADATA).map_err(ckpt)? {
+        match extract(&bytes, entry, max).map_err(&ckpt)? {
             Extracted::Data(d) => return Ok(d),
             Extracted::Need(n) if n > bytes.len() as u64 => {
                 let end = entry.offset.saturating_add(n);
@@ -533,12 +594,221 @@ pub async fn read_metadata<R: RangeReader + ?Sized>(
                 bytes = reader
                     .read_range(location, entry.offset..end)
                     .await
-                    .map_err(read_err)?;
+                    .map_err(read_error::<R::Error>(location))?;
             }
             Extracted::Need(_) => break,
         }
     }
     Err(ckpt(corrupt(format!("entry {} is cut short", entry.name))))
+}
+
+/// A model as gik needs it: what its metadata declares and, when the
+/// checkpoint stores them, the latitudes and longitudes of its grid's points.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Model {
+    /// What the metadata declares.
+    pub spec: ModelSpec,
+    /// Its `latitudes` and `longitudes` supporting arrays, when the
+    /// checkpoint has them (not from metadata JSON alone).
+    pub coordinates: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+/// Largest supporting array read, in bytes (`float64` × [`crate::regrid::MAX_POINTS`]).
+pub const MAX_ARRAY: u64 = 8 * crate::regrid::MAX_POINTS as u64;
+
+impl Model {
+    /// A model from its metadata JSON alone (no coordinates).
+    ///
+    /// # Errors
+    /// As [`ModelSpec::from_json`].
+    pub fn from_json(bytes: &[u8]) -> Result<Self> {
+        Ok(Self {
+            spec: ModelSpec::from_json(bytes)?,
+            coordinates: None,
+        })
+    }
+
+    /// The operator that regrids 0.25° fields to the model's grid, its
+    /// target points carrying the model's own coordinates when it has them
+    /// (after checking they are the grid's points).
+    ///
+    /// # Errors
+    /// [`CheckpointError::Grid`] for a grid gik cannot produce,
+    /// [`CheckpointError::Coordinates`] for coordinates that are not its points.
+    pub fn operator(&self, layout: crate::regrid::SourceLayout) -> Result<crate::regrid::Operator> {
+        let grid = self.spec.target_grid()?;
+        let op = crate::regrid::Operator::build_grid(grid, layout).map_err(|e| {
+            CheckpointError::Grid {
+                grid: self.spec.grid.clone(),
+                points: self.spec.points,
+                reason: Some(e.to_string()),
+            }
+        })?;
+        self.with_coordinates(op)
+    }
+
+    /// `op` (built for the model's grid), its target points carrying the
+    /// model's own coordinates when it has them.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Coordinates`] for coordinates that are not the grid's points.
+    pub fn with_coordinates(&self, op: crate::regrid::Operator) -> Result<crate::regrid::Operator> {
+        match &self.coordinates {
+            Some((lat, lon)) => Ok(op.with_coordinates(lat.clone(), lon.clone())?),
+            None => Ok(op),
+        }
+    }
+}
+
+/// Reads a model from its checkpoint through `reader`: the metadata as
+/// [`read_metadata`] does, then, when the metadata names `latitudes` and
+/// `longitudes` supporting arrays, both in one more request (they are
+/// written next to each other after the metadata). Three requests for a
+/// checkpoint whose central directory fits in the tail.
+///
+/// # Errors
+/// As [`read_metadata`]; [`CheckpointError::Metadata`] for metadata gik
+/// cannot use, [`CheckpointError::Entry`] for arrays that are missing or
+/// not the declared size.
+pub async fn read_model<R: RangeReader + ?Sized>(
+    reader: &R,
+    location: &str,
+) -> Result<Model, ReadError<R::Error>> {
+    let ckpt = ckpt_error::<R::Error>(location);
+    let archive = Archive::open(reader, location).await?;
+    let spec = ModelSpec::from_json(&archive.metadata).map_err(&ckpt)?;
+    let Some((lat, lon)) = spec.coordinates.clone() else {
+        return Ok(Model {
+            spec,
+            coordinates: None,
+        });
+    };
+    let find = |a: &SupportingArray| {
+        archive
+            .entries
+            .iter()
+            .find(|e| e.name == a.path)
+            .cloned()
+            .ok_or_else(|| CheckpointError::Entry {
+                entry: a.path.clone(),
+                reason: "is named by the metadata's supporting_arrays_paths but not in the archive"
+                    .into(),
+            })
+    };
+    let (lat_entry, lon_entry) = (find(&lat).map_err(&ckpt)?, find(&lon).map_err(&ckpt)?);
+    for (a, e) in [(&lat, &lat_entry), (&lon, &lon_entry)] {
+        if e.size > MAX_ARRAY || a.byte_len().is_none_or(|n| n != e.size) {
+            return Err(ckpt(CheckpointError::Entry {
+                entry: e.name.clone(),
+                reason: format!(
+                    "holds {} bytes; the metadata declares {} {} values (at most {MAX_ARRAY} bytes)",
+                    e.size, a.len, a.dtype
+                ),
+            }));
+        }
+    }
+    // one read over both entries (adjacent in anemoi-utils' checkpoints)
+    let spans = [
+        entry_span(&lat_entry, archive.end),
+        entry_span(&lon_entry, archive.end),
+    ];
+    let start = spans[0].start.min(spans[1].start);
+    let stop = spans[0].end.max(spans[1].end);
+    let together = stop - start <= 2 * MAX_ARRAY + 4 * LOCAL_SLACK;
+    let mut arrays = Vec::with_capacity(2);
+    let joint = if together {
+        Some(
+            reader
+                .read_range(location, start..stop)
+                .await
+                .map_err(read_error::<R::Error>(location))?,
+        )
+    } else {
+        None
+    };
+    for ((a, e), span) in [(&lat, &lat_entry), (&lon, &lon_entry)]
+        .into_iter()
+        .zip(spans)
+    {
+        let bytes = match &joint {
+            Some(b) => b.slice((span.start - start) as usize..(span.end - start) as usize),
+            None => reader
+                .read_range(location, span)
+                .await
+                .map_err(read_error::<R::Error>(location))?,
+        };
+        let raw = extract_read(reader, location, e, bytes, archive.size, MAX_ARRAY).await?;
+        arrays.push(a.decode(&raw).map_err(&ckpt)?);
+    }
+    let lon_values = arrays.pop().unwrap_or_default();
+    let lat_values = arrays.pop().unwrap_or_default();
+    Ok(Model {
+        spec,
+        coordinates: Some((lat_values, lon_values)),
+    })
+}
+
+/// A supporting array the metadata names (`supporting_arrays_paths`):
+/// anemoi-utils writes it as the raw bytes of the NumPy array
+/// (`ndarray.tobytes()`, little-endian on the machines that train models).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SupportingArray {
+    /// Path in the archive (`…/anemoi-metadata/latitudes.numpy`).
+    pub path: String,
+    /// NumPy dtype (`float64`, `float32`, `<f8`).
+    pub dtype: String,
+    /// Number of values (its shape's product).
+    pub len: u64,
+}
+
+impl SupportingArray {
+    /// Bytes per value, for the dtypes gik reads (`float64`, `float32`).
+    fn item_size(&self) -> Option<u64> {
+        match self.dtype.as_str() {
+            "float64" | "<f8" | "f8" | "double" => Some(8),
+            "float32" | "<f4" | "f4" | "single" => Some(4),
+            _ => None,
+        }
+    }
+
+    fn byte_len(&self) -> Option<u64> {
+        self.item_size().and_then(|s| s.checked_mul(self.len))
+    }
+
+    /// Its values from the entry's bytes.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Entry`] for another dtype or size.
+    pub fn decode(&self, raw: &[u8]) -> Result<Vec<f64>> {
+        let bad = |reason: String| CheckpointError::Entry {
+            entry: self.path.clone(),
+            reason,
+        };
+        let size = self.item_size().ok_or_else(|| {
+            bad(format!(
+                "has dtype {}; gik reads float64 and float32 coordinates",
+                self.dtype
+            ))
+        })?;
+        if Some(raw.len() as u64) != self.byte_len() {
+            return Err(bad(format!(
+                "holds {} bytes, not {} {} values",
+                raw.len(),
+                self.len,
+                self.dtype
+            )));
+        }
+        Ok(match size {
+            8 => raw
+                .chunks_exact(8)
+                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+            _ => raw
+                .chunks_exact(4)
+                .map(|c| f64::from(f32::from_le_bytes([c[0], c[1], c[2], c[3]])))
+                .collect(),
+        })
+    }
 }
 
 /// One input the user supplies, as the checkpoint names it.
@@ -556,13 +826,9 @@ pub struct ModelInput {
     pub level: Option<f64>,
 }
 
-/// A grid gik can put a model's inputs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum TargetGrid {
-    /// N320 reduced Gaussian (542,080 points), regridded from 0.25° with MIR's "linear".
-    N320,
-}
+/// A grid gik can put a model's inputs on: a reduced Gaussian grid,
+/// regridded from 0.25° with MIR's "linear".
+pub type TargetGrid = crate::regrid::ReducedGaussian;
 
 /// What a model declares about its inputs.
 #[derive(Debug, Clone, PartialEq)]
@@ -580,8 +846,8 @@ pub struct ModelSpec {
     pub timestep_hours: i64,
     /// How many input times it reads (`multistep_input`).
     pub multistep_input: usize,
-    /// Paths in the archive of its `latitudes` and `longitudes` supporting arrays, if any.
-    pub coordinates: Option<(String, String)>,
+    /// Its `latitudes` and `longitudes` supporting arrays, if the checkpoint has them.
+    pub coordinates: Option<(SupportingArray, SupportingArray)>,
 }
 
 fn get<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
@@ -803,7 +1069,11 @@ fn grid_of(
     m: &Value,
     dataset: &Value,
     ds_name: Option<&str>,
-) -> (Option<String>, Option<u64>, Option<(String, String)>) {
+) -> (
+    Option<String>,
+    Option<u64>,
+    Option<(SupportingArray, SupportingArray)>,
+) {
     let grid = dataset
         .get("data_request")
         .and_then(|r| r.get("grid"))
@@ -816,13 +1086,20 @@ fn grid_of(
         None => m.get("supporting_arrays_paths"),
     };
     let array = |k: &str| arrays.and_then(|a| a.get(k));
-    let path = |k: &str| {
-        array(k)
-            .and_then(|a| a.get("path"))
-            .and_then(Value::as_str)
-            .map(String::from)
+    let supporting = |k: &str| {
+        let a = array(k)?;
+        let len = a
+            .get("shape")
+            .and_then(Value::as_array)?
+            .iter()
+            .try_fold(1u64, |n, d| d.as_u64().and_then(|d| n.checked_mul(d)))?;
+        Some(SupportingArray {
+            path: a.get("path").and_then(Value::as_str)?.to_string(),
+            dtype: a.get("dtype").and_then(Value::as_str)?.to_string(),
+            len,
+        })
     };
-    let coordinates = path("latitudes").zip(path("longitudes"));
+    let coordinates = supporting("latitudes").zip(supporting("longitudes"));
     let points = array("latitudes")
         .and_then(|a| get(a, &["shape"]))
         .and_then(|s| s.get(0))
@@ -887,20 +1164,34 @@ impl ModelSpec {
         })
     }
 
-    /// The grid gik puts the inputs on: the one the model declares.
+    /// The grid gik puts the inputs on: the one the model declares, by name
+    /// (`n320`, `o96`; its number of points must agree when the metadata
+    /// gives both) or, without a name, the one reduced Gaussian grid gik
+    /// knows with its number of points (542,080: N320; 10,944: O48).
     ///
     /// # Errors
-    /// [`CheckpointError::Grid`] for a grid gik cannot produce (anything but
-    /// N320, declared by name or by its 542,080 points).
+    /// [`CheckpointError::Grid`] for a grid gik cannot produce (not a
+    /// reduced Gaussian grid it knows, or one whose number of points
+    /// contradicts the metadata's).
     pub fn target_grid(&self) -> Result<TargetGrid> {
-        let n320 = crate::regrid::N320_POINTS as u64;
-        match (self.grid.as_deref(), self.points) {
-            (Some("n320"), None) => Ok(TargetGrid::N320),
-            (Some("n320") | None, Some(p)) if p == n320 => Ok(TargetGrid::N320),
-            (grid, points) => Err(CheckpointError::Grid {
-                grid: grid.map(String::from),
-                points,
-            }),
+        use crate::regrid::ReducedGaussian;
+        let err = |reason: Option<String>| CheckpointError::Grid {
+            grid: self.grid.clone(),
+            points: self.points,
+            reason,
+        };
+        let grid = match self.grid.as_deref() {
+            Some(name) => ReducedGaussian::parse(name).map_err(|e| err(Some(e.to_string())))?,
+            None => self
+                .points
+                .and_then(ReducedGaussian::from_points)
+                .ok_or_else(|| err(None))?,
+        };
+        match self.points {
+            Some(p) if p != grid.points() as u64 => {
+                Err(err(Some(format!("{grid} has {} points", grid.points()))))
+            }
+            _ => Ok(grid),
         }
     }
 
@@ -1114,6 +1405,76 @@ mod tests {
         assert_eq!(requests, 3);
     }
 
+    /// A checkpoint as anemoi-utils' save_metadata writes one: weights, the
+    /// metadata naming its supporting arrays, then the arrays' raw bytes.
+    fn with_arrays(lat: &[f64], lon: &[u8], lon_dtype: &str) -> Vec<u8> {
+        let meta = String::from_utf8(META.to_vec()).unwrap().replacen(
+            "\"config\"",
+            &format!(
+                "\"supporting_arrays_paths\": {{
+                    \"latitudes\": {{\"path\": \"ckpt/anemoi-metadata/latitudes.numpy\", \"shape\": [{}], \"dtype\": \"float64\"}},
+                    \"longitudes\": {{\"path\": \"ckpt/anemoi-metadata/longitudes.numpy\", \"shape\": [{}], \"dtype\": \"{lon_dtype}\"}}}},
+                 \"config\"",
+                lat.len(),
+                lat.len()
+            ),
+            1,
+        );
+        let mut z = Zip::new(false);
+        z.add("ckpt/data/0", &vec![3u8; 300_000], false);
+        z.add(
+            "ckpt/anemoi-metadata/ai-models.json",
+            meta.as_bytes(),
+            false,
+        );
+        let lat: Vec<u8> = lat.iter().flat_map(|x| x.to_le_bytes()).collect();
+        z.add("ckpt/anemoi-metadata/latitudes.numpy", &lat, false);
+        z.add("ckpt/anemoi-metadata/longitudes.numpy", lon, false);
+        z.finish(b"")
+    }
+
+    #[test]
+    fn the_coordinates_come_in_the_same_three_requests() {
+        let grid = crate::regrid::ReducedGaussian::Octahedral(48);
+        let (lat, lon) = (grid.latitudes(), grid.longitudes());
+        let lon32: Vec<u8> = lon.iter().flat_map(|x| (*x as f32).to_le_bytes()).collect();
+        let bytes = with_arrays(&lat, &lon32, "float32");
+        let mut m = MemoryReader::new();
+        m.insert("m.ckpt", bytes);
+        let r = Counting::new(m);
+        let model = ready(read_model(&r, "m.ckpt")).unwrap();
+        assert_eq!(r.requests(), 3);
+        let (got_lat, got_lon) = model.coordinates.clone().unwrap();
+        assert_eq!(got_lat, lat);
+        let want_lon: Vec<f64> = lon.iter().map(|x| f64::from(*x as f32)).collect();
+        assert_eq!(got_lon, want_lon);
+        // N320 metadata, O48 arrays: the grid's point count differs
+        let e = model
+            .operator(crate::regrid::SourceLayout::OpenData)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("grid n320 (10944 points)") && e.contains("N320 has 542080 points"),
+            "{e}"
+        );
+        // arrays of another size than declared, and a missing array
+        let short = with_arrays(&lat, &lon32[8..], "float32");
+        let (got, _) = read_counted_model(short);
+        assert!(got.unwrap_err().contains("longitudes.numpy"));
+        let odd = with_arrays(&lat, &lon32, "int16");
+        let (got, _) = read_counted_model(odd);
+        let e = got.unwrap_err();
+        assert!(e.contains("longitudes.numpy") && e.contains("int16"), "{e}");
+    }
+
+    fn read_counted_model(bytes: Vec<u8>) -> (std::result::Result<Model, String>, usize) {
+        let mut m = MemoryReader::new();
+        m.insert("m.ckpt", bytes);
+        let r = Counting::new(m);
+        let got = ready(read_model(&r, "m.ckpt")).map_err(|e| e.to_string());
+        (got, r.requests())
+    }
+
     #[test]
     fn truncated_and_garbage_archives_are_clear_errors() {
         let good = checkpoint(true, true, 1000, b"");
@@ -1205,8 +1566,23 @@ mod tests {
             points: Some(10_944),
             ..s.clone()
         };
-        let e = o48.target_grid().unwrap_err().to_string();
-        assert!(e.contains("grid o48 (10944 points)"), "{e}");
+        assert_eq!(o48.target_grid().unwrap(), TargetGrid::Octahedral(48));
+        for (grid, points, want) in [
+            ("o48", Some(10_000), "O48 has 10944 points"),
+            ("n321", None, "N321 is unknown"),
+            ("0.25/0.25", Some(1_038_240), "not a reduced Gaussian grid"),
+        ] {
+            let bad = ModelSpec {
+                grid: Some(grid.into()),
+                points,
+                ..s.clone()
+            };
+            let e = bad.target_grid().unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("grid {grid}")) && e.contains(want),
+                "{e}"
+            );
+        }
         for bad in [&b"{"[..], b"[]", b"{\"dataset\": {}}"] {
             assert!(ModelSpec::from_json(bad).is_err());
         }

@@ -31,7 +31,7 @@ use crate::io::{CoalescingReader, RangeReader};
 use crate::npy::Dtype;
 use crate::plan::{FieldPlan, Layout, Plan};
 use crate::refs::{CoordValues, RefStore, RefsError, Variable};
-use crate::regrid::N320Operator;
+use crate::regrid::Operator;
 use crate::scan::{Executor, TaskError};
 
 /// Largest gap between two parts of a remote object still read in one
@@ -71,8 +71,9 @@ impl Coalesce {
 pub struct Options {
     /// Element type of the arrays.
     pub dtype: Dtype,
-    /// Regrid every field to N320 (MIR "linear") with this operator.
-    pub regrid: Option<Arc<N320Operator>>,
+    /// Regrid every field to a reduced Gaussian grid (MIR "linear") with
+    /// this operator; the states' `latitudes`/`longitudes` are its target points.
+    pub regrid: Option<Arc<Operator>>,
     /// Layout of the states (the shape of each field).
     pub layout: Layout,
     /// Fields being read at once (and the window within which reads coalesce).
@@ -358,7 +359,7 @@ pub struct StatesWriter<'a, S: StateSink> {
     plan: &'a Plan,
     layout: Layout,
     dtype: Dtype,
-    n320: bool,
+    regrid: Option<Arc<Operator>>,
     current: Option<(usize, StateAssembler<S::Out>)>,
     written: Vec<usize>,
 }
@@ -371,7 +372,7 @@ impl<'a, S: StateSink> StatesWriter<'a, S> {
             plan,
             layout: options.layout,
             dtype: options.dtype,
-            n320: options.regrid.is_some(),
+            regrid: options.regrid.clone(),
             current: None,
             written: Vec::new(),
         }
@@ -404,8 +405,8 @@ impl<'a, S: StateSink> StatesWriter<'a, S> {
                 .sink
                 .create(state)
                 .map_err(|source| WriteError::Sink { state, source })?;
-            let asm = if self.n320 {
-                StateAssembler::new_n320(out, plan, self.layout, self.dtype)
+            let asm = if let Some(op) = &self.regrid {
+                StateAssembler::new_regridded(out, plan, self.layout, self.dtype, op.clone())
             } else {
                 StateAssembler::new(out, plan, self.layout, self.dtype)
             }

@@ -165,6 +165,15 @@ fn soil_moisture() -> Vec<Input> {
 ///   1–2 (`stl1 stl2`), forcings `lsm z slor sdor`, and `gh t u v w q` on
 ///   the 13 open-data pressure levels. No soil moisture (`swvl1`/`swvl2`):
 ///   anemoi-inference stops on a state that holds inputs the model lacks.
+///   `slor`: the implementation page's table lists `sdor`, `lsm` and
+///   orography among the forcings but not `slor`; the checkpoint itself
+///   (`aifs-ens-crps-1.0.ckpt`) has it. Its `dataset.variables`, as
+///   NVIDIA/earth2studio copies them into `earth2studio/models/px/aifsens.py`
+///   (`VARIABLES`, "from config.json >> dataset.variables"), put `slor` among
+///   the 90 variables before the 9 generated forcings, and that model feeds
+///   `x[..., :90]` plus `stl1 stl2` as the user's 92 inputs (prognostic +
+///   forcing indices minus generated ones); the model card's notebook
+///   requests `slor` with `lsm z sdor` from open data. So `slor` stays.
 /// - `aifs-single`: AIFS-single v1.x. Source: the AIFS-single 1.1
 ///   checkpoint's metadata, as anemoi-inference's integration tests carry it
 ///   (ecmwf/anemoi-inference@29dc717:tests/integration/single-o48-1.1/metadata.json,
@@ -205,9 +214,10 @@ fn surface_level_type(short_name: &str) -> Option<&'static str> {
     Some(match short_name {
         "10u" | "10v" | "2t" | "2d" | "100u" | "100v" => "heightAboveGround",
         "msl" => "meanSea",
-        "tcw" | "tcwv" => "entireAtmosphere",
+        // (tcc: as ECMWF open data codes it, data/samples/ecmwf-ifs-oper-20260310-00z-0h-surface.grib2)
+        "tcw" | "tcwv" | "tcc" => "entireAtmosphere",
         "skt" | "sp" | "lsm" | "z" | "slor" | "sdor" | "tp" | "cp" | "sf" | "ro" | "ssrd"
-        | "strd" | "tcc" | "hcc" | "mcc" | "lcc" => "surface",
+        | "strd" | "hcc" | "mcc" | "lcc" => "surface",
         _ => return None,
     })
 }

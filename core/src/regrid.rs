@@ -68,9 +68,11 @@
 mod gaussian;
 mod geometry;
 
+mod classic_pl;
+
 pub use gaussian::{
-    gaussian_latitudes, n320_latitudes, n320_longitudes, n320_pl, n320_row_latitudes, N320_N,
-    N320_POINTS,
+    gaussian_latitudes, n320_latitudes, n320_longitudes, n320_pl, n320_row_latitudes, GridError,
+    ReducedGaussian, MAX_POINTS, N320_N, N320_POINTS,
 };
 
 use geometry::Vec3;
@@ -116,29 +118,38 @@ pub enum RegridError {
     /// The source field is not on the 0.25° grid (721 × 1440 values).
     #[error("source field has {found} values; the 0.25° grid has {expected} (721 × 1440)")]
     SourceLength { expected: usize, found: usize },
-    /// The output buffer does not have one value per N320 point.
-    #[error("output buffer has {found} values; N320 has {expected}")]
+    /// The output buffer does not have one value per target point.
+    #[error("output buffer has {found} values; the target grid has {expected}")]
     TargetLength { expected: usize, found: usize },
 }
 
-/// The weights of MIR's "linear" 0.25° → N320 interpolation: for each of the
-/// 542,080 target points, two or three source indices and weights.
+/// The weights of MIR's "linear" 0.25° → reduced Gaussian interpolation
+/// (N320 unless built with [`Operator::build_grid`]): for each target point,
+/// two or three source indices and weights.
 ///
 /// Stored as fixed triples (a point with two weights carries a third slot
 /// with weight 0 pointing at its first source index), so applying it is one
-/// pass with no row pointers. [`N320Operator::rows`] and
-/// [`N320Operator::to_csr`] expose the exact sparse matrix.
+/// pass with no row pointers. [`Operator::rows`] and
+/// [`Operator::to_csr`] expose the exact sparse matrix.
 #[derive(Clone)]
-pub struct N320Operator {
+pub struct Operator {
     layout: SourceLayout,
+    grid: ReducedGaussian,
+    /// The target points' coordinates when they are not the grid's own
+    /// (a checkpoint's supporting arrays, checked against the grid).
+    coordinates: Option<std::sync::Arc<(Vec<f64>, Vec<f64>)>>,
     cols: Vec<u32>,
     weights: Vec<f64>,
     len: Vec<u8>,
 }
 
-impl std::fmt::Debug for N320Operator {
+/// The operator to N320, by its former name.
+pub type N320Operator = Operator;
+
+impl std::fmt::Debug for Operator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("N320Operator")
+        f.debug_struct("Operator")
+            .field("grid", &self.grid)
             .field("layout", &self.layout)
             .field("points", &self.len.len())
             .field("nnz", &self.nnz())
@@ -160,7 +171,7 @@ pub struct Csr {
     pub data: Vec<f64>,
 }
 
-impl N320Operator {
+impl Operator {
     /// Builds the operator for fields in ECMWF open-data order
     /// ([`SourceLayout::OpenData`]: lat 90 → −90, lon −180 → 179.75).
     #[must_use]
@@ -168,15 +179,31 @@ impl N320Operator {
         Self::build_for(SourceLayout::OpenData)
     }
 
-    /// Builds the operator for fields in the given source layout.
+    /// Builds the N320 operator for fields in the given source layout.
     #[must_use]
     pub fn build_for(layout: SourceLayout) -> Self {
+        Self::build_unchecked(ReducedGaussian::N320, layout)
+    }
+
+    /// Builds the operator to any reduced Gaussian grid gik knows (classic
+    /// `N` in ecCodes' samples, octahedral `O` of any number, up to
+    /// [`MAX_POINTS`] points), the same way MIR builds it for N320.
+    ///
+    /// # Errors
+    /// [`GridError`] for a classic grid without a table or a grid too large.
+    pub fn build_grid(grid: ReducedGaussian, layout: SourceLayout) -> Result<Self, GridError> {
+        grid.check()?;
+        Ok(Self::build_unchecked(grid, layout))
+    }
+
+    fn build_unchecked(grid: ReducedGaussian, layout: SourceLayout) -> Self {
         let mesh = SourceMesh::new();
-        let pl = n320_pl();
-        let lats = n320_row_latitudes();
-        let mut cols = Vec::with_capacity(3 * N320_POINTS);
-        let mut weights = Vec::with_capacity(3 * N320_POINTS);
-        let mut len = Vec::with_capacity(N320_POINTS);
+        let pl = grid.pl();
+        let lats = grid.row_latitudes();
+        let points = grid.points();
+        let mut cols = Vec::with_capacity(3 * points);
+        let mut weights = Vec::with_capacity(3 * points);
+        let mut len = Vec::with_capacity(points);
 
         for (&lat, &n) in lats.iter().zip(&pl) {
             let (sin_lat, cos_lat) = geometry::lat_sin_cos(lat);
@@ -206,10 +233,56 @@ impl N320Operator {
         }
         Self {
             layout,
+            grid,
+            coordinates: None,
             cols,
             weights,
             len,
         }
+    }
+
+    /// The target grid.
+    #[must_use]
+    pub fn grid(&self) -> ReducedGaussian {
+        self.grid
+    }
+
+    /// Latitude of every target point: the grid's, or the coordinates given
+    /// to [`Operator::with_coordinates`].
+    #[must_use]
+    pub fn latitudes(&self) -> Vec<f64> {
+        match &self.coordinates {
+            Some(c) => c.0.clone(),
+            None => self.grid.latitudes(),
+        }
+    }
+
+    /// Longitude of every target point (see [`Operator::latitudes`]).
+    #[must_use]
+    pub fn longitudes(&self) -> Vec<f64> {
+        match &self.coordinates {
+            Some(c) => c.1.clone(),
+            None => self.grid.longitudes(),
+        }
+    }
+
+    /// The operator whose target points carry these coordinates (a model's
+    /// own latitudes and longitudes), after checking they are the grid's
+    /// points in its order: latitudes within [`COORDINATE_TOLERANCE`]
+    /// degrees, longitudes too once both are brought into `[0, 360)`.
+    ///
+    /// # Errors
+    /// [`CoordinateMismatch`] for another number of points or the first
+    /// point that differs.
+    pub fn with_coordinates(
+        &self,
+        latitudes: Vec<f64>,
+        longitudes: Vec<f64>,
+    ) -> Result<Self, CoordinateMismatch> {
+        compare_coordinates(self.grid, &latitudes, &longitudes)?;
+        let mut op = self.clone();
+        op.coordinates = Some(std::sync::Arc::new((latitudes, longitudes)));
+        Ok(op)
     }
 
     /// The source layout the operator expects.
@@ -218,7 +291,7 @@ impl N320Operator {
         self.layout
     }
 
-    /// Number of target points (542,080).
+    /// Number of target points (542,080 for N320).
     #[must_use]
     pub fn target_len(&self) -> usize {
         self.len.len()
@@ -247,8 +320,8 @@ impl N320Operator {
             .map(|((c, w), &n)| (&c[..usize::from(n)], &w[..usize::from(n)]))
     }
 
-    /// The operator as a CSR matrix of shape `(542080, 1038240)`, entries in
-    /// the order of [`N320Operator::rows`] (sort them for a canonical CSR).
+    /// The operator as a CSR matrix of shape `(points, 1038240)`, entries in
+    /// the order of [`Operator::rows`] (sort them for a canonical CSR).
     #[must_use]
     pub fn to_csr(&self) -> Csr {
         let nnz = self.nnz();
@@ -288,7 +361,7 @@ impl N320Operator {
         Ok(out)
     }
 
-    /// [`N320Operator::apply_f64`] into a caller's buffer.
+    /// [`Operator::apply_f64`] into a caller's buffer.
     ///
     /// # Errors
     /// [`RegridError::SourceLength`] or [`RegridError::TargetLength`].
@@ -307,7 +380,7 @@ impl N320Operator {
         Ok(())
     }
 
-    /// [`N320Operator::apply_f32`] into a caller's buffer.
+    /// [`Operator::apply_f32`] into a caller's buffer.
     ///
     /// # Errors
     /// [`RegridError::SourceLength`] or [`RegridError::TargetLength`].
@@ -340,6 +413,90 @@ impl N320Operator {
             });
         }
         Ok(())
+    }
+}
+
+/// Largest difference, in degrees, between a model's coordinates and gik's
+/// grid accepted as the same point (about 1 cm; float32 copies of the
+/// coordinates would need 1e-5).
+pub const COORDINATE_TOLERANCE: f64 = 1e-7;
+
+/// A model's latitudes and longitudes that are not the grid's points.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CoordinateMismatch {
+    /// Another number of points, or latitudes and longitudes of different lengths.
+    #[error(
+        "{latitudes} latitudes and {longitudes} longitudes, where grid {grid} has {points} points"
+    )]
+    Length {
+        grid: ReducedGaussian,
+        points: usize,
+        latitudes: usize,
+        longitudes: usize,
+    },
+    /// A point away from the grid's.
+    #[error("point {index} is at latitude {lat}, longitude {lon}; point {index} of grid {grid} is at {grid_lat}, {grid_lon} (more than {tolerance}° apart{more})",
+        tolerance = COORDINATE_TOLERANCE,
+        more = if *.others > 0 { format!("; {} more points differ", .others) } else { String::new() })]
+    Point {
+        grid: ReducedGaussian,
+        index: usize,
+        lat: f64,
+        lon: f64,
+        grid_lat: f64,
+        grid_lon: f64,
+        others: usize,
+    },
+}
+
+/// Checks `latitudes` and `longitudes` are `grid`'s points, in its order.
+///
+/// # Errors
+/// As [`Operator::with_coordinates`].
+pub fn compare_coordinates(
+    grid: ReducedGaussian,
+    latitudes: &[f64],
+    longitudes: &[f64],
+) -> Result<(), CoordinateMismatch> {
+    let points = grid.points();
+    if latitudes.len() != points || longitudes.len() != points {
+        return Err(CoordinateMismatch::Length {
+            grid,
+            points,
+            latitudes: latitudes.len(),
+            longitudes: longitudes.len(),
+        });
+    }
+    let (glat, glon) = (grid.latitudes(), grid.longitudes());
+    let lon_diff = |a: f64, b: f64| {
+        let d = (a - b).rem_euclid(360.0);
+        d.min(360.0 - d)
+    };
+    let mut first = None;
+    let mut others = 0usize;
+    for i in 0..points {
+        let ok = (latitudes[i] - glat[i]).abs() <= COORDINATE_TOLERANCE
+            && lon_diff(longitudes[i], glon[i]) <= COORDINATE_TOLERANCE;
+        if !ok {
+            if first.is_none() {
+                first = Some(i);
+            } else {
+                others += 1;
+            }
+        }
+    }
+    match first {
+        None => Ok(()),
+        Some(index) => Err(CoordinateMismatch::Point {
+            grid,
+            index,
+            lat: latitudes[index],
+            lon: longitudes[index],
+            grid_lat: glat[index],
+            grid_lon: glon[index],
+            others,
+        }),
     }
 }
 

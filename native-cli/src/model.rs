@@ -13,6 +13,8 @@ pub struct Model {
     pub location: String,
     /// What it declares.
     pub spec: ModelSpec,
+    /// Its own latitudes and longitudes (a checkpoint's supporting arrays).
+    pub coordinates: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Whether `location` names a checkpoint (by its extension or its first bytes).
@@ -40,12 +42,17 @@ pub fn is_metadata_json(location: &str) -> bool {
     })
 }
 
-/// Reads the model from a checkpoint through `sources` (three requests at most).
+/// Reads the model from a checkpoint through `sources`: its metadata and
+/// its `latitudes`/`longitudes` supporting arrays (three requests at most).
 pub async fn from_checkpoint(sources: &Sources, location: &str) -> Result<Model> {
-    let json = checkpoint::read_metadata(sources, location)
+    let m = checkpoint::read_model(sources, location)
         .await
         .map_err(|e| CliError::Checkpoint(Box::new(e)))?;
-    parse(location, &json)
+    Ok(Model {
+        location: location.to_string(),
+        spec: m.spec,
+        coordinates: m.coordinates,
+    })
 }
 
 /// Reads the model from its metadata JSON file.
@@ -62,6 +69,7 @@ fn parse(location: &str, json: &[u8]) -> Result<Model> {
     Ok(Model {
         location: location.to_string(),
         spec,
+        coordinates: None,
     })
 }
 
@@ -75,6 +83,23 @@ impl Model {
             location: self.location.clone(),
             source,
         })
+    }
+
+    /// Checks the model's own coordinates, when it has them, are the points
+    /// of `grid` (the grid gik would produce).
+    ///
+    /// # Errors
+    /// [`CliError::Model`] naming the checkpoint and the first point that differs.
+    pub fn check_coordinates(&self, grid: gik_core::regrid::ReducedGaussian) -> Result<()> {
+        match &self.coordinates {
+            Some((lat, lon)) => {
+                gik_core::regrid::compare_coordinates(grid, lat, lon).map_err(|e| CliError::Model {
+                    location: self.location.clone(),
+                    source: checkpoint::CheckpointError::Coordinates(e),
+                })
+            }
+            None => Ok(()),
+        }
     }
 
     /// The names of the user-supplied inputs.

@@ -329,7 +329,13 @@ fn states_hold_exactly_the_inputs_the_metadata_declares() {
 fn a_grid_gik_cannot_produce_is_a_clear_error() {
     let dir = tmpdir("grid");
     let refs = demo_refs(&dir, &ALL);
-    let meta = metadata("aifs-single-1.1-o48-test-metadata.json");
+    // AIFS-single 1.1's test metadata on O48 (which gik produces), its grid
+    // renamed to a classic N321 that does not exist
+    let o48 = metadata("aifs-single-1.1-o48-test-metadata.json");
+    let mut json: Value = serde_json::from_slice(&std::fs::read(&o48).unwrap()).unwrap();
+    json["dataset"]["data_request"]["grid"] = Value::from("n321");
+    let meta = dir.join("n321.json");
+    std::fs::write(&meta, serde_json::to_vec(&json).unwrap()).unwrap();
     let m = meta.display().to_string();
     let out = dir.join("out");
     let o = gik(&[
@@ -344,7 +350,10 @@ fn a_grid_gik_cannot_produce_is_a_clear_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(
-        err.contains(&m) && err.contains("grid o48 (10944 points)") && err.contains("N320 only"),
+        err.contains(&m)
+            && err.contains("grid n321 (10944 points)")
+            && err.contains("N321 is unknown")
+            && err.contains("O<n>"),
         "{err}"
     );
     assert!(!out.exists(), "nothing written");
@@ -423,7 +432,7 @@ fn inspect_prints_what_the_model_needs() {
     let text = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     for want in [
-        "grid:        (not declared), 10944 points",
+        "grid:        (not declared), 10944 points (gik regrids 0.25° to it: O48)",
         "time step:   6 h",
         "input times: 2 (date − 6 h, date)",
         "inputs:      32 from the user (4 constant in time: lsm sdor slor z)",
@@ -431,6 +440,14 @@ fn inspect_prints_what_the_model_needs() {
     ] {
         assert!(text.contains(want), "{want}\n{text}");
     }
+    // an octahedral model: gik regrids to it
+    let o48 = metadata("aifs-single-1.1-o48-test-metadata.json");
+    let o = gik(&["inspect", &o48.display().to_string()]);
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("grid:        o48, 10944 points (gik regrids 0.25° to it: O48)"),
+        "{text}"
+    );
     // a checkpoint (zip written by Python's zipfile), as JSON
     let ckpt = root().join("core/tests/data/checkpoint/deflated-zip64.ckpt");
     let o = gik(&["inspect", &ckpt.display().to_string(), "--json"]);

@@ -24,13 +24,12 @@ import { createServer } from "node:http";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, openSync, readSync, closeSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { launchChromium, serve } from "./lib.mjs";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const GIK = process.env.GIK_BIN ?? join(ROOT, "target/debug/gik");
 const PY = process.env.GIK_PYTHON ?? join(ROOT, ".venv/bin/python");
 const ART = process.env.GIK_ARTIFACTS ?? join(ROOT, "target/browser-artifacts");
-const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 const SAMPLE = join(ROOT, "data/samples/ecmwf-ifs-oper-20260310-00z-0h-surface.grib2");
 const ORACLE = join(ROOT, "tests/browser/oracle.py");
 const SHARED = process.env.GIK_SHARED ?? join(ROOT, "../shared");
@@ -46,26 +45,6 @@ let main; // gik serve (with proxy)
 let bare; // gik serve --no-proxy
 let noCors; // a server that sends no CORS headers
 const measurements = { shownMs: [], fields: [] };
-
-function serve(args, { bin = GIK, cwd = ROOT, root = ROOT } = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const rootArgs = root ? ["--root", root] : [];
-    const proc = spawn(bin, ["serve", "--port", "0", ...rootArgs, ...args], {
-      cwd,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let out = "";
-    let err = "";
-    proc.stderr.on("data", (d) => (err += d));
-    proc.stdout.on("data", (d) => {
-      out += d;
-      const line = out.split("\n")[0];
-      if (out.includes("\n")) resolvePromise({ proc, url: line.trim() });
-    });
-    proc.on("exit", (code) => reject(new Error(`gik serve exited (${code}): ${err}`)));
-    setTimeout(() => reject(new Error(`gik serve did not start: ${err}`)), 15_000);
-  });
-}
 
 function oracle(...args) {
   return JSON.parse(execFileSync(PY, [ORACLE, ...args], { encoding: "utf8", maxBuffer: 1 << 24 }));
@@ -161,10 +140,7 @@ before(async () => {
   main = await serve(["--allow-host", "127.0.0.1", "--proxy-allow-private"]);
   bare = await serve(["--no-proxy"]);
   noCors = await startNoCors();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {

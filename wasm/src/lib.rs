@@ -16,6 +16,7 @@
 //! const pickle = await refs.memberPickle({ member: 3, params: "aifs-ens" });
 //! ```
 
+mod blob;
 mod convert;
 mod error;
 mod fetch;

@@ -187,11 +187,13 @@ pub struct MemberPickleOptions {
     #[tsify(optional)]
     pub params: Option<String>,
     /// The model the state is for, instead of `params`: the url of an anemoi checkpoint
-    /// (`.ckpt`, read by range: only its metadata), its bytes, or the bytes of its metadata
-    /// JSON (`anemoi-metadata/ai-models.json`). The state then holds exactly the inputs the
-    /// model takes from the user, as many input times as it reads, on its grid.
+    /// (`.ckpt`, read by range: only its metadata and coordinates), a `File` (or `Blob`) the
+    /// user picked (a `.ckpt` read by `Blob.slice`, never whole nor uploaded, or its metadata
+    /// `.json`), its bytes, or the bytes of its metadata JSON (`anemoi-metadata/ai-models.json`).
+    /// The state then holds exactly the inputs the model takes from the user, as many input
+    /// times as it reads, on its grid (with its own `latitudes`/`longitudes` when stored).
     #[serde(default, with = "serde_wasm_bindgen::preserve")]
-    #[tsify(optional, type = "string | Uint8Array")]
+    #[tsify(optional, type = "string | Uint8Array | Blob")]
     pub checkpoint: JsValue,
     /// Valid date ("2025-01-01T06", "2025010106") or seconds since 1970; default the latest possible.
     #[tsify(optional)]
@@ -404,33 +406,77 @@ impl MemberPickleOptions {
     }
 }
 
-/// A model's metadata from `checkpoint`: a url of its `.ckpt` (read by
-/// range), the checkpoint's bytes, or its metadata JSON's bytes.
+/// A model from `checkpoint`: a url of its `.ckpt` (read by range), a
+/// `File`/`Blob` the user picked (a `.ckpt` read by `Blob.slice`, never
+/// whole; or its metadata JSON), the checkpoint's bytes, or its metadata
+/// JSON's bytes. From a `.ckpt`, with its `latitudes`/`longitudes`.
 pub async fn model<R: gik_core::io::RangeReader<Error = Error>>(
     reader: &R,
     checkpoint: JsValue,
-) -> Result<gik_core::checkpoint::ModelSpec> {
-    let model =
-        |e: gik_core::checkpoint::CheckpointError| Error::Options(format!("checkpoint: {e}"));
-    let json = if let Some(url) = checkpoint.as_string() {
-        gik_core::checkpoint::read_metadata(reader, &url)
+) -> Result<gik_core::checkpoint::Model> {
+    use gik_core::checkpoint::{self, Model};
+    let model = |e: checkpoint::CheckpointError| Error::Options(format!("checkpoint: {e}"));
+    fn named(name: &str) -> impl Fn(checkpoint::ReadError<Error>) -> Error + '_ {
+        move |e| match e {
+            checkpoint::ReadError::Read { source, .. } => source,
+            other => Error::Options(format!("{name}: {other}")),
+        }
+    }
+    if let Some(url) = checkpoint.as_string() {
+        return checkpoint::read_model(reader, &url)
             .await
-            .map_err(|e| Error::Options(format!("{url}: {e}")))?
-    } else if let Some(bytes) = checkpoint.dyn_ref::<js_sys::Uint8Array>() {
+            .map_err(named(&url));
+    }
+    if let Some(blob) = checkpoint.dyn_ref::<web_sys::Blob>() {
+        let r = crate::blob::BlobReader::new(blob.clone());
+        let name = r.name().to_string();
+        if name.to_ascii_lowercase().ends_with(".json") {
+            if r.size() > checkpoint::MAX_METADATA {
+                return Err(Error::Options(format!(
+                    "{name}: {} bytes, more than a model's metadata ({} at most)",
+                    r.size(),
+                    checkpoint::MAX_METADATA
+                )));
+            }
+            let bytes = r.slice(0..r.size()).await?;
+            return Model::from_json(&bytes).map_err(model);
+        }
+        return read_blob(&r, &name).await.map_err(named(&name));
+    }
+    if let Some(bytes) = checkpoint.dyn_ref::<js_sys::Uint8Array>() {
         let bytes = bytes.to_vec();
         if bytes.starts_with(b"PK") {
             let mut r = gik_core::io::MemoryReader::new();
             r.insert("checkpoint", bytes);
-            gik_core::checkpoint::read_metadata(&r, "checkpoint")
+            return checkpoint::read_model(&r, "checkpoint")
                 .await
-                .map_err(|e| Error::Options(format!("checkpoint: {e}")))?
-        } else {
-            bytes
+                .map_err(|e| Error::Options(format!("checkpoint: {e}")));
         }
-    } else {
-        return Err(Error::Options(
-            "checkpoint must be a url or the bytes of a .ckpt or its metadata JSON".into(),
-        ));
-    };
-    gik_core::checkpoint::ModelSpec::from_json(&json).map_err(model)
+        return Model::from_json(&bytes).map_err(model);
+    }
+    Err(Error::Options(
+        "checkpoint must be a url, a File (or Blob) the user picked, or the bytes of a .ckpt or its metadata JSON".into(),
+    ))
+}
+
+#[cfg(target_arch = "wasm32")]
+async fn read_blob(
+    r: &crate::blob::BlobReader,
+    name: &str,
+) -> Result<gik_core::checkpoint::Model, gik_core::checkpoint::ReadError<Error>> {
+    gik_core::checkpoint::read_model(r, name).await
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+async fn read_blob(
+    _r: &crate::blob::BlobReader,
+    name: &str,
+) -> Result<gik_core::checkpoint::Model, gik_core::checkpoint::ReadError<Error>> {
+    Err(gik_core::checkpoint::ReadError::Read {
+        location: name.to_string(),
+        source: Error::Unreachable {
+            url: name.to_string(),
+            reason: "reading a File needs WebAssembly".into(),
+        },
+    })
 }

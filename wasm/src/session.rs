@@ -143,13 +143,13 @@ impl Inner {
         &self,
         layout: Layout,
         dtype: gik_core::npy::Dtype,
-        n320: bool,
+        regrid: Option<gik_core::regrid::Operator>,
         concurrency: usize,
     ) -> extract::Options {
         extract::Options {
             dtype,
-            // Built per pickle (~0.1 s in wasm), shared by every field of it.
-            regrid: n320.then(|| Arc::new(gik_core::regrid::N320Operator::build())),
+            // Built per pickle (~0.1 s in wasm for N320), shared by every field of it.
+            regrid: regrid.map(Arc::new),
             layout,
             concurrency,
             decoders: 1,
@@ -160,11 +160,23 @@ impl Inner {
 
     pub(crate) async fn member_pickle(&self, opts: JsValue) -> Result<JsValue> {
         let o = options::parse::<MemberPickleOptions>("memberPickle", &opts)?.core()?;
-        let (inputs, times, n320) = match o.checkpoint.clone() {
+        let n320 = gik_core::regrid::Operator::build;
+        let (inputs, times, regrid) = match o.checkpoint.clone() {
             Some(c) => {
-                let spec = options::model(&self.reader(), c).await?;
-                let n320 = spec.target_grid().is_ok() || o.n320;
-                (plan::model_inputs(&spec), spec.input_times(o.source), n320)
+                let m = options::model(&self.reader(), c).await?;
+                // the model's grid, its points carrying its own coordinates
+                let regrid = match m.operator(gik_core::regrid::SourceLayout::OpenData) {
+                    Ok(op) => Some(op),
+                    Err(e @ gik_core::checkpoint::CheckpointError::Coordinates(_)) => {
+                        return Err(Error::Options(format!("checkpoint: {e}")))
+                    }
+                    Err(_) => o.n320.then(n320),
+                };
+                (
+                    plan::model_inputs(&m.spec),
+                    m.spec.input_times(o.source),
+                    regrid,
+                )
             }
             None => (
                 plan::parse_params(&o.params)?,
@@ -172,7 +184,7 @@ impl Inner {
                     source: o.source,
                     ..plan::InputTimes::default()
                 },
-                o.n320,
+                o.n320.then(n320),
             ),
         };
         let mut sel = o.selection;
@@ -188,7 +200,7 @@ impl Inner {
         let options = self.engine_options(
             sel.layout,
             o.dtype,
-            n320,
+            regrid,
             o.concurrency.unwrap_or(self.concurrency),
         );
         let bytes = self.state_pickle(&plan, &options, o.on_progress).await?;
@@ -277,7 +289,7 @@ impl Inner {
         let located = assemble::locate(&var, &axes, &at)?;
         let (inputs, selection) = plan::field_request(&var, &axes, &located)?;
         let plan = plan::plan(&self.store, &inputs, &selection)?;
-        let options = self.engine_options(Layout::Grid, gik_core::npy::Dtype::F32, false, 1);
+        let options = self.engine_options(Layout::Grid, gik_core::npy::Dtype::F32, None, 1);
         let bytes = self.state_pickle(&plan, &options, None).await?;
         Ok(Uint8Array::from(bytes.as_slice()).into())
     }

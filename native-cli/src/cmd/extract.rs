@@ -20,7 +20,7 @@ use gik_core::extract::{
 };
 use gik_core::npy::Dtype;
 use gik_core::plan::{self, Layout, Selection};
-use gik_core::regrid::N320Operator;
+use gik_core::regrid::{Operator, ReducedGaussian, SourceLayout};
 use gik_store::{Sources, StoreError};
 use indicatif::ProgressBar;
 
@@ -49,13 +49,23 @@ pub enum InputsArg {
 }
 
 /// `--grid`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GridArg {
     /// Keep the source grid (0.25° for ECMWF open data).
-    #[value(name = "0.25")]
     Source,
-    /// Regrid to N320 (542,080 points) with MIR's "linear" interpolation, as AIFS reads its inputs.
-    N320,
+    /// Regrid to a reduced Gaussian grid (N320: 542,080 points) with MIR's
+    /// "linear" interpolation, as AIFS reads its inputs.
+    Gaussian(ReducedGaussian),
+}
+
+/// `--grid 0.25`, `--grid N320`, `--grid O96`, …
+pub fn parse_grid(s: &str) -> std::result::Result<GridArg, String> {
+    if s == "0.25" {
+        return Ok(GridArg::Source);
+    }
+    ReducedGaussian::parse(s)
+        .map(GridArg::Gaussian)
+        .map_err(|e| format!("{e}; or 0.25 for the source grid"))
 }
 
 /// `--dtype`.
@@ -101,9 +111,10 @@ pub struct Args {
     /// Field layout [default: grid; aifs with a checkpoint].
     #[arg(long, value_enum)]
     pub layout: Option<LayoutArg>,
-    /// Output grid: the source grid, or N320 as the AIFS models read it (with `latitudes`/`longitudes`
-    /// in the state) [default: 0.25; the checkpoint's grid with a checkpoint].
-    #[arg(long, value_enum)]
+    /// Output grid: `0.25` (the source grid), or a reduced Gaussian grid as AIFS models read
+    /// it (`N320`, `O96`, `N160`, …; with `latitudes`/`longitudes` in the state)
+    /// [default: 0.25; the checkpoint's grid with a checkpoint].
+    #[arg(long, value_parser = parse_grid)]
     pub grid: Option<GridArg>,
     /// Element type of the arrays.
     #[arg(long, value_enum, default_value = "float32")]
@@ -349,33 +360,35 @@ fn resolve_model(args: &Args, model: Option<&crate::model::Model>) -> Result<Res
         )));
     }
     // An explicit --grid wins (said on stderr); else the model's own grid.
+    let models = m.target_grid().ok();
     let grid = match args.grid {
         Some(g) => {
-            let on_models_grid = g == GridArg::N320 && m.target_grid().is_ok();
+            let on_models_grid = matches!(g, GridArg::Gaussian(r) if Some(r) == models);
             if !on_models_grid && !args.progress.quiet {
                 eprintln!(
                     "gik: the model {} declares grid {}; states are on {} as --grid asks",
                     m.location,
                     m.spec.grid.as_deref().unwrap_or("(none)"),
-                    if g == GridArg::N320 { "N320" } else { "the references' grid" }
+                    match g {
+                        GridArg::Gaussian(r) => r.name(),
+                        GridArg::Source => "the references' grid".into(),
+                    }
                 );
             }
             g
         }
-        None => match m.target_grid().map_err(|e| {
+        None => GridArg::Gaussian(m.target_grid().map_err(|e| {
             CliError::Usage(format!(
                 "{e}. Pass --grid 0.25 to keep the references' grid anyway (the model will not read such states as they are)"
             ))
-        })? {
-            gik_core::checkpoint::TargetGrid::N320 => GridArg::N320,
-            _ => {
-                return Err(CliError::Usage(format!(
-                    "{}: gik cannot produce the model's grid",
-                    m.location
-                )))
-            }
-        },
+        })?),
     };
+    // the model's own coordinates must be the points gik produces
+    if let (GridArg::Gaussian(g), Some(models)) = (grid, models) {
+        if g == models {
+            m.check_coordinates(g)?;
+        }
+    }
     Ok(Resolved {
         inputs: plan::model_inputs(&m.spec),
         times: m.spec.input_times(source),
@@ -417,6 +430,8 @@ struct Planned {
     plan: plan::Plan,
     layout: LayoutArg,
     grid: GridArg,
+    /// The model's own latitudes and longitudes, when the states are on its grid.
+    coordinates: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// Reads the model and the references and plans the states.
@@ -463,10 +478,16 @@ fn plan_states(args: &Args, rt: &tokio::runtime::Runtime) -> Result<Planned> {
             plan.left_out.join(", ")
         );
     }
+    let coordinates = model.and_then(|m| {
+        let on_models_grid =
+            matches!(resolved.grid, GridArg::Gaussian(g) if m.spec.target_grid().ok() == Some(g));
+        m.coordinates.filter(|_| on_models_grid)
+    });
     Ok(Planned {
         plan,
         layout: resolved.layout,
         grid: resolved.grid,
+        coordinates,
     })
 }
 
@@ -484,12 +505,27 @@ fn layout_of(l: LayoutArg) -> Layout {
 /// per core plus one (decoded fields are 4 MB each). Memory is bounded by
 /// both, not by the run.
 fn engine_options(args: &Args, planned: &Planned, rt: &tokio::runtime::Runtime) -> Result<Options> {
-    // The N320 operator is built once (under a second) and shared by every decode.
+    // The operator is built once (under a second for N320) and shared by every decode.
     let regrid = match planned.grid {
-        GridArg::N320 => Some(Arc::new(
-            rt.block_on(async { tokio::task::spawn_blocking(N320Operator::build).await })
-                .map_err(|e| CliError::Task(format!("building the N320 operator: {e}")))?,
-        )),
+        GridArg::Gaussian(g) => {
+            let op = rt
+                .block_on(async {
+                    tokio::task::spawn_blocking(move || {
+                        Operator::build_grid(g, SourceLayout::OpenData)
+                    })
+                    .await
+                })
+                .map_err(|e| CliError::Task(format!("building the {g} operator: {e}")))?
+                .map_err(|e| CliError::Usage(e.to_string()))?;
+            let op = match &planned.coordinates {
+                // (checked against the grid when the model was resolved)
+                Some((lat, lon)) => op
+                    .with_coordinates(lat.clone(), lon.clone())
+                    .map_err(|e| CliError::Usage(e.to_string()))?,
+                None => op,
+            };
+            Some(Arc::new(op))
+        }
         GridArg::Source => None,
     };
     Ok(Options {

@@ -174,7 +174,19 @@ fn inspect_model(args: &Args, location: &str) -> Result<()> {
             h => format!("date − {} h", -h),
         })
         .collect();
-    let grid_ok = s.target_grid().is_ok();
+    let target = s.target_grid();
+    let grid_ok = target.is_ok();
+    // the checkpoint's own latitudes/longitudes against the grid gik produces
+    let coordinates = match (&model.coordinates, &target) {
+        (None, _) => None,
+        (Some((lat, _)), Err(_)) => Some(format!("{} points stored", lat.len())),
+        (Some((lat, lon)), Ok(g)) => {
+            Some(match gik_core::regrid::compare_coordinates(*g, lat, lon) {
+                Ok(()) => format!("{} points stored, equal to gik's {g} points", lat.len()),
+                Err(e) => format!("{} points stored, NOT gik's: {e}", lat.len()),
+            })
+        }
+    };
     if args.json {
         let inputs: Vec<_> = s
             .inputs
@@ -194,6 +206,7 @@ fn inspect_model(args: &Args, location: &str) -> Result<()> {
             "multistep_input": s.multistep_input,
             "input_times_hours": s.lagged_hours(),
             "gik_can_produce_grid": grid_ok,
+            "coordinates": coordinates,
         }))
         .map_err(|e| CliError::Usage(e.to_string()))?;
         println!("{text}");
@@ -211,12 +224,14 @@ fn inspect_model(args: &Args, location: &str) -> Result<()> {
         s.grid.as_deref().unwrap_or("(not declared)"),
         s.points
             .map_or_else(String::new, |p| format!(", {p} points")),
-        if grid_ok {
-            " (gik regrids 0.25° to it)"
-        } else {
-            " (gik cannot produce it: N320 only)"
+        match &target {
+            Ok(g) => format!(" (gik regrids 0.25° to it: {g})"),
+            Err(e) => format!(" (gik cannot produce it: {e})"),
         }
     );
+    if let Some(c) = &coordinates {
+        println!("coordinates: {c}");
+    }
     println!("time step:   {} h", s.timestep_hours);
     println!("input times: {} ({})", s.multistep_input, times.join(", "));
     println!(

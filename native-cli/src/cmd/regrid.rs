@@ -1,18 +1,16 @@
 //! `gik regrid <GRIB file> --to n320 --out <.npy>`: one-off regridding of
-//! 0.25° fields to N320 with MIR's "linear" interpolation.
+//! 0.25° fields to N320 (or another reduced Gaussian grid: `--to O96`) with
+//! MIR's "linear" interpolation.
 
 use crate::output::AtomicFile;
 use crate::{CliError, Result};
 use gik_core::npy;
-use gik_core::regrid::{N320Operator, N320_POINTS};
+use gik_core::regrid::{Operator, ReducedGaussian, SourceLayout};
 use std::io::Write;
 use std::path::PathBuf;
 
-/// Target grids.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Target {
-    /// The N320 reduced Gaussian grid (542,080 points) AIFS reads.
-    N320,
+fn parse_target(s: &str) -> std::result::Result<ReducedGaussian, String> {
+    ReducedGaussian::parse(s).map_err(|e| e.to_string())
 }
 
 /// Arguments of `gik regrid`.
@@ -20,9 +18,10 @@ pub enum Target {
 pub struct Args {
     /// GRIB2 file on the 0.25° ECMWF open-data grid (721 × 1440): a path or an s3://, gs://, az://, http(s):// url.
     pub file: PathBuf,
-    /// Target grid.
-    #[arg(long, value_enum, default_value = "n320")]
-    pub to: Target,
+    /// Target grid: N320 (542,080 points, the grid AIFS reads), or another reduced
+    /// Gaussian grid (`O96`, `N160`, `O1280`, …).
+    #[arg(long, value_parser = parse_target, default_value = "n320")]
+    pub to: ReducedGaussian,
     #[command(flatten)]
     pub fields: crate::args::Fields,
     /// Output `.npy` (float32; `--f64` for float64).
@@ -37,7 +36,9 @@ pub struct Args {
 /// a time (as `gik decode`), each regridded and written as it comes.
 pub fn run(args: &Args) -> Result<()> {
     let path = args.file.display().to_string();
-    let op = N320Operator::build();
+    let op = Operator::build_grid(args.to, SourceLayout::OpenData)
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let points = op.target_len();
     let dtype = if args.f64 {
         npy::Dtype::F64
     } else {
@@ -48,9 +49,9 @@ pub fn run(args: &Args) -> Result<()> {
     let fields = crate::pipeline::each_field(&path, &args.fields, |total, _, f| {
         if !started {
             let shape = if args.fields.all {
-                vec![total, N320_POINTS]
+                vec![total, points]
             } else {
-                vec![N320_POINTS]
+                vec![points]
             };
             out.write_all(&npy::header(dtype, &shape))
                 .map_err(CliError::io(&args.out))?;
@@ -73,7 +74,8 @@ pub fn run(args: &Args) -> Result<()> {
     })?;
     out.commit()?;
     eprintln!(
-        "gik: regridded {fields} field(s) to N320 → {}",
+        "gik: regridded {fields} field(s) to {} → {}",
+        args.to,
         args.out.display()
     );
     Ok(())

@@ -73,3 +73,8 @@ def extract_state(
     inputs: str = "forecast",
     allow_missing: bool = False,
 ) -> dict[str, Any]: ...
+
+def resolve_request(pairs: list[tuple[str, str]], source: str) -> tuple[str, list[str], list[str]]:
+    """(run, urls, indexes) of an open-data request on ``source``."""
+def scan_request(pairs: list[tuple[str, str]], source: str, codec: str = "grib", concurrency: int = 64) -> tuple[References, str]:
+    """The references of an open-data request on ``source``, and its run."""

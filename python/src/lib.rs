@@ -9,6 +9,7 @@ mod decode;
 mod error;
 mod extract;
 mod refs;
+mod request;
 mod runtime;
 
 use pyo3::prelude::*;
@@ -22,5 +23,7 @@ fn _gik(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(refs::open_references, m)?)?;
     m.add_function(wrap_pyfunction!(refs::scan, m)?)?;
     m.add_function(wrap_pyfunction!(extract::extract_state, m)?)?;
+    m.add_function(wrap_pyfunction!(request::resolve_request, m)?)?;
+    m.add_function(wrap_pyfunction!(request::scan_request, m)?)?;
     Ok(())
 }

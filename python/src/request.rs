@@ -26,32 +26,18 @@ impl From<LocateError<StoreError>> for Error {
     }
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// The request and the mirror (a local root made absolute, as references name it).
 fn parse(pairs: &[(String, String)], source: &str) -> Result<(Request, Mirror), Error> {
     let req = Request::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .map_err(|e| Error::new(Kind::Selection, e.to_string()))?;
-    let mirror =
-        match Mirror::parse(source).map_err(|e| Error::new(Kind::Selection, e.to_string()))? {
-            Mirror::Root(root) if !gik_store::is_url(&root) || root.starts_with("file://") => {
-                Mirror::Root(
-                    gik_store::reference_url(&root)?
-                        .trim_end_matches('/')
-                        .to_string(),
-                )
-            }
-            m => m,
-        };
+    let mirror = gik_store::absolute_mirror(
+        Mirror::parse(source).map_err(|e| Error::new(Kind::Selection, e.to_string()))?,
+    )?;
     Ok((req, mirror))
 }
 
 async fn locate(reader: &Sources, req: &Request, mirror: &Mirror) -> Result<Located, Error> {
-    Ok(request::locate(reader, req, mirror, now()).await?)
+    Ok(request::locate(reader, req, mirror, gik_store::now()).await?)
 }
 
 /// The run a request names on a mirror and its objects: `(run, urls, indexes)`.

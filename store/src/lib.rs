@@ -150,6 +150,32 @@ fn env_over<B, K: std::str::FromStr>(prefix: &str, mut b: B, set: impl Fn(B, K, 
     b
 }
 
+/// Seconds since 1970 now (UTC): the clock an open-data request's `latest`
+/// is given (the core has none).
+#[must_use]
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A request's mirror as references name its objects: a local root (a
+/// path or `file://`) made absolute; named mirrors and URLs as they are.
+///
+/// # Errors
+/// A path whose absolute form cannot be found.
+pub fn absolute_mirror(
+    mirror: gik_core::request::Mirror,
+) -> Result<gik_core::request::Mirror, StoreError> {
+    use gik_core::request::Mirror;
+    match mirror {
+        Mirror::Root(root) if !is_url(&root) || root.starts_with("file://") => Ok(Mirror::Root(
+            reference_url(&root)?.trim_end_matches('/').to_string(),
+        )),
+        m => Ok(m),
+    }
+}
+
 /// Is `location` a URL with a scheme we read (rather than a local path)?
 #[must_use]
 pub fn is_url(location: &str) -> bool {

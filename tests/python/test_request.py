@@ -253,15 +253,15 @@ def main():
                 assert r.returncode == 1 and "20260602/00z/ifs/0p25/enfo/20260602000000-0h-enfo-ef.index does not exist" in r.stderr, r.stderr
                 assert not os.path.exists(os.path.join(work, "xc"))
                 if source == bucket:
-                    print(f"test_request: moto S3 mirror checked in {time.monotonic() - t_s3:.1f} s")
+                    print(f"test_request: local, HTTP and moto S3 mirrors checked in {time.monotonic() - t_s3:.1f} s")
                     # anonymous (the objects are public-read, as ECMWF's bucket)
                     for k in s3_creds:
                         os.environ.pop(k)
                     a = os.path.join(work, "anon.json")
                     gik("scan", "--source", bucket, "--date", "2026-06-01", "--stream", "enfo", "--step", "0/6", "--out", a, "-q")
-                    gik("scan", "--source", root, "--date", "2026-06-01", "--stream", "enfo", "--step", "0/6", "--out", a + ".l", "-q")
-                    assert open(a).read().replace(bucket, root) == open(a + ".l").read(), "anonymous S3 references differ"
-                    r = gik("scan", "--source", bucket, "--date", "2026-06-02", "--stream", "enfo", "--out", a + ".x", check=False)
+                    gik("scan", "--source", root, "--date", "2026-06-01", "--stream", "enfo", "--step", "0/6", "--out", a[:-5] + "-local.json", "-q")
+                    assert open(a).read().replace(bucket, root) == open(a[:-5] + "-local.json").read(), "anonymous S3 references differ"
+                    r = gik("scan", "--source", bucket, "--date", "2026-06-02", "--stream", "enfo", "--out", a[:-5] + "-x.json", check=False)
                     assert r.returncode == 1 and "20260602000000-0h-enfo-ef.index" in r.stderr, r.stderr
         # both ways of naming locations in one command line is a usage error
         r = gik("scan", path_of("20260511", 0, "ifs", "enfo", 0, "ef"), "--source", root, "--out",

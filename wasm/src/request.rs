@@ -50,7 +50,6 @@ impl Keyword {
 /// An open-data request, with ecmwf-opendata's keywords (every one optional:
 /// `ifs`, `latest`, step 0, … as `gik scan` defaults them) and the mirror.
 #[derive(Debug, Default, Deserialize, Tsify)]
-#[serde(deny_unknown_fields)]
 pub struct RequestSpec {
     /// ifs, aifs-single or aifs-ens.
     #[tsify(optional)]
@@ -128,6 +127,12 @@ impl RequestSpec {
     }
 }
 
+/// The keys a request object may have.
+const KEYWORDS: [&str; 11] = [
+    "model", "resol", "date", "time", "step", "stream", "type", "number", "param", "levelist",
+    "source",
+];
+
 /// What a request resolves to on a mirror.
 #[derive(Debug, Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
@@ -199,6 +204,22 @@ fn parse(
 ) -> std::result::Result<(RequestSpec, ScanOptions), JsValue> {
     let request: JsValue = request.into();
     let options: JsValue = options.map_or(JsValue::UNDEFINED, Into::into);
+    // (serde-wasm-bindgen reads only the fields it knows: a misspelt
+    // keyword would be dropped silently and the request widened)
+    if let Some(obj) = request.dyn_ref::<js_sys::Object>() {
+        for key in js_sys::Object::keys(obj)
+            .iter()
+            .filter_map(|k| k.as_string())
+        {
+            if !KEYWORDS.contains(&key.as_str()) {
+                return Err(Error::Options(format!(
+                    "request: unknown keyword `{key}` (known: {})",
+                    KEYWORDS.join(", ")
+                ))
+                .into());
+            }
+        }
+    }
     Ok((
         options::parse::<RequestSpec>("request", &request)?,
         options::parse::<ScanOptions>("request options", &options)?,

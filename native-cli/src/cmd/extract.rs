@@ -395,7 +395,7 @@ pub(crate) fn dtype_of(d: DtypeArg) -> Dtype {
 /// Runs `gik extract --var`: one variable as one array.
 fn run_var(args: &Args, path: &str, t0: Instant) -> Result<()> {
     let rt = crate::pipeline::runtime(None, None)?;
-    let store = load_refs(args, &rt)?;
+    let store = load_refs(args, &rt, &[])?;
     let file = rt.block_on(async {
         tokio::select! {
             r = var::run(args, &store, path, args.format) => r,
@@ -426,8 +426,15 @@ fn state_date(args: &Args) -> Option<&str> {
 }
 
 /// The references: read from `--refs`, or built from a scan of the
-/// request's objects (the same references `gik scan` writes, in memory).
-fn load_refs(args: &Args, rt: &tokio::runtime::Runtime) -> Result<gik_core::refs::RefStore> {
+/// request's objects (the references `gik scan` writes for it, in memory).
+/// A request without `--param` is narrowed to the parameters of `inputs`
+/// (the states' inputs), so only their index lines are kept and their
+/// headers read; one the objects lack is then the planner's to report.
+fn load_refs(
+    args: &Args,
+    rt: &tokio::runtime::Runtime,
+    inputs: &[plan::Input],
+) -> Result<gik_core::refs::RefStore> {
     let request = &args.request;
     if let Some(refs) = &args.refs {
         let given: Vec<&str> = request
@@ -453,14 +460,20 @@ fn load_refs(args: &Args, rt: &tokio::runtime::Runtime) -> Result<gik_core::refs
     let sources = Sources::default();
     let quiet = args.progress.quiet;
     let fields = rt.block_on(async {
-        let (urls, select) = super::scan::request_targets(request, &sources, quiet).await?;
+        let (urls, mut select) = super::scan::request_targets(request, &sources, quiet).await?;
         let how = super::scan::How {
             mode: super::scan::Mode::Auto,
             verify: super::scan::Verify::All,
             concurrency: 64,
             quiet,
         };
-        super::scan::scan_urls(&sources, &urls, Some(select), how).await
+        let asked = select.clone();
+        if request.param.is_none() && !inputs.is_empty() {
+            select.param = inputs.iter().map(|i| i.short_name.clone()).collect();
+            select.param.sort();
+            select.param.dedup();
+        }
+        super::scan::scan_urls(&sources, &urls, Some(select), Some(&asked), how).await
     })?;
     let built = gik_core::refs::build(&fields).map_err(|source| CliError::Refs {
         location: refs_label(args),
@@ -501,7 +514,7 @@ fn plan_states(args: &Args, rt: &tokio::runtime::Runtime) -> Result<Planned> {
         (None, None) => None,
     };
     let resolved = resolve_model(args, model.as_ref())?;
-    let store = load_refs(args, rt)?;
+    let store = load_refs(args, rt, &resolved.inputs)?;
     let sel = Selection {
         members,
         date,

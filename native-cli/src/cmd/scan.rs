@@ -171,16 +171,23 @@ pub(crate) fn scan(args: &Args) -> Result<(Vec<ScannedField>, usize)> {
         concurrency: args.concurrency,
         quiet: args.progress.quiet,
     };
-    let fields = rt.block_on(scan_urls(&sources, &urls, select, how))?;
+    let fields = rt.block_on(scan_urls(
+        &sources,
+        &urls,
+        select.clone(),
+        select.as_ref(),
+        how,
+    ))?;
     Ok((fields, urls.len()))
 }
 
-/// Scans `urls`, keeping the fields `select` keeps (a request's selection:
-/// then every part of it must match a field).
+/// Scans `urls`, keeping the fields `select` keeps; every part of the
+/// request's selection `asked` must then match a field.
 pub(crate) async fn scan_urls(
     sources: &Sources,
     urls: &[String],
     select: Option<Selection>,
+    asked: Option<&Selection>,
     how: How,
 ) -> Result<Vec<ScannedField>> {
     let opts = gik_core::scan::ScanOptions {
@@ -204,7 +211,7 @@ pub(crate) async fn scan_urls(
         .await
         .map_err(CliError::scan)?;
     bar.finish_and_clear();
-    if let Some(sel) = select {
+    if let Some(sel) = asked {
         sel.require(&fields, urls.len())
             .map_err(|e| CliError::Usage(e.to_string()))?;
     }

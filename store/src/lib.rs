@@ -247,14 +247,15 @@ impl Stores {
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" => {
                 let bucket = url.host_str().ok_or_else(|| bad("no bucket".into()))?;
+                // (the bucket named by the url wins over `AWS_BUCKET`)
                 let mut b = env_over(
                     "AWS_",
                     object_store::aws::AmazonS3Builder::from_env()
-                        .with_bucket_name(bucket)
                         .with_client_options(client_options())
                         .with_retry(retry()),
                     |b, k: object_store::aws::AmazonS3ConfigKey, v| b.with_config(k, v),
-                );
+                )
+                .with_bucket_name(bucket);
                 if self.unsigned(&["AWS_ACCESS_KEY_ID"], "AWS_SKIP_SIGNATURE") {
                     b = b.with_skip_signature(true);
                 }
@@ -277,14 +278,15 @@ impl Stores {
             }
             "gs" => {
                 let bucket = url.host_str().ok_or_else(|| bad("no bucket".into()))?;
+                // (the bucket named by the url wins over `GOOGLE_BUCKET`)
                 let mut b = env_over(
                     "GOOGLE_",
                     object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                        .with_bucket_name(bucket)
                         .with_client_options(client_options())
                         .with_retry(retry()),
                     |b, k: object_store::gcp::GoogleConfigKey, v| b.with_config(k, v),
-                );
+                )
+                .with_bucket_name(bucket);
                 if self.unsigned(
                     &[
                         "GOOGLE_APPLICATION_CREDENTIALS",
@@ -301,14 +303,15 @@ impl Stores {
                 Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
             }
             "az" | "abfs" | "abfss" => {
+                // (what the url names, container and account, wins over the environment)
                 let mut b = env_over(
                     "AZURE_",
                     object_store::azure::MicrosoftAzureBuilder::from_env()
-                        .with_url(url.as_str())
                         .with_client_options(client_options())
                         .with_retry(retry()),
                     |b, k: object_store::azure::AzureConfigKey, v| b.with_config(k, v),
-                );
+                )
+                .with_url(url.as_str());
                 // (the emulator signs with its well-known key unless told not to)
                 if self.unsigned(
                     &[

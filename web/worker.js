@@ -3,7 +3,7 @@
 // {id, error: {message, kind}}, plus {id, progress} while an operation runs
 // (building a state, ensemble statistics, a plume). {op: "cancel", target}
 // stops the operation `target` at its next progress report.
-import init, { openRefs, version } from "./pkg/gik_wasm.js";
+import init, { openRefs, openRequest, version } from "./pkg/gik_wasm.js";
 
 let refs = null;
 let config = null;
@@ -76,12 +76,12 @@ const ops = {
   async hello() {
     return ready;
   },
-  async open({ url }) {
+  async open({ url, request }) {
     await ready;
     const options = {};
     if (config.proxy) options.proxy = new URL(config.proxy, self.location.href).href;
     if (config.files) options.files = new URL(config.files, self.location.href).href;
-    const next = await openRefs(url, options);
+    const next = request ? await openRequest(request, options) : await openRefs(url, options);
     if (refs) refs.free();
     refs = next;
     cache.clear();

@@ -457,6 +457,29 @@ impl Selection {
     }
 }
 
+impl Selection {
+    /// That `fields`, scanned from a request's `objects` objects with this
+    /// selection, hold something of every part of it.
+    ///
+    /// # Errors
+    /// [`RequestError::Unsupported`] naming what matched no field
+    /// (`param=zz`), or saying that nothing did.
+    pub fn require(&self, fields: &[ScannedField], objects: usize) -> Result<(), RequestError> {
+        let unmatched = self.unmatched(fields);
+        if unmatched.is_empty() && !fields.is_empty() {
+            return Ok(());
+        }
+        Err(RequestError::Unsupported(format!(
+            "the {objects} object(s) of the request hold no field for {}",
+            if unmatched.is_empty() {
+                "the selection".to_string()
+            } else {
+                unmatched.join(", ")
+            }
+        )))
+    }
+}
+
 /// An ECMWF open-data request, as the `ecmwf-opendata` client takes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Request {

@@ -23,13 +23,13 @@ pub struct Progress {
 }
 
 /// An ECMWF open-data request, as the `ecmwf-opendata` client takes it
-/// (`gik scan`, `gik ls`): values are MARS lists (`0/to/144/by/6`, `2t/msl`).
+/// (`gik scan`, `gik extract`, `gik ls`): values are MARS lists (`0/to/144/by/6`, `2t/msl`).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct Request {
     /// ifs, aifs-single or aifs-ens [default: ifs].
     #[arg(long)]
     pub model: Option<String>,
-    /// The run's day: YYYYMMDD, YYYY-MM-DD, 0 (today), -1 (yesterday), … or latest (the newest run whose objects all exist) [default: latest].
+    /// The run's day: YYYYMMDD, YYYY-MM-DD, 0 (today), -1 (yesterday), … or latest (the newest run whose objects all exist) [default: latest]. (`gik extract --refs`: the valid date of the state, 2025-01-01T06 or 2025010106; default: the latest the references allow.)
     #[arg(long)]
     pub date: Option<String>,
     /// The run's hour: 0, 6, 12 or 18 [default: 0 for a date; any run for latest].

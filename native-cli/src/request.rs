@@ -6,29 +6,14 @@ use crate::{CliError, Result};
 use gik_core::request::{self, Located, Mirror, Request};
 use gik_store::{self as store, Sources};
 
-/// Seconds since 1970 now (UTC): the core has no clock.
-#[must_use]
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 /// The mirror `--source` names (default ECMWF's server); a local path or
 /// `file://` root becomes the absolute path references name.
 ///
 /// # Errors
 /// A path whose absolute form cannot be found.
 pub fn mirror(source: Option<&str>) -> Result<Mirror> {
-    let s = source.unwrap_or("ecmwf");
-    let m = Mirror::parse(s).map_err(CliError::request)?;
-    match m {
-        Mirror::Root(root) if !store::is_url(&root) || root.starts_with("file://") => {
-            let abs = store::reference_url(&root).map_err(CliError::store)?;
-            Ok(Mirror::Root(abs.trim_end_matches('/').to_string()))
-        }
-        m => Ok(m),
-    }
+    let m = Mirror::parse(source.unwrap_or("ecmwf")).map_err(CliError::request)?;
+    store::absolute_mirror(m).map_err(CliError::store)
 }
 
 /// The request the flags give.
@@ -45,7 +30,7 @@ pub fn parse(args: &crate::args::Request) -> Result<Request> {
 /// # Errors
 /// The first missing object, no complete run, a failed read.
 pub async fn locate(sources: &Sources, req: &Request, mirror: &Mirror) -> Result<Located> {
-    request::locate(sources, req, mirror, now())
+    request::locate(sources, req, mirror, store::now())
         .await
         .map_err(|e| CliError::Locate(Box::new(e)))
 }

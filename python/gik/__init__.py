@@ -6,6 +6,9 @@ in Rust, bit-identical to ecCodes.
 - :func:`open_references` — kerchunk JSON, two-column parquet or an fsspec
   parquet directory, local or remote;
 - :func:`extract_state` — one member's AIFS input state (as ``gik extract``);
+- :func:`request` / :func:`resolve_request` — ECMWF open-data requests
+  (ecmwf-opendata's keywords, ``date="latest"``, any mirror) → References
+  (as ``gik scan --source … --date …``);
 - the ``gik`` codec for Zarr v2 (numcodecs) and v3 (zarr-python), registered
   through entry points: references written with ``gik scan --codec gik`` open
   in xarray without ecCodes.
@@ -36,7 +39,10 @@ from .errors import (
     SelectionError,
 )
 
-__all__ = ["References", "decode", "open_references", "scan", "extract_state", "__version__", *errors.__all__]
+from .request import ResolvedRequest, request, resolve_request
+
+__all__ = ["References", "decode", "open_references", "scan", "extract_state", "__version__", *errors.__all__,
+           "request", "resolve_request", "ResolvedRequest"]
 
 
 def _as_bytes(message: Any) -> bytes:

@@ -87,3 +87,7 @@ def read_chunks(refs: References, path: str, indices: list[list[int]], dtype: st
     values per field)``, NaN where a chunk has no reference."""
 def references_from_bytes(data: bytes, origin: str) -> References:
     """References parsed from a reference file's bytes (JSON or two-column parquet)."""
+def resolve_request(pairs: list[tuple[str, str]], source: str) -> tuple[str, list[str], list[str]]:
+    """(run, urls, indexes) of an open-data request on ``source``."""
+def scan_request(pairs: list[tuple[str, str]], source: str, codec: str = "grib", concurrency: int = 64) -> tuple[References, str]:
+    """The references of an open-data request on ``source``, and its run."""

@@ -10,6 +10,7 @@ mod decode;
 mod error;
 mod extract;
 mod refs;
+mod request;
 mod runtime;
 
 use pyo3::prelude::*;
@@ -27,5 +28,7 @@ fn _gik(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dataset::read_coordinate, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::read_chunks, m)?)?;
     m.add_function(wrap_pyfunction!(dataset::references_from_bytes, m)?)?;
+    m.add_function(wrap_pyfunction!(request::resolve_request, m)?)?;
+    m.add_function(wrap_pyfunction!(request::scan_request, m)?)?;
     Ok(())
 }

@@ -128,6 +128,54 @@ fn env_has(key: &str) -> bool {
     std::env::var_os(key).is_some_and(|v| !v.is_empty())
 }
 
+fn env_true(key: &str) -> bool {
+    std::env::var(key)
+        .is_ok_and(|v| matches!(v.to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on"))
+}
+
+/// The environment's `PREFIX_*` settings applied (again) over a builder
+/// made `from_env` and given gik's client defaults (timeouts), so that what
+/// the user set wins: `with_client_options` replaces the whole client
+/// configuration `from_env` read (`AZURE_ALLOW_HTTP`, `GOOGLE_ALLOW_HTTP`,
+/// `*_TIMEOUT`, proxies), which made any `http://` endpoint fail with "URL
+/// scheme is not allowed".
+fn env_over<B, K: std::str::FromStr>(prefix: &str, mut b: B, set: impl Fn(B, K, String) -> B) -> B {
+    for (key, value) in std::env::vars() {
+        if key.starts_with(prefix) {
+            if let Ok(k) = key.to_ascii_lowercase().parse::<K>() {
+                b = set(b, k, value);
+            }
+        }
+    }
+    b
+}
+
+/// Seconds since 1970 now (UTC): the clock an open-data request's `latest`
+/// is given (the core has none).
+#[must_use]
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// A request's mirror as references name its objects: a local root (a
+/// path or `file://`) made absolute; named mirrors and URLs as they are.
+///
+/// # Errors
+/// A path whose absolute form cannot be found.
+pub fn absolute_mirror(
+    mirror: gik_core::request::Mirror,
+) -> Result<gik_core::request::Mirror, StoreError> {
+    use gik_core::request::Mirror;
+    match mirror {
+        Mirror::Root(root) if !is_url(&root) || root.starts_with("file://") => Ok(Mirror::Root(
+            reference_url(&root)?.trim_end_matches('/').to_string(),
+        )),
+        m => Ok(m),
+    }
+}
+
 /// Is `location` a URL with a scheme we read (rather than a local path)?
 #[must_use]
 pub fn is_url(location: &str) -> bool {
@@ -180,9 +228,10 @@ impl Stores {
         }
     }
 
-    /// Should requests go unsigned: asked for, or no credentials given in `keys`.
-    fn unsigned(&self, keys: &[&str]) -> bool {
-        self.anonymous || !keys.iter().any(|k| env_has(k))
+    /// Should requests go unsigned: asked for, or no credentials given in
+    /// `keys` (and the user did not set `skip` either way).
+    fn unsigned(&self, keys: &[&str], skip: &str) -> bool {
+        self.anonymous || (!env_has(skip) && !keys.iter().any(|k| env_has(k)))
     }
 
     async fn store_for(&self, url: &url::Url) -> Result<Arc<dyn ObjectStore>, StoreError> {
@@ -198,11 +247,16 @@ impl Stores {
         let store: Arc<dyn ObjectStore> = match url.scheme() {
             "s3" => {
                 let bucket = url.host_str().ok_or_else(|| bad("no bucket".into()))?;
-                let mut b = object_store::aws::AmazonS3Builder::from_env()
-                    .with_bucket_name(bucket)
-                    .with_client_options(client_options())
-                    .with_retry(retry());
-                if self.unsigned(&["AWS_ACCESS_KEY_ID"]) {
+                // (the bucket named by the url wins over `AWS_BUCKET`)
+                let mut b = env_over(
+                    "AWS_",
+                    object_store::aws::AmazonS3Builder::from_env()
+                        .with_client_options(client_options())
+                        .with_retry(retry()),
+                    |b, k: object_store::aws::AmazonS3ConfigKey, v| b.with_config(k, v),
+                )
+                .with_bucket_name(bucket);
+                if self.unsigned(&["AWS_ACCESS_KEY_ID"], "AWS_SKIP_SIGNATURE") {
                     b = b.with_skip_signature(true);
                 }
                 let endpoint = std::env::var("AWS_ENDPOINT_URL")
@@ -224,21 +278,55 @@ impl Stores {
             }
             "gs" => {
                 let bucket = url.host_str().ok_or_else(|| bad("no bucket".into()))?;
-                let mut b = object_store::gcp::GoogleCloudStorageBuilder::from_env()
-                    .with_bucket_name(bucket)
-                    .with_client_options(client_options())
-                    .with_retry(retry());
-                if self.unsigned(&["GOOGLE_APPLICATION_CREDENTIALS", "GOOGLE_SERVICE_ACCOUNT"]) {
+                // (the bucket named by the url wins over `GOOGLE_BUCKET`)
+                let mut b = env_over(
+                    "GOOGLE_",
+                    object_store::gcp::GoogleCloudStorageBuilder::from_env()
+                        .with_client_options(client_options())
+                        .with_retry(retry()),
+                    |b, k: object_store::gcp::GoogleConfigKey, v| b.with_config(k, v),
+                )
+                .with_bucket_name(bucket);
+                if self.unsigned(
+                    &[
+                        "GOOGLE_APPLICATION_CREDENTIALS",
+                        "GOOGLE_SERVICE_ACCOUNT",
+                        "GOOGLE_SERVICE_ACCOUNT_PATH",
+                        "GOOGLE_SERVICE_ACCOUNT_KEY",
+                        "GOOGLE_BEARER_TOKEN",
+                        "SERVICE_ACCOUNT",
+                    ],
+                    "GOOGLE_SKIP_SIGNATURE",
+                ) {
                     b = b.with_skip_signature(true);
                 }
                 Arc::new(b.build().map_err(|e| bad(e.to_string()))?)
             }
             "az" | "abfs" | "abfss" => {
-                let mut b = object_store::azure::MicrosoftAzureBuilder::from_env()
-                    .with_url(url.as_str())
-                    .with_client_options(client_options())
-                    .with_retry(retry());
-                if self.unsigned(&["AZURE_STORAGE_ACCOUNT_KEY", "AZURE_STORAGE_SAS_KEY"]) {
+                // (what the url names, container and account, wins over the environment)
+                let mut b = env_over(
+                    "AZURE_",
+                    object_store::azure::MicrosoftAzureBuilder::from_env()
+                        .with_client_options(client_options())
+                        .with_retry(retry()),
+                    |b, k: object_store::azure::AzureConfigKey, v| b.with_config(k, v),
+                )
+                .with_url(url.as_str());
+                // (the emulator signs with its well-known key unless told not to)
+                if self.unsigned(
+                    &[
+                        "AZURE_STORAGE_ACCOUNT_KEY",
+                        "AZURE_STORAGE_ACCESS_KEY",
+                        "AZURE_STORAGE_MASTER_KEY",
+                        "AZURE_STORAGE_SAS_KEY",
+                        "AZURE_STORAGE_SAS_TOKEN",
+                        "AZURE_STORAGE_TOKEN",
+                        "AZURE_CLIENT_SECRET",
+                        "AZURE_FEDERATED_TOKEN_FILE",
+                    ],
+                    "AZURE_SKIP_SIGNATURE",
+                ) && !env_true("AZURE_STORAGE_USE_EMULATOR")
+                {
                     b = b.with_skip_signature(true);
                 }
                 Arc::new(b.build().map_err(|e| bad(e.to_string()))?)

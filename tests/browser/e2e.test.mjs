@@ -847,3 +847,46 @@ test("a click on the map gives the plume: one line per member across the steps, 
   });
   await page.context().close();
 });
+
+// The request form (web/request-form.js): the demo ensemble laid out as
+// ECMWF's mirror (2025-01-01 00z, cycle 49r1) behind the loopback range
+// server; the page opens what the request names, only the fields it asks
+// for, and a run the mirror lacks says which object is missing.
+test("the request form opens an open-data request from a mirror root, and names a missing object", async () => {
+  const root = join(ART, "request-mirror");
+  rmSync(root, { recursive: true, force: true });
+  const dir = join(root, "20250101/00z/ifs/0p25/enfo");
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(join(ROOT, "data/demo/49r1"))) copyFileSync(join(ROOT, "data/demo/49r1", f), join(dir, f));
+  const { proc, port } = await rangeServer(root, 0);
+  try {
+    const page = await newPage(main.url);
+    await page.selectOption("#req-source", "root");
+    await page.fill("#req-root", `http://127.0.0.1:${port}`);
+    await page.fill("#req-date", "2025-01-01");
+    await page.selectOption("#req-time", "0");
+    await page.fill("#req-step", "0/6");
+    await page.selectOption("#req-stream", "enfo");
+    await page.fill("#req-param", "2t/t");
+    await page.fill("#req-levelist", "850");
+    const submit = async () => {
+      await page.evaluate(() => { window.gik.ready = false; });
+      await page.click("#req-open");
+      await page.waitForFunction(() => window.gik.ready, null, { timeout: 60_000 });
+      return { text: await page.textContent("#status"), error: await page.evaluate(() => document.getElementById("status").classList.contains("error")) };
+    };
+    let r = await submit();
+    assert.equal(r.error, false, r.text);
+    const vars = Object.fromEntries(await page.evaluate(() => window.gik.variables.map((v) => [v.shortName, v])));
+    assert.deepEqual(Object.keys(vars).sort(), ["2t", "t"]);
+    assert.deepEqual(vars.t.levels, [850]);
+    assert.deepEqual(vars.t.members, [0, 1, 2, 3]);
+    await page.screenshot({ path: join(ART, "page-request.png") });
+    await page.fill("#req-date", "2025-01-02");
+    r = await submit();
+    assert.ok(r.error && r.text.includes("20250102/00z/ifs/0p25/enfo/20250102000000-0h-enfo-ef.index"), r.text);
+    await page.context().close();
+  } finally {
+    proc.kill();
+  }
+});

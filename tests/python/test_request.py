@@ -4,8 +4,9 @@ out exactly like ECMWF's ({root}/{YYYYMMDD}/{HH}z/{model}/0p25/{stream}/…):
 ensembles written by ../shared/tools/make_ensemble.py for several dates, both
 IFS cycles (49r1: control in enfo-ef; 50r1: control in oper-fc), 00 and 06 UTC,
 and AIFS-ENS files (enfo-cf / enfo-pf, split from a generated ensemble by its
-index). The mirror is read as a local path and over HTTP on loopback
-(tests/helpers/range_server.py, or the Rust range_server when built).
+index). The mirror is read as a local path, over HTTP on loopback
+(tests/helpers/range_server.py, or the Rust range_server when built) and from
+moto's S3 server (with credentials, and anonymously: public-read objects).
 
 - requests resolve to the right objects for ifs and aifs-ens in both cycles,
   and `gik scan` from a request writes the same bytes as `gik scan` on the
@@ -15,6 +16,8 @@ index). The mirror is read as a local path and over HTTP on loopback
 - `--param`/`--levelist`/`--number` give references holding exactly those fields;
 - a request for a run the mirror lacks fails within seconds naming the first
   missing object, and writes nothing;
+- `gik extract` from the request writes the same pickles as `gik scan` +
+  `gik extract --refs`, and fails fast on a missing run writing nothing;
 - `gik ls` lists runs, streams, types and steps (a listing locally, probing over HTTP).
 """
 import datetime
@@ -25,7 +28,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from gik_testlib import PY, SHARED, ensure_gik, gik, range_server, rm, tmpdir  # noqa: E402
+from gik_testlib import PY, SHARED, ensure_gik, gik, moto_s3, range_server, rm, tmpdir  # noqa: E402
 
 PARAMS = "2t,t,sot,lsm"
 LEVELS = "850,500"
@@ -135,8 +138,27 @@ def main():
             (["--model", "aifs-ens", "--date", "2026-06-01", "--time", "0"],
              [path_of("20260601", 0, "aifs-ens", "enfo", s, k) for s in (0, 6) for k in ("cf", "pf")]),
         ]
-        with range_server(root) as base:
-            for source, as_url in ((root, lambda p: p), (base, lambda p: base + p[len(root):])):
+        with range_server(root) as base, moto_s3() as endpoint:
+            # the mirror in moto's S3 as in ECMWF's bucket: public-read objects, read with credentials
+            # and anonymously
+            import boto3
+            s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
+                              aws_access_key_id="testing", aws_secret_access_key="testing")
+            s3.create_bucket(Bucket="mirror")
+            for d, _, fs in os.walk(root):
+                for f in fs:
+                    s3.upload_file(os.path.join(d, f), "mirror", os.path.relpath(os.path.join(d, f), root),
+                                   ExtraArgs={"ACL": "public-read"})
+            for k in [k for k in os.environ if k.startswith("AWS_")]:
+                os.environ.pop(k)
+            os.environ.update(AWS_ENDPOINT_URL=endpoint, AWS_REGION="us-east-1")
+            s3_creds = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+            bucket = "s3://mirror"
+            t_s3 = time.monotonic()
+            for source, as_url in ((root, lambda p: p), (base, lambda p: base + p[len(root):]),
+                                   (bucket, lambda p: bucket + p[len(root):])):
+                if source == bucket:
+                    os.environ.update(s3_creds)
                 for flags, files in cases:
                     what = f"{' '.join(flags)} from {source}"
                     a, b = os.path.join(work, "a.json"), os.path.join(work, "b.json")
@@ -205,6 +227,42 @@ def main():
                               "2026-05-11 06z  ifs         0p25  enfo ef  0, 6 (2 steps)"], ls
                 r = gik("ls", "--source", source, "--date", "2026-06-03", check=False)
                 assert r.returncode != 0 and "has no run of 20260603" in r.stderr, r.stderr
+
+                # gik extract from the request: the same pickles as gik scan + gik extract --refs,
+                # for ifs and aifs-ens in both cycles; a missing run fails fast and writes nothing
+                for flags in (["--date", "2026-05-11", "--time", "6", "--stream", "enfo"],
+                              ["--date", "2026-06-01", "--time", "0", "--stream", "enfo", "--number", "0/2"],
+                              ["--model", "aifs-ens", "--date", "2026-05-11", "--time", "6"],
+                              ["--model", "aifs-ens", "--date", "2026-06-01", "--time", "0", "--param", "t/2t"]):
+                    req = ["--source", source, "--step", "0/6", *flags]
+                    x = ["--params", "2t,t_850,t_500", "--steps", "6", "-q"]
+                    refs = os.path.join(work, "x.json")
+                    for d in ("xa", "xb"):
+                        rm(os.path.join(work, d))
+                    gik("scan", *req, "--out", refs, "-q")
+                    gik("extract", "--refs", refs, "--out", os.path.join(work, "xa"), *x)
+                    gik("extract", *req, "--out", os.path.join(work, "xb"), *x)
+                    a, b = (sorted(os.listdir(os.path.join(work, d))) for d in ("xa", "xb"))
+                    assert a == b and len(a) == (2 if "0/2" in flags else 3), (flags, a, b)
+                    for f in a:
+                        assert_same_bytes(os.path.join(work, "xa", f), os.path.join(work, "xb", f), f"extract {flags}")
+                t0 = time.monotonic()
+                r = gik("extract", "--source", source, "--date", "2026-06-02", "--stream", "enfo", "--step", "0/6",
+                        "--params", "2t", "--out", os.path.join(work, "xc"), check=False)
+                assert time.monotonic() - t0 < 10, "a missing run took too long"
+                assert r.returncode == 1 and "20260602/00z/ifs/0p25/enfo/20260602000000-0h-enfo-ef.index does not exist" in r.stderr, r.stderr
+                assert not os.path.exists(os.path.join(work, "xc"))
+                if source == bucket:
+                    print(f"test_request: local, HTTP and moto S3 mirrors checked in {time.monotonic() - t_s3:.1f} s")
+                    # anonymous (the objects are public-read, as ECMWF's bucket)
+                    for k in s3_creds:
+                        os.environ.pop(k)
+                    a = os.path.join(work, "anon.json")
+                    gik("scan", "--source", bucket, "--date", "2026-06-01", "--stream", "enfo", "--step", "0/6", "--out", a, "-q")
+                    gik("scan", "--source", root, "--date", "2026-06-01", "--stream", "enfo", "--step", "0/6", "--out", a[:-5] + "-local.json", "-q")
+                    assert open(a).read().replace(bucket, root) == open(a[:-5] + "-local.json").read(), "anonymous S3 references differ"
+                    r = gik("scan", "--source", bucket, "--date", "2026-06-02", "--stream", "enfo", "--out", a[:-5] + "-x.json", check=False)
+                    assert r.returncode == 1 and "20260602000000-0h-enfo-ef.index" in r.stderr, r.stderr
         # both ways of naming locations in one command line is a usage error
         r = gik("scan", path_of("20260511", 0, "ifs", "enfo", 0, "ef"), "--source", root, "--out",
                 os.path.join(work, "u.json"), check=False)

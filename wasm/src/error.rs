@@ -67,6 +67,10 @@ pub enum Error {
     /// The caller stopped the computation (its progress callback returned `false`).
     #[error("cancelled")]
     Cancelled,
+    /// An open-data request names a run whose objects are not all on the
+    /// mirror (the first missing one named), or no complete run.
+    #[error("{0}")]
+    Locate(String),
     /// Scanning GRIB objects (or their indexes) failed.
     #[error(transparent)]
     Scan(Box<gik_core::scan::ScanError<Error>>),
@@ -128,9 +132,9 @@ impl Error {
             Self::Http { .. } | Self::Short { .. } => "http",
             Self::Unreachable { .. } => "unreachable",
             Self::Refs { .. } => "badRefs",
-            Self::Plan(gik_core::plan::PlanError::Missing(_)) | Self::Missing { .. } => {
-                "missingData"
-            }
+            Self::Plan(gik_core::plan::PlanError::Missing(_))
+            | Self::Missing { .. }
+            | Self::Locate(_) => "missingData",
             Self::Plan(gik_core::plan::PlanError::Refs(_)) => "badRefs",
             Self::Plan(_) | Self::Options(_) => "options",
             Self::Cancelled => "cancelled",

@@ -14,6 +14,8 @@
 //! const field = await refs.readField({ variable: "t2m/instant/heightAboveGround/t2m", member: 0, step: 6 });
 //! console.log(field.units, field.min, field.max, field.values.length);
 //! const pickle = await refs.memberPickle({ member: 3, params: "aifs-ens" });
+//! // or an ECMWF open-data request (module `request`)
+//! const run = await openRequest({ date: "latest", step: "0/6", stream: "enfo", source: "aws" });
 //! ```
 
 mod blob;
@@ -21,6 +23,8 @@ mod convert;
 mod error;
 mod fetch;
 mod options;
+#[cfg(target_arch = "wasm32")]
+mod request;
 mod session;
 mod tables;
 

@@ -79,17 +79,18 @@ pub enum DtypeArg {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// References: kerchunk JSON, two-column parquet, or fsspec parquet directory; local or remote.
+    /// Or none, and an open-data request instead (--model, --date, --time, --step, --stream, …,
+    /// --source, as `gik scan` takes it): its objects are scanned on the way.
     #[arg(long)]
-    pub refs: String,
+    pub refs: Option<String>,
+    #[command(flatten)]
+    pub request: crate::args::Request,
     /// Output directory (created if needed).
     #[arg(long, short = 'o')]
     pub out: PathBuf,
     /// Members: all, 0,3,7, 1-10 (control = 0).
     #[arg(long, default_value = "all")]
     pub members: String,
-    /// Valid date of the state (2025-01-01T06, 2025010106); default: the latest the references allow.
-    #[arg(long)]
-    pub date: Option<String>,
     /// Forecast steps in hours for --layout grid (default: the first); several give one file per step.
     #[arg(long, value_delimiter = ',')]
     pub steps: Option<Vec<i64>>,
@@ -407,7 +408,7 @@ pub(crate) fn dtype_of(d: DtypeArg) -> Dtype {
 /// Runs `gik extract --var`: one variable as one array.
 fn run_var(args: &Args, path: &str, t0: Instant) -> Result<()> {
     let rt = crate::pipeline::runtime(None, None)?;
-    let store = rt.block_on(crate::refs_in::load(&args.refs))?;
+    let store = load_refs(args, &rt, &[])?;
     let file = rt.block_on(async {
         tokio::select! {
             r = var::run(args, &store, path, args.format) => r,
@@ -424,6 +425,82 @@ fn run_var(args: &Args, path: &str, t0: Instant) -> Result<()> {
     Ok(())
 }
 
+/// What `--refs` names, or what the request stands for (in messages).
+pub(crate) fn refs_label(args: &Args) -> String {
+    args.refs
+        .clone()
+        .unwrap_or_else(|| "the references of the request".into())
+}
+
+/// `--date` with `--refs`: the valid date of the state. (From a request it
+/// is the run's day, and the state's date is the latest the run allows.)
+fn state_date(args: &Args) -> Option<&str> {
+    args.refs.as_ref().and(args.request.date.as_deref())
+}
+
+/// The references: read from `--refs`, or built from a scan of the
+/// request's objects (the references `gik scan` writes for it, in memory).
+/// A request without `--param` is narrowed to the parameters of `inputs`
+/// (the states' inputs), so only their index lines are kept and their
+/// headers read; one the objects lack is then the planner's to report.
+fn load_refs(
+    args: &Args,
+    rt: &tokio::runtime::Runtime,
+    inputs: &[plan::Input],
+) -> Result<gik_core::refs::RefStore> {
+    let request = &args.request;
+    if let Some(refs) = &args.refs {
+        let given: Vec<&str> = request
+            .pairs()
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| *k != "date")
+            .chain(request.source.as_ref().map(|_| "source"))
+            .collect();
+        if !given.is_empty() {
+            return Err(CliError::Usage(format!(
+                "give --refs or an open-data request, not both (--{} with --refs)",
+                given.join(", --")
+            )));
+        }
+        return rt.block_on(crate::refs_in::load(refs));
+    }
+    if !request.given() {
+        return Err(CliError::Usage(
+            "give --refs, or an open-data request (--source, --date, --time, --step, … as gik scan takes them)".into(),
+        ));
+    }
+    let sources = Sources::default();
+    let quiet = args.progress.quiet;
+    let fields = rt.block_on(async {
+        let (urls, mut select) = super::scan::request_targets(request, &sources, quiet).await?;
+        let how = super::scan::How {
+            mode: super::scan::Mode::Auto,
+            verify: super::scan::Verify::All,
+            concurrency: 64,
+            quiet,
+        };
+        let asked = select.clone();
+        if request.param.is_none() && !inputs.is_empty() {
+            select.param = inputs.iter().map(|i| i.short_name.clone()).collect();
+            select.param.sort();
+            select.param.dedup();
+        }
+        super::scan::scan_urls(&sources, &urls, Some(select), Some(&asked), how).await
+    })?;
+    let built = gik_core::refs::build(&fields).map_err(|source| CliError::Refs {
+        location: refs_label(args),
+        source,
+    })?;
+    for s in &built.skipped {
+        eprintln!(
+            "gik: warning: {} at byte {} left out: {}",
+            s.url, s.offset, s.reason
+        );
+    }
+    Ok(built.store)
+}
+
 /// The states to write: the model (or the flags) resolved against the
 /// references, planned by the core.
 struct Planned {
@@ -437,9 +514,7 @@ struct Planned {
 /// Reads the model and the references and plans the states.
 fn plan_states(args: &Args, rt: &tokio::runtime::Runtime) -> Result<Planned> {
     let members = plan::parse_members(&args.members).map_err(CliError::plan)?;
-    let date = args
-        .date
-        .as_deref()
+    let date = state_date(args)
         .map(|d| {
             assemble::parse_date(d).ok_or_else(|| {
                 CliError::Usage(format!(
@@ -454,7 +529,7 @@ fn plan_states(args: &Args, rt: &tokio::runtime::Runtime) -> Result<Planned> {
         (None, None) => None,
     };
     let resolved = resolve_model(args, model.as_ref())?;
-    let store = rt.block_on(crate::refs_in::load(&args.refs))?;
+    let store = load_refs(args, rt, &resolved.inputs)?;
     let sel = Selection {
         members,
         date,

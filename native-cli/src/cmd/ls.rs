@@ -80,7 +80,7 @@ pub fn run(args: &Args) -> Result<()> {
         .map_err(CliError::request)?;
     let day = match req.date {
         DateSpec::Day(d) => d,
-        DateSpec::Relative(n) => crate::request::now().div_euclid(86_400) + n,
+        DateSpec::Relative(n) => gik_store::now().div_euclid(86_400) + n,
         DateSpec::Latest => {
             return Err(CliError::Usage(
                 "gik ls lists one day: give --date YYYYMMDD, YYYY-MM-DD, 0 or -N".into(),

@@ -102,6 +102,28 @@ pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
     crate::pipeline::progress_bar(quiet, len, crate::pipeline::Counts::Bytes)
 }
 
+/// The objects of an open-data request on its mirror and the selection of
+/// their fields (`gik scan` and `gik extract` from a request).
+pub(crate) async fn request_targets(
+    request: &crate::args::Request,
+    sources: &Sources,
+    quiet: bool,
+) -> Result<(Vec<String>, Selection)> {
+    let req = crate::request::parse(request)?;
+    let mirror = crate::request::mirror(request.source.as_deref())?;
+    let located = crate::request::locate(sources, &req, &mirror).await?;
+    if !quiet {
+        eprintln!(
+            "gik: {} on {}: {} object(s)",
+            located.run,
+            mirror,
+            located.objects.len()
+        );
+    }
+    let urls = located.objects.into_iter().map(|o| o.url).collect();
+    Ok((urls, req.select))
+}
+
 /// What to scan: the locations given, or the objects of a request on its
 /// mirror (and the selection of their fields).
 async fn targets(args: &Args, sources: &Sources) -> Result<(Vec<String>, Option<Selection>)> {
@@ -124,69 +146,76 @@ async fn targets(args: &Args, sources: &Sources) -> Result<(Vec<String>, Option<
             "give GRIB2 locations, or an open-data request (--source, --date, --step, … as ecmwf-opendata takes them)".into(),
         ));
     }
-    let req = crate::request::parse(&args.request)?;
-    let mirror = crate::request::mirror(args.request.source.as_deref())?;
-    let located = crate::request::locate(sources, &req, &mirror).await?;
-    if !args.progress.quiet {
-        eprintln!(
-            "gik: {} on {}: {} object(s)",
-            located.run,
-            mirror,
-            located.objects.len()
-        );
-    }
-    let urls = located.objects.into_iter().map(|o| o.url).collect();
-    Ok((urls, Some(req.select)))
+    let (urls, select) = request_targets(&args.request, sources, args.progress.quiet).await?;
+    Ok((urls, Some(select)))
 }
 
-/// Scans the locations, or the objects of a request (shared with other
-/// commands): the fields and how many objects they came from.
+/// How `scan_urls` finds and checks the messages.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct How {
+    pub mode: Mode,
+    pub verify: Verify,
+    pub concurrency: usize,
+    pub quiet: bool,
+}
+
+/// Scans the locations, or the objects of a request (`gik scan`): the
+/// fields and how many objects they came from.
 pub(crate) fn scan(args: &Args) -> Result<(Vec<ScannedField>, usize)> {
     let rt = crate::pipeline::runtime(None, None)?;
     let sources = Sources::default();
     let (urls, select) = rt.block_on(targets(args, &sources))?;
+    let how = How {
+        mode: args.mode,
+        verify: args.verify,
+        concurrency: args.concurrency,
+        quiet: args.progress.quiet,
+    };
+    let fields = rt.block_on(scan_urls(
+        &sources,
+        &urls,
+        select.clone(),
+        select.as_ref(),
+        how,
+    ))?;
+    Ok((fields, urls.len()))
+}
+
+/// Scans `urls`, keeping the fields `select` keeps; every part of the
+/// request's selection `asked` must then match a field.
+pub(crate) async fn scan_urls(
+    sources: &Sources,
+    urls: &[String],
+    select: Option<Selection>,
+    asked: Option<&Selection>,
+    how: How,
+) -> Result<Vec<ScannedField>> {
     let opts = gik_core::scan::ScanOptions {
-        mode: match args.mode {
+        mode: match how.mode {
             Mode::Auto => gik_core::scan::Mode::Auto,
             Mode::Index => gik_core::scan::Mode::Index,
             Mode::Headers => gik_core::scan::Mode::Headers,
         },
-        verify: match args.verify {
+        verify: match how.verify {
             Verify::All => index::Verify::All,
             Verify::Sample => index::Verify::Sample,
             Verify::None => index::Verify::None,
         },
-        concurrency: args.concurrency,
+        concurrency: how.concurrency,
         objects_at_once: 4,
         batch: store::header_batch,
         select: select.clone().map(std::sync::Arc::new),
     };
-    let bar = progress(args.progress.quiet, 0);
-    let fields = rt
-        .block_on(gik_core::scan::scan(
-            &sources,
-            &urls,
-            &opts,
-            &Bar(&bar),
-            &Blocking,
-        ))
+    let bar = progress(how.quiet, 0);
+    let fields = gik_core::scan::scan(sources, urls, &opts, &Bar(&bar), &Blocking)
+        .await
         .map_err(CliError::scan)?;
     bar.finish_and_clear();
-    if let Some(sel) = select {
-        let unmatched = sel.unmatched(&fields);
-        if !unmatched.is_empty() || fields.is_empty() {
-            return Err(CliError::Usage(format!(
-                "the {} object(s) of the request hold no field for {}",
-                urls.len(),
-                if unmatched.is_empty() {
-                    "the selection".to_string()
-                } else {
-                    unmatched.join(", ")
-                }
-            )));
-        }
+    if let Some(sel) = asked {
+        sel.require(&fields, urls.len())
+            .map_err(|e| CliError::Usage(e.to_string()))?;
     }
-    Ok((fields, urls.len()))
+    Ok(fields)
 }
 
 /// Runs `gik scan`.

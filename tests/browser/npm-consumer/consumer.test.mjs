@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { readFileSync } from "node:fs";
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync, readdirSync, mkdirSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import init, { openRefs, decodeGrib, version, checkReader, scan } from "gik-wasm";
+import init, { openRefs, decodeGrib, version, checkReader, scan, openRequest, resolveRequest } from "gik-wasm";
 
 const SAMPLE = process.env.GIK_SAMPLE;
 const REFS = process.env.GIK_SAMPLE_REFS;
@@ -307,4 +307,65 @@ test("corrupt parquet and JSON references give clear errors, never a trap", asyn
   // and the module still works
   assert.match(version(), /^\d+\.\d+\.\d+/);
   await assert.rejects(openRefs(new Uint8Array([1, 2, 3])), (e) => e.kind === "badRefs");
+});
+
+// ECMWF open-data requests through the package: the demo ensembles laid out
+// as ECMWF's mirror (49r1 as 2025-01-01 00z, the control in enfo-ef; the
+// 50r1 files as 2026-06-01 00z, the control in oper-fc) behind the loopback
+// range server; the core resolves the request (the same objects `gik scan
+// --source` finds) and openRequest's references hold what gik scan's do.
+test("resolveRequest and openRequest resolve through the core and equal gik scan --source", async () => {
+  const demo = process.env.GIK_DEMO;
+  const gik = process.env.GIK_BIN;
+  assert.ok(demo && gik, "GIK_DEMO and GIK_BIN must be set");
+  const root = mkdtempSync(`${tmpdir()}/gik-mirror-`);
+  for (const [cycle, day] of [["49r1", "20250101"], ["50r1", "20260601"]]) {
+    for (const f of readdirSync(`${demo}/${cycle}`)) {
+      const stream = f.split("-")[2];
+      const dir = `${root}/${day}/00z/ifs/0p25/${stream}`;
+      mkdirSync(dir, { recursive: true });
+      copyFileSync(`${demo}/${cycle}/${f}`, `${dir}/${f.replace("20250101", day)}`);
+    }
+  }
+  const { base, stop } = await rangeServer(root);
+  try {
+    for (const [day, files] of [
+      ["2025-01-01", ["enfo/20250101000000-0h-enfo-ef", "enfo/20250101000000-6h-enfo-ef"]],
+      ["2026-06-01", ["enfo/20260601000000-0h-enfo-ef", "oper/20260601000000-0h-oper-fc",
+                      "enfo/20260601000000-6h-enfo-ef", "oper/20260601000000-6h-oper-fc"]],
+    ]) {
+      const request = { date: day, time: 0, step: [0, 6], stream: "enfo", source: base };
+      const run = await resolveRequest(request);
+      assert.equal(run.run, `${day} 00z`);
+      const stem = `${base}/${day.replaceAll("-", "")}/00z/ifs/0p25/`;
+      assert.deepEqual(run.urls, files.map((f) => `${stem}${f}.grib2`));
+      assert.deepEqual(run.indexes, files.map((f) => `${stem}${f}.index`));
+      // the references: as gik scan writes them for the same request
+      const file = `${root}/req.json`;
+      execFileSync(gik, ["scan", "-q", "--source", base, "--date", day, "--time", "0", "--step", "0/6", "--stream", "enfo", "--out", file]);
+      const want = await openRefs(readFileSync(file));
+      const got = await openRequest(request);
+      assert.deepEqual(got.variables(), want.variables());
+      const sel = { variable: "t/instant/isobaricInhPa/t", member: 2, step: 6, level: 850 };
+      assert.deepEqual((await got.readField(sel)).values, (await want.readField(sel)).values);
+      got.free();
+      want.free();
+    }
+    // a subset: exactly t at 500 hPa for member 1 (keywords as strings or lists)
+    const sub = await openRequest({ date: "20260601", step: "0/to/6/by/6", stream: "enfo", param: "t", levelist: [500], number: 1, source: base });
+    const vars = sub.variables();
+    assert.deepEqual(vars.map((v) => [v.shortName, v.levels, v.members]), [["t", [500], [1]]]);
+    sub.free();
+    // a run the mirror lacks: missingData naming the first missing object, at once
+    const t0 = Date.now();
+    await assert.rejects(openRequest({ date: "2026-06-02", step: [0, 6], stream: "enfo", source: base }),
+      (e) => e.kind === "missingData" && e.message.includes("20260602/00z/ifs/0p25/enfo/20260602000000-0h-enfo-ef.index does not exist"));
+    assert.ok(Date.now() - t0 < 10000);
+    await assert.rejects(openRequest({ date: "2026-06-01", stream: "enfo", param: "zz", source: base }),
+      (e) => e.kind === "options" && /param=zz/.test(e.message));
+    await assert.rejects(resolveRequest({ date: "2026-06-01", time: 5, source: base }), (e) => e.kind === "options" && /time/.test(e.message));
+    await assert.rejects(resolveRequest({ dates: "2026-06-01" }), (e) => e.kind === "options" && /dates/.test(e.message));
+  } finally {
+    stop();
+  }
 });

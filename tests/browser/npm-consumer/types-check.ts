@@ -29,3 +29,11 @@ export async function preview(url: string): Promise<number> {
 
 // @ts-expect-error: readField needs a selection object
 openRefs("x").then((r) => r.readField());
+
+import { openRequest, resolveRequest, type RequestSpec, type ResolvedRequest } from "gik-wasm";
+export async function requested(): Promise<string> {
+  const spec: RequestSpec = { model: "ifs", date: "latest", time: 0, step: "0/to/12/by/6", stream: "enfo", param: ["2t", "msl"], source: "aws" };
+  const run: ResolvedRequest = await resolveRequest(spec, { proxy: "/proxy?url=" });
+  const refs = await openRequest(spec);
+  return `${run.run}: ${run.urls.length} objects, ${refs.variables().length} variables`;
+}

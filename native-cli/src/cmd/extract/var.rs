@@ -36,7 +36,7 @@ pub async fn run(
 ) -> Result<std::path::PathBuf> {
     let var = extract::plan_var(store, path).map_err(|e| match e {
         VarError::Refs(source) => CliError::Refs {
-            location: args.refs.clone(),
+            location: super::refs_label(args),
             source,
         },
         other => CliError::Usage(other.to_string()),

@@ -77,8 +77,26 @@ step "python package: pip install ./python in a venv without ecCodes (.venv-gik)
 # it: no ecCodes, cfgrib or kerchunk in this venv; ecCodes' values come from
 # .venv (GIK_REFERENCE_PYTHON), the CLI's outputs from the release gik.
 if [ ! -x .venv-gik/bin/python ]; then python3 -m venv .venv-gik; fi
-.venv-gik/bin/pip install -q --disable-pip-version-check ./python pytest xarray zarr fsspec
+# One abi3 wheel (maturin, release), installed here and in .venv-312 below.
+rm -rf target/wheels
+.venv-gik/bin/pip wheel -q --disable-pip-version-check --no-deps ./python -w target/wheels
+GIK_WHEEL="$(ls target/wheels/gik-*.whl)"
+.venv-gik/bin/pip install -q --disable-pip-version-check pytest xarray zarr fsspec
+.venv-gik/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$GIK_WHEEL"
 GIK_REFERENCE_PYTHON="$GIK_PYTHON" GIK_BIN="$GIK_BIN" .venv-gik/bin/python -m pytest -q python/tests
+
+step "Zarr v3 and Icechunk on Python 3.12 (.venv-312): gik's Icechunk repositories and kerchunk JSON as xarray, zarr, icechunk and VirtualiZarr read them"
+# A 51-member 0.25° ensemble (a few parameters, two runs in both IFS cycles'
+# layouts) is generated once into target/icechunk-data (~0.9 GB).
+PY312="${GIK_PY312:-$(ls -d "$HOME"/.pyenv/versions/3.12*/bin/python 2>/dev/null | tail -1)}"
+[ -x "$PY312" ] || { echo "Python 3.12 not found (pyenv ~/.pyenv/versions/3.12*; or set GIK_PY312)" >&2; exit 1; }
+if [ ! -x .venv-312/bin/python ]; then "$PY312" -m venv .venv-312; fi
+if ! cmp -s tests/requirements-312.txt .venv-312/.gik-requirements 2>/dev/null; then
+  .venv-312/bin/pip install -q --disable-pip-version-check -r tests/requirements-312.txt
+  cp tests/requirements-312.txt .venv-312/.gik-requirements
+fi
+.venv-312/bin/pip install -q --disable-pip-version-check --force-reinstall --no-deps "$GIK_WHEEL"
+GIK_BIN="$GIK_BIN" GIK_PYTHON="$GIK_PYTHON" .venv-312/bin/python tests/icechunk/test_icechunk.py
 
 if [ -x scripts/test_browser.sh ]; then
   step "browser: npm package test and end-to-end test in Chromium"

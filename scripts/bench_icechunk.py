@@ -66,7 +66,7 @@ def main():
 
     storage = ic.local_filesystem_storage(repo_path)
     prefixes = list(ic.Repository.fetch_config(storage).virtual_chunk_containers)
-    creds = ic.containers_credentials({p: None for p in prefixes})
+    creds = {p: ic.credentials.LocalFileSystemAccess for p in prefixes}
 
     def open_ic():
         repo = ic.Repository.open(storage, authorize_virtual_chunk_access=creds)

@@ -144,6 +144,7 @@ mod zarr3;
 use std::collections::BTreeMap;
 
 pub use build::{build, build_with, BuildOptions, Built, Codec, ScannedField, Skipped};
+pub use concat::concat;
 pub use fsspec::{parquet_dir_files, read_parquet_dir, write_parquet_dir, DEFAULT_RECORD_SIZE};
 pub use json::{read_json, write_json, JsonVersion};
 pub use open::{open, parse_file, OpenError};
@@ -152,7 +153,6 @@ pub use seed::{
     write_seed_parquet,
 };
 pub use store::{Axes, CoordValues, Coordinate, RefStore, RefValue, Variable};
-pub use concat::concat;
 pub use zarr::ArrayMeta;
 pub use zarr3::{from_zarr3, to_zarr3, Zarr3Node, GIK_CODEC};
 

@@ -127,7 +127,8 @@ pub struct Inspection {
 #[must_use]
 pub fn is_icechunk(location: &str) -> bool {
     let trimmed = location.trim_end_matches('/');
-    trimmed.ends_with(".icechunk") || !trimmed.contains("://") && StdPath::new(trimmed).join("repo").is_file()
+    trimmed.ends_with(".icechunk")
+        || !trimmed.contains("://") && StdPath::new(trimmed).join("repo").is_file()
 }
 
 /// A local path as the `file://` url Icechunk's virtual references need.
@@ -159,7 +160,11 @@ pub fn with_file_urls(refs: &RefStore) -> RefStore {
     refs.iter()
         .map(|(k, v)| {
             let v = match v {
-                RefValue::Range { url, offset, length } => match file_url(url) {
+                RefValue::Range {
+                    url,
+                    offset,
+                    length,
+                } => match file_url(url) {
                     Some(u) => RefValue::range(u, *offset, *length),
                     None => v.clone(),
                 },
@@ -208,7 +213,9 @@ fn percent_decode(s: &str) -> String {
 fn container_store(prefix: &str) -> Option<ObjectStoreConfig> {
     let (scheme, rest) = prefix.split_once("://")?;
     match scheme {
-        "file" => Some(ObjectStoreConfig::LocalFileSystem(PathBuf::from(percent_decode(rest)))),
+        "file" => Some(ObjectStoreConfig::LocalFileSystem(PathBuf::from(
+            percent_decode(rest),
+        ))),
         "s3" => Some(ObjectStoreConfig::S3(s3_options())),
         "gs" | "gcs" => Some(ObjectStoreConfig::Gcs(HashMap::new())),
         "http" | "https" => Some(ObjectStoreConfig::Http(Default::default())),
@@ -221,8 +228,12 @@ fn container_store(prefix: &str) -> Option<ObjectStoreConfig> {
 fn s3_options() -> icechunk::config::S3Options {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").ok();
     let mut o = icechunk::config::S3Options::default();
-    o.region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok();
-    o.allow_http = endpoint.as_deref().is_some_and(|u| u.starts_with("http://"));
+    o.region = std::env::var("AWS_REGION")
+        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
+        .ok();
+    o.allow_http = endpoint
+        .as_deref()
+        .is_some_and(|u| u.starts_with("http://"));
     o.force_path_style = endpoint.is_some();
     o.endpoint_url = endpoint;
     o.anonymous = std::env::var("AWS_ACCESS_KEY_ID").is_err();
@@ -252,12 +263,20 @@ fn runs_and_steps(refs: &RefStore) -> (BTreeSet<i64>, BTreeSet<i64>) {
 
 /// `a, b, c` of displayable things.
 fn list<T: ToString>(items: impl IntoIterator<Item = T>) -> String {
-    items.into_iter().map(|x| x.to_string()).collect::<Vec<_>>().join(", ")
+    items
+        .into_iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The v3 chunk key of `idx` under array `path`.
 fn chunk_key(path: &str, idx: &[u64]) -> String {
-    let mut k = if path.is_empty() { "c".to_string() } else { format!("{path}/c") };
+    let mut k = if path.is_empty() {
+        "c".to_string()
+    } else {
+        format!("{path}/c")
+    };
     for i in idx {
         k.push('/');
         k.push_str(&i.to_string());
@@ -348,17 +367,43 @@ impl Repo {
                 } else {
                     icechunk::config::S3Credentials::FromEnv
                 };
-                icechunk::storage::new_s3_object_store_storage(options, bucket.clone(), Some(prefix.clone()), Some(credentials), vec![], vec![]).await
+                icechunk::storage::new_s3_object_store_storage(
+                    options,
+                    bucket.clone(),
+                    Some(prefix.clone()),
+                    Some(credentials),
+                    vec![],
+                    vec![],
+                )
+                .await
             }
-            Kind::Gcs(bucket, prefix) => icechunk::storage::new_gcs_storage(bucket.clone(), Some(prefix.clone()), None, None, vec![], vec![]),
+            Kind::Gcs(bucket, prefix) => icechunk::storage::new_gcs_storage(
+                bucket.clone(),
+                Some(prefix.clone()),
+                None,
+                None,
+                vec![],
+                vec![],
+            ),
             Kind::Azure(container, prefix) => {
-                let Some(account) = env("AZURE_STORAGE_ACCOUNT_NAME").or_else(|| env("AZURE_STORAGE_ACCOUNT")) else {
+                let Some(account) =
+                    env("AZURE_STORAGE_ACCOUNT_NAME").or_else(|| env("AZURE_STORAGE_ACCOUNT"))
+                else {
                     return Err(Error::Usage {
                         repo: self.location.clone(),
-                        reason: "set AZURE_STORAGE_ACCOUNT_NAME to the storage account of the container".into(),
+                        reason:
+                            "set AZURE_STORAGE_ACCOUNT_NAME to the storage account of the container"
+                                .into(),
                     });
                 };
-                icechunk::storage::new_azure_blob_storage(account, container.clone(), Some(prefix.clone()), None, None).await
+                icechunk::storage::new_azure_blob_storage(
+                    account,
+                    container.clone(),
+                    Some(prefix.clone()),
+                    None,
+                    None,
+                )
+                .await
             }
         }
         .map_err(self.ic("opening storage"))
@@ -375,7 +420,7 @@ impl Repo {
             .unwrap_or_default();
         let auth: HashMap<String, Option<Credentials>> = config
             .virtual_chunk_containers()
-            .map(|c| (c.url_prefix().to_string(), None))
+            .map(|c| (c.url_prefix().to_string(), access(c.url_prefix())))
             .collect();
         Repository::open(storage)
             .authorize_virtual_chunk_access(auth)
@@ -398,18 +443,23 @@ impl Repo {
         if exists && !append {
             return Err(Error::Usage {
                 repo: self.location.clone(),
-                reason: "exists already; give --append to add a run to it (or remove it first)".into(),
+                reason: "exists already; give --append to add a run to it (or remove it first)"
+                    .into(),
             });
         }
         if let (false, Kind::Local(path)) = (exists, &self.kind) {
             if std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_some()) {
-            return Err(Error::Usage {
-                repo: self.location.clone(),
-                reason: "is a non-empty directory that is not an Icechunk repository".into(),
-            });
+                return Err(Error::Usage {
+                    repo: self.location.clone(),
+                    reason: "is a non-empty directory that is not an Icechunk repository".into(),
+                });
             }
         }
-        let prefixes: BTreeSet<String> = new.urls().iter().filter_map(|u| container_prefix(u)).collect();
+        let prefixes: BTreeSet<String> = new
+            .urls()
+            .iter()
+            .filter_map(|u| container_prefix(u))
+            .collect();
         for p in &prefixes {
             if container_store(p).is_none() {
                 return Err(Error::Usage {
@@ -420,15 +470,21 @@ impl Repo {
         }
         let (repo, old) = if exists {
             let repo = self.add_containers(self.open().await?, &prefixes).await?;
-            let session = repo.writable_session(BRANCH).await.map_err(self.ic("starting a session"))?;
+            let session = repo
+                .writable_session(BRANCH)
+                .await
+                .map_err(self.ic("starting a session"))?;
             let old = self.read_session(session).await?;
             (repo, Some(old))
         } else {
             let mut config = RepositoryConfig::default();
             for p in &prefixes {
-                set_container(&mut config, p).map_err(|reason| Error::Usage { repo: self.location.clone(), reason })?;
+                set_container(&mut config, p).map_err(|reason| Error::Usage {
+                    repo: self.location.clone(),
+                    reason,
+                })?;
             }
-            let auth = prefixes.iter().map(|p| (p.clone(), None)).collect();
+            let auth = prefixes.iter().map(|p| (p.clone(), access(p))).collect();
             let repo = Repository::create(self.storage().await?)
                 .config(config)
                 .authorize_virtual_chunk_access(auth)
@@ -442,26 +498,39 @@ impl Repo {
             None => new.clone(),
         };
         let (new_runs, new_steps) = runs_and_steps(&new);
-        let session = repo.writable_session(BRANCH).await.map_err(self.ic("starting a session"))?;
-        if old.as_ref() == Some(&merged) {
-            return Ok(Written::Unchanged {
-                snapshot: session.snapshot_id().to_string(),
-                runs: new_runs.iter().map(|t| run_name(*t)).collect(),
-            });
-        }
+        let session = repo
+            .writable_session(BRANCH)
+            .await
+            .map_err(self.ic("starting a session"))?;
         let old_nodes = match &old {
             Some(o) => to_zarr3(o).map_err(self.refs_err())?,
             None => Vec::new(),
         };
         let new_nodes = to_zarr3(&merged).map_err(self.refs_err())?;
+        if old.is_some() && old_nodes == new_nodes {
+            return Ok(Written::Unchanged {
+                snapshot: session.snapshot_id().to_string(),
+                runs: new_runs.iter().map(|t| run_name(*t)).collect(),
+            });
+        }
         let store = Store::from_session(Arc::new(RwLock::new(session))).await;
         let chunks = self.apply(&store, &old_nodes, &new_nodes).await?;
-        let old_runs = old.as_ref().map(|o| runs_and_steps(o).0).unwrap_or_default();
-        let added: Vec<String> = new_runs.difference(&old_runs).map(|t| run_name(*t)).collect();
+        let old_runs = old
+            .as_ref()
+            .map(|o| runs_and_steps(o).0)
+            .unwrap_or_default();
+        let added: Vec<String> = new_runs
+            .difference(&old_runs)
+            .map(|t| run_name(*t))
+            .collect();
         let runs: Vec<String> = new_runs.iter().map(|t| run_name(*t)).collect();
         let message = format!(
             "gik: {} run {} (steps {}; {} files)",
-            if added.is_empty() { "add steps to" } else { "add" },
+            if added.is_empty() {
+                "add steps to"
+            } else {
+                "add"
+            },
             list(&runs),
             list(&new_steps),
             new.urls().len()
@@ -485,20 +554,37 @@ impl Repo {
     }
 
     /// Adds containers for `prefixes` the repository lacks, saving its config.
-    async fn add_containers(&self, repo: Repository, prefixes: &BTreeSet<String>) -> Result<Repository> {
+    async fn add_containers(
+        &self,
+        repo: Repository,
+        prefixes: &BTreeSet<String>,
+    ) -> Result<Repository> {
         let mut config = repo.config().clone();
-        let have: BTreeSet<String> = config.virtual_chunk_containers().map(|c| c.url_prefix().to_string()).collect();
+        let have: BTreeSet<String> = config
+            .virtual_chunk_containers()
+            .map(|c| c.url_prefix().to_string())
+            .collect();
         let missing: Vec<&String> = prefixes.iter().filter(|p| !have.contains(*p)).collect();
         if missing.is_empty() {
             return Ok(repo);
         }
         for p in &missing {
-            set_container(&mut config, p).map_err(|reason| Error::Usage { repo: self.location.clone(), reason })?;
+            set_container(&mut config, p).map_err(|reason| Error::Usage {
+                repo: self.location.clone(),
+                reason,
+            })?;
         }
-        let auth = config.virtual_chunk_containers().map(|c| (c.url_prefix().to_string(), None)).collect();
-        let repo = repo.reopen(Some(config), Some(auth)).await
+        let auth = config
+            .virtual_chunk_containers()
+            .map(|c| (c.url_prefix().to_string(), access(c.url_prefix())))
+            .collect();
+        let repo = repo
+            .reopen(Some(config), Some(auth))
+            .await
             .map_err(self.ic("configuring containers"))?;
-        repo.save_config().await.map_err(self.ic("saving the configuration"))?;
+        repo.save_config()
+            .await
+            .map_err(self.ic("saving the configuration"))?;
         Ok(repo)
     }
 
@@ -514,7 +600,9 @@ impl Repo {
                     .await
                     .map_err(self.ic(&format!("writing {}", node.metadata_key())))?;
             }
-            let before: HashMap<&Vec<u64>, &RefValue> = prev.map(|p| p.chunks.iter().map(|(i, v)| (i, v)).collect()).unwrap_or_default();
+            let before: HashMap<&Vec<u64>, &RefValue> = prev
+                .map(|p| p.chunks.iter().map(|(i, v)| (i, v)).collect())
+                .unwrap_or_default();
             let now: BTreeSet<&Vec<u64>> = node.chunks.iter().map(|(i, _)| i).collect();
             for (idx, v) in &node.chunks {
                 if before.get(idx) == Some(&v) {
@@ -540,7 +628,10 @@ impl Repo {
             for (idx, _) in prev.map(|p| p.chunks.as_slice()).unwrap_or_default() {
                 if !now.contains(idx) {
                     let key = chunk_key(&node.path, idx);
-                    store.delete(&key).await.map_err(self.ic(&format!("deleting {key}")))?;
+                    store
+                        .delete(&key)
+                        .await
+                        .map_err(self.ic(&format!("deleting {key}")))?;
                 }
             }
         }
@@ -561,8 +652,16 @@ impl Repo {
         let mut out = Vec::with_capacity(nodes.len());
         for node in &nodes {
             let path = node.path.to_string().trim_start_matches('/').to_string();
-            let mkey = if path.is_empty() { "zarr.json".to_string() } else { format!("{path}/zarr.json") };
-            let metadata = store.get(&mkey, &ByteRange::ALL).await.map_err(self.ic(&format!("reading {mkey}")))?.to_vec();
+            let mkey = if path.is_empty() {
+                "zarr.json".to_string()
+            } else {
+                format!("{path}/zarr.json")
+            };
+            let metadata = store
+                .get(&mkey, &ByteRange::ALL)
+                .await
+                .map_err(self.ic(&format!("reading {mkey}")))?
+                .to_vec();
             let mut chunks = Vec::new();
             if matches!(node.node_data, NodeData::Array { .. }) {
                 let infos: Vec<_> = session
@@ -574,19 +673,31 @@ impl Repo {
                 for (_, info) in infos {
                     let idx: Vec<u64> = info.coord.0.iter().map(|&i| u64::from(i)).collect();
                     let v = match info.payload {
-                        ChunkPayload::Virtual(r) => RefValue::range(r.location.url(), r.offset, r.length),
+                        ChunkPayload::Virtual(r) => {
+                            RefValue::range(r.location.url(), r.offset, r.length)
+                        }
                         ChunkPayload::Inline(b) => RefValue::Inline(b.to_vec()),
                         // materialised chunks (coordinates), and any kind a newer format adds
                         _ => {
                             let key = chunk_key(&path, &idx);
-                            RefValue::Inline(store.get(&key, &ByteRange::ALL).await.map_err(self.ic(&format!("reading {key}")))?.to_vec())
+                            RefValue::Inline(
+                                store
+                                    .get(&key, &ByteRange::ALL)
+                                    .await
+                                    .map_err(self.ic(&format!("reading {key}")))?
+                                    .to_vec(),
+                            )
                         }
                     };
                     chunks.push((idx, v));
                 }
                 chunks.sort_by(|a, b| a.0.cmp(&b.0));
             }
-            out.push(Zarr3Node { path, metadata, chunks });
+            out.push(Zarr3Node {
+                path,
+                metadata,
+                chunks,
+            });
         }
         from_zarr3(&out).map_err(self.refs_err())
     }
@@ -598,11 +709,17 @@ impl Repo {
     /// No repository, an unknown version, Icechunk failing.
     pub async fn read(&self, version: Option<&str>) -> Result<RefStore> {
         if !self.exists().await? {
-            return Err(Error::Usage { repo: self.location.clone(), reason: "no Icechunk repository there".into() });
+            return Err(Error::Usage {
+                repo: self.location.clone(),
+                reason: "no Icechunk repository there".into(),
+            });
         }
         let repo = self.open().await?;
         let v = self.version(&repo, version).await?;
-        let session = repo.readonly_session(&v).await.map_err(self.ic("opening the snapshot"))?;
+        let session = repo
+            .readonly_session(&v)
+            .await
+            .map_err(self.ic("opening the snapshot"))?;
         self.read_session(session).await
     }
 
@@ -610,7 +727,10 @@ impl Repo {
         let Some(v) = version else {
             return Ok(VersionInfo::BranchTipRef(BRANCH.into()));
         };
-        let branches = repo.list_branches().await.map_err(self.ic("listing branches"))?;
+        let branches = repo
+            .list_branches()
+            .await
+            .map_err(self.ic("listing branches"))?;
         if branches.contains(v) {
             return Ok(VersionInfo::BranchTipRef(v.into()));
         }
@@ -618,10 +738,15 @@ impl Repo {
         if tags.contains(v) {
             return Ok(VersionInfo::TagRef(v.into()));
         }
-        icechunk::format::SnapshotId::try_from(v).map(VersionInfo::SnapshotId).map_err(|_| Error::Usage {
-            repo: self.location.clone(),
-            reason: format!("`{v}` is neither a branch ({}), a tag nor a snapshot id", list(&branches)),
-        })
+        icechunk::format::SnapshotId::try_from(v)
+            .map(VersionInfo::SnapshotId)
+            .map_err(|_| Error::Usage {
+                repo: self.location.clone(),
+                reason: format!(
+                    "`{v}` is neither a branch ({}), a tag nor a snapshot id",
+                    list(&branches)
+                ),
+            })
     }
 
     /// Branches, the history of [`BRANCH`] and the runs at its tip.
@@ -630,12 +755,22 @@ impl Repo {
     /// No repository, Icechunk failing.
     pub async fn inspect(&self) -> Result<Inspection> {
         if !self.exists().await? {
-            return Err(Error::Usage { repo: self.location.clone(), reason: "no Icechunk repository there".into() });
+            return Err(Error::Usage {
+                repo: self.location.clone(),
+                reason: "no Icechunk repository there".into(),
+            });
         }
         let repo = self.open().await?;
         let mut branches = Vec::new();
-        for b in repo.list_branches().await.map_err(self.ic("listing branches"))? {
-            let id = repo.lookup_branch(&b).await.map_err(self.ic("reading a branch"))?;
+        for b in repo
+            .list_branches()
+            .await
+            .map_err(self.ic("listing branches"))?
+        {
+            let id = repo
+                .lookup_branch(&b)
+                .await
+                .map_err(self.ic("reading a branch"))?;
             branches.push((b, id.to_string()));
         }
         let snaps: Vec<_> = repo
@@ -655,19 +790,49 @@ impl Repo {
                     .metadata
                     .get("gik_runs")
                     .and_then(Value::as_array)
-                    .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect()
+                    })
                     .unwrap_or_default(),
             })
             .collect();
         let refs = self.read(None).await?;
         let runs = runs_and_steps(&refs).0.into_iter().map(run_name).collect();
-        let containers = repo.config().virtual_chunk_containers().map(|c| c.url_prefix().to_string()).collect();
-        Ok(Inspection { branches, snapshots, runs, containers })
+        let containers = repo
+            .config()
+            .virtual_chunk_containers()
+            .map(|c| c.url_prefix().to_string())
+            .collect();
+        Ok(Inspection {
+            branches,
+            snapshots,
+            runs,
+            containers,
+        })
+    }
+}
+
+/// How gik authorises a container it configured: local files and HTTP need
+/// no credentials; object stores take them from the environment (anonymous
+/// without).
+fn access(prefix: &str) -> Option<Credentials> {
+    match prefix.split_once("://").map(|(s, _)| s) {
+        Some("file") => Some(Credentials::LocalFileSystemAccess),
+        Some("http" | "https") => Some(Credentials::HttpAccess),
+        Some("s3") => Some(Credentials::S3(if s3_options().anonymous {
+            icechunk::config::S3Credentials::Anonymous
+        } else {
+            icechunk::config::S3Credentials::FromEnv
+        })),
+        _ => None,
     }
 }
 
 fn set_container(config: &mut RepositoryConfig, prefix: &str) -> std::result::Result<(), String> {
-    let store = container_store(prefix).ok_or_else(|| format!("no virtual chunk container for {prefix}"))?;
+    let store = container_store(prefix)
+        .ok_or_else(|| format!("no virtual chunk container for {prefix}"))?;
     let c = VirtualChunkContainer::new(prefix.to_string(), store)?;
     config.set_virtual_chunk_container(c)
 }
@@ -678,9 +843,18 @@ mod tests {
 
     #[test]
     fn prefixes_and_urls() {
-        assert_eq!(container_prefix("file:///data/a%20b/x.grib2").as_deref(), Some("file:///data/a%20b/"));
-        assert_eq!(container_prefix("s3://bucket/k/x.grib2").as_deref(), Some("s3://bucket/"));
-        assert_eq!(file_url("/d/a b.grib2").as_deref(), Some("file:///d/a%20b.grib2"));
+        assert_eq!(
+            container_prefix("file:///data/a%20b/x.grib2").as_deref(),
+            Some("file:///data/a%20b/")
+        );
+        assert_eq!(
+            container_prefix("s3://bucket/k/x.grib2").as_deref(),
+            Some("s3://bucket/")
+        );
+        assert_eq!(
+            file_url("/d/a b.grib2").as_deref(),
+            Some("file:///d/a%20b.grib2")
+        );
         assert_eq!(percent_decode("/d/a%20b/"), "/d/a b/");
         assert_eq!(chunk_key("t/t", &[0, 1]), "t/t/c/0/1");
         assert_eq!(chunk_key("t/l", &[]), "t/l/c");

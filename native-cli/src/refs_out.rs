@@ -114,6 +114,11 @@ pub fn write(
                 .map_err(refs_err(out))?;
             write_tree(out, &files)?;
         }
+        Format::Icechunk => {
+            return Err(CliError::Usage(
+                "an Icechunk repository is written by `gik scan --out x.icechunk`".into(),
+            ))
+        }
     }
     if split {
         let base = match out.parent() {
@@ -143,7 +148,10 @@ pub fn write_icechunk(
 ) -> Result<()> {
     let built = refs::build_with(fields, options).map_err(refs_err(out))?;
     for s in &built.skipped {
-        eprintln!("gik: warning: {} at byte {} left out: {}", s.url, s.offset, s.reason);
+        eprintln!(
+            "gik: warning: {} at byte {} left out: {}",
+            s.url, s.offset, s.reason
+        );
     }
     let location = out.to_string_lossy();
     let repo = gik_icechunk::Repo::new(&location).map_err(|e| CliError::Icechunk(Box::new(e)))?;
@@ -152,7 +160,11 @@ pub fn write_icechunk(
         .block_on(repo.write(&built.store, append))
         .map_err(|e| CliError::Icechunk(Box::new(e)))?;
     match written {
-        gik_icechunk::Written::Committed { snapshot, message, chunks } => {
+        gik_icechunk::Written::Committed {
+            snapshot,
+            message,
+            chunks,
+        } => {
             if !quiet {
                 eprintln!(
                     "gik: {} messages in {:.2} s → {location}: snapshot {snapshot} ({chunks} chunk references): {message}",

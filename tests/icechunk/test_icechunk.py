@@ -104,7 +104,7 @@ def open_repo(path):
     storage = ic.local_filesystem_storage(path)
     config = ic.Repository.fetch_config(storage)
     prefixes = [c.url_prefix for c in config.virtual_chunk_containers.values()]
-    creds = ic.containers_credentials({p: None for p in prefixes})
+    creds = {p: ic.credentials.LocalFileSystemAccess for p in prefixes}
     return ic.Repository.open(storage, authorize_virtual_chunk_access=creds), prefixes
 
 
@@ -287,7 +287,7 @@ def test_virtualizarr(tmp, run_files):
     prefix = "file://" + os.path.dirname(run_files[0][0]) + "/"
     config = ic.RepositoryConfig.default()
     config.set_virtual_chunk_container(ic.VirtualChunkContainer(prefix, ic.local_filesystem_store(prefix[7:])))
-    creds = ic.containers_credentials({prefix: None})
+    creds = {prefix: ic.credentials.LocalFileSystemAccess}
     repo = ic.Repository.create(ic.local_filesystem_storage(path), config=config, authorize_virtual_chunk_access=creds)
     session = repo.writable_session("main")
     vds.vz.to_icechunk(session.store)

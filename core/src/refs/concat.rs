@@ -116,10 +116,19 @@ fn union_axis(name: &str, ca: &Coordinate, cb: &Coordinate, path: &str) -> Resul
             x.iter().map(|v| Key::float(v.unwrap_or(0.0))).collect(),
             y.iter().map(|v| Key::float(v.unwrap_or(0.0))).collect(),
         ),
-        _ => return Err(inconsistent(path, format!("coordinate {name} is integer on one side and float on the other"))),
+        _ => {
+            return Err(inconsistent(
+                path,
+                format!("coordinate {name} is integer on one side and float on the other"),
+            ))
+        }
     };
     let all: BTreeSet<Key> = ka.iter().chain(&kb).copied().collect();
-    let pos: HashMap<Key, u64> = all.iter().enumerate().map(|(i, k)| (*k, i as u64)).collect();
+    let pos: HashMap<Key, u64> = all
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (*k, i as u64))
+        .collect();
     let values = if matches!(all.first(), Some(Key::Float(_))) {
         CoordValues::Float(all.iter().map(|k| Some(k.as_f64())).collect())
     } else {
@@ -160,26 +169,66 @@ impl Key {
 }
 
 /// Writes an inline, single-chunk coordinate array.
-fn put_coordinate(out: &mut RefStore, path: &str, shape: &[u64], values: &CoordValues, attrs: &serde_json::Map<String, Value>, dims: &[String]) {
+fn put_coordinate(
+    out: &mut RefStore,
+    path: &str,
+    shape: &[u64],
+    values: &CoordValues,
+    attrs: &serde_json::Map<String, Value>,
+    dims: &[String],
+) {
     let (dtype, bytes): (&str, Vec<u8>) = match values {
-        CoordValues::Int(v) => ("<i8", v.iter().flat_map(|x| x.unwrap_or(0).to_le_bytes()).collect()),
-        CoordValues::Float(v) => ("<f8", v.iter().flat_map(|x| x.unwrap_or(f64::NAN).to_le_bytes()).collect()),
+        CoordValues::Int(v) => (
+            "<i8",
+            v.iter()
+                .flat_map(|x| x.unwrap_or(0).to_le_bytes())
+                .collect(),
+        ),
+        CoordValues::Float(v) => (
+            "<f8",
+            v.iter()
+                .flat_map(|x| x.unwrap_or(f64::NAN).to_le_bytes())
+                .collect(),
+        ),
     };
     let meta = ArrayMeta::plain(shape.to_vec(), shape.to_vec(), dtype);
     let mut attrs = attrs.clone();
     attrs.insert("_ARRAY_DIMENSIONS".into(), serde_json::json!(dims));
-    out.insert(join(path, ".zarray"), RefValue::Inline(to_ascii_json(&meta.to_value())));
-    out.insert(join(path, ".zattrs"), RefValue::Inline(to_ascii_json(&Value::Object(attrs))));
+    out.insert(
+        join(path, ".zarray"),
+        RefValue::Inline(to_ascii_json(&meta.to_value())),
+    );
+    out.insert(
+        join(path, ".zattrs"),
+        RefValue::Inline(to_ascii_json(&Value::Object(attrs))),
+    );
     if !shape.contains(&0) {
-        out.insert(join(path, &meta.chunk_key(&vec![0; shape.len()])), RefValue::Inline(bytes));
+        out.insert(
+            join(path, &meta.chunk_key(&vec![0; shape.len()])),
+            RefValue::Inline(bytes),
+        );
     }
 }
 
 #[allow(clippy::too_many_lines)]
-fn merge_group(a: &RefStore, b: &RefStore, group: &str, vars_a: &[Variable], vars_b: &[Variable], out: &mut RefStore) -> Result<()> {
-    let names = |vs: &[Variable]| vs.iter().map(|v| (v.name.clone(), v.dims.clone())).collect::<BTreeSet<_>>();
+fn merge_group(
+    a: &RefStore,
+    b: &RefStore,
+    group: &str,
+    vars_a: &[Variable],
+    vars_b: &[Variable],
+    out: &mut RefStore,
+) -> Result<()> {
+    let names = |vs: &[Variable]| {
+        vs.iter()
+            .map(|v| (v.name.clone(), v.dims.clone()))
+            .collect::<BTreeSet<_>>()
+    };
     if names(vars_a) != names(vars_b) {
-        return Err(inconsistent(group, "the two reference sets have different variables or dimensions in this group"));
+        return Err(inconsistent(
+            group,
+            "the two reference sets have different variables or dimensions in this group",
+        ));
     }
     let first = &vars_a[0];
     let has_coord = |s: &RefStore, n: &str| s.contains_key(&join(&join(group, n), ".zarray"));
@@ -187,7 +236,11 @@ fn merge_group(a: &RefStore, b: &RefStore, group: &str, vars_a: &[Variable], var
     let mut axes: Vec<Axis> = Vec::new();
     let mut is_axis = vec![false; first.dims.len()];
     for (i, d) in first.dims.iter().enumerate() {
-        if GRID_DIMS.contains(&d.as_str()) || first.chunks.get(i) != Some(&1) || !has_coord(a, d) || !has_coord(b, d) {
+        if GRID_DIMS.contains(&d.as_str())
+            || first.chunks.get(i) != Some(&1)
+            || !has_coord(a, d)
+            || !has_coord(b, d)
+        {
             continue;
         }
         let (ca, cb) = (a.coordinate(group, d)?, b.coordinate(group, d)?);
@@ -224,8 +277,14 @@ fn merge_group(a: &RefStore, b: &RefStore, group: &str, vars_a: &[Variable], var
                 let mut ai = 0;
                 for (i, x) in idx.iter_mut().enumerate() {
                     if is_axis[i] {
-                        let map = if side == 0 { &axes[ai].from_a } else { &axes[ai].from_b };
-                        *x = map.get(*x as usize).copied().ok_or_else(|| inconsistent(&va.path, format!("chunk {k} lies beyond its coordinates")))?;
+                        let map = if side == 0 {
+                            &axes[ai].from_a
+                        } else {
+                            &axes[ai].from_b
+                        };
+                        *x = map.get(*x as usize).copied().ok_or_else(|| {
+                            inconsistent(&va.path, format!("chunk {k} lies beyond its coordinates"))
+                        })?;
                         ai += 1;
                     }
                 }
@@ -244,8 +303,14 @@ fn merge_group(a: &RefStore, b: &RefStore, group: &str, vars_a: &[Variable], var
         }
         let attrs = a.attrs(&va.path)?;
         remove_array(out, &va.path);
-        out.insert(join(&va.path, ".zarray"), RefValue::Inline(to_ascii_json(&meta.to_value())));
-        out.insert(join(&va.path, ".zattrs"), RefValue::Inline(to_ascii_json(&Value::Object(attrs))));
+        out.insert(
+            join(&va.path, ".zarray"),
+            RefValue::Inline(to_ascii_json(&meta.to_value())),
+        );
+        out.insert(
+            join(&va.path, ".zattrs"),
+            RefValue::Inline(to_ascii_json(&Value::Object(attrs))),
+        );
         for (idx, v) in chunks {
             out.insert(join(&va.path, &meta.chunk_key(&idx)), v);
         }
@@ -272,10 +337,21 @@ fn merge_group(a: &RefStore, b: &RefStore, group: &str, vars_a: &[Variable], var
         remove_array(out, path);
         if let Some(i) = axis_of(name) {
             let ax = &axes[i];
-            put_coordinate(out, path, &[ax.values.len() as u64], &ax.values, &attrs, &ca.dims);
+            put_coordinate(
+                out,
+                path,
+                &[ax.values.len() as u64],
+                &ax.values,
+                &attrs,
+                &ca.dims,
+            );
             continue;
         }
-        let along: Option<Vec<usize>> = if ca.dims.is_empty() { None } else { ca.dims.iter().map(|d| axis_of(d)).collect() };
+        let along: Option<Vec<usize>> = if ca.dims.is_empty() {
+            None
+        } else {
+            ca.dims.iter().map(|d| axis_of(d)).collect()
+        };
         let Some(along) = along.filter(|_| ca.dims == cb.dims) else {
             // Scalar or on the grid: the same on both sides.
             if ca.values != cb.values || ca.shape != cb.shape {
@@ -292,7 +368,11 @@ fn merge_group(a: &RefStore, b: &RefStore, group: &str, vars_a: &[Variable], var
                 let idx = unravel(n as u64, &c.shape);
                 let mut pos = 0u64;
                 for (d, &i) in along.iter().enumerate() {
-                    let map = if side == 0 { &axes[i].from_a } else { &axes[i].from_b };
+                    let map = if side == 0 {
+                        &axes[i].from_a
+                    } else {
+                        &axes[i].from_b
+                    };
                     pos = pos * shape[d] + map.get(idx[d] as usize).copied().unwrap_or(0);
                 }
                 vals(pos as usize, n);
@@ -314,7 +394,12 @@ fn merge_group(a: &RefStore, b: &RefStore, group: &str, vars_a: &[Variable], var
                 place(&cb, 1, &mut |p, n| v[p] = v[p].or(y[n]));
                 CoordValues::Float(v)
             }
-            _ => return Err(inconsistent(path, "integer on one side and float on the other")),
+            _ => {
+                return Err(inconsistent(
+                    path,
+                    "integer on one side and float on the other",
+                ))
+            }
         };
         put_coordinate(out, path, &shape, &values, &attrs, &ca.dims);
     }
@@ -329,13 +414,17 @@ fn fill_valid_time(v: &mut [Option<i64>], along: &[usize], axes: &[Axis], shape:
     ) else {
         return;
     };
-    let (CoordValues::Int(times), CoordValues::Int(steps)) = (&axes[along[t]].values, &axes[along[s]].values) else {
+    let (CoordValues::Int(times), CoordValues::Int(steps)) =
+        (&axes[along[t]].values, &axes[along[s]].values)
+    else {
         return;
     };
     for (n, x) in v.iter_mut().enumerate() {
         if x.is_none() {
             let idx = unravel(n as u64, shape);
-            if let (Some(Some(time)), Some(Some(step))) = (times.get(idx[t] as usize), steps.get(idx[s] as usize)) {
+            if let (Some(Some(time)), Some(Some(step))) =
+                (times.get(idx[t] as usize), steps.get(idx[s] as usize))
+            {
                 *x = Some(time + step * 3600);
             }
         }
@@ -360,9 +449,15 @@ mod tests {
         for (k, &step) in steps.iter().enumerate() {
             for n in 0..3 {
                 let mut meta = crate::grib::FieldMeta::default();
-                (meta.short_name, meta.cf_var_name, meta.name) = ("2t".into(), "t2m".into(), "2 metre temperature".into());
-                (meta.type_of_level, meta.level, meta.step_type) = ("heightAboveGround".into(), 2, "instant".into());
-                (meta.reference_time.year, meta.reference_time.month, meta.reference_time.day) = (2026, 6, day);
+                (meta.short_name, meta.cf_var_name, meta.name) =
+                    ("2t".into(), "t2m".into(), "2 metre temperature".into());
+                (meta.type_of_level, meta.level, meta.step_type) =
+                    ("heightAboveGround".into(), 2, "instant".into());
+                (
+                    meta.reference_time.year,
+                    meta.reference_time.month,
+                    meta.reference_time.day,
+                ) = (2026, 6, day);
                 meta.end_step = step;
                 meta.grid.grid_type = "regular_ll".into();
                 (meta.grid.ni, meta.grid.nj) = (Some(4), Some(3));
@@ -393,12 +488,22 @@ mod tests {
             for s in 0..3 {
                 for n in 0..3 {
                     let i = [t, s, n, 0, 0];
-                    assert_eq!(merged.chunk(&vm[0].path, &i).unwrap(), both.chunk(&vb[0].path, &i).unwrap(), "{i:?}");
+                    assert_eq!(
+                        merged.chunk(&vm[0].path, &i).unwrap(),
+                        both.chunk(&vb[0].path, &i).unwrap(),
+                        "{i:?}"
+                    );
                 }
             }
         }
-        let vt = |s: &RefStore| s.coordinate("t2m/instant/heightAboveGround", "valid_time").unwrap().values;
-        let (CoordValues::Int(m), CoordValues::Int(o)) = (vt(&merged), vt(&both)) else { panic!("valid_time is integer") };
+        let vt = |s: &RefStore| {
+            s.coordinate("t2m/instant/heightAboveGround", "valid_time")
+                .unwrap()
+                .values
+        };
+        let (CoordValues::Int(m), CoordValues::Int(o)) = (vt(&merged), vt(&both)) else {
+            panic!("valid_time is integer")
+        };
         let day = 86_400;
         let t0 = crate::time::epoch_seconds(2026, 6, 1, 0, 0, 0);
         for (n, (x, y)) in m.iter().zip(&o).enumerate() {
@@ -409,6 +514,9 @@ mod tests {
         // Adding what is there already changes nothing; a different message for the same chunk is an error.
         assert_eq!(concat(&merged, &b).unwrap(), merged);
         let b2 = build(&fields(2, &[6], 50)).unwrap().store;
-        assert!(matches!(concat(&merged, &b2), Err(RefsError::DuplicateField { .. })));
+        assert!(matches!(
+            concat(&merged, &b2),
+            Err(RefsError::DuplicateField { .. })
+        ));
     }
 }

@@ -447,8 +447,12 @@ fn with_consolidated(store: &RefStore) -> Option<RefStore> {
         return None;
     }
     let mut out = store.clone();
-    let doc = serde_json::json!({"zarr_consolidated_format": 1, "metadata": Value::Object(metadata)});
-    out.insert(".zmetadata", RefValue::Inline(super::zarr::to_ascii_json(&doc)));
+    let doc =
+        serde_json::json!({"zarr_consolidated_format": 1, "metadata": Value::Object(metadata)});
+    out.insert(
+        ".zmetadata",
+        RefValue::Inline(super::zarr::to_ascii_json(&doc)),
+    );
     Some(out)
 }
 

@@ -39,9 +39,7 @@ pub enum OpenError<E: std::error::Error + 'static> {
 
 fn has_file_extension(location: &str) -> bool {
     let last = location.rsplit('/').next().unwrap_or("");
-    [".json", ".parquet"]
-        .iter()
-        .any(|e| last.ends_with(e))
+    [".json", ".parquet"].iter().any(|e| last.ends_with(e))
 }
 
 /// Parses the bytes of one reference file: two-column parquet when they

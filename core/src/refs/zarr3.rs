@@ -38,7 +38,11 @@ impl Zarr3Node {
     pub fn is_array(&self) -> bool {
         serde_json::from_slice::<Value>(&self.metadata)
             .ok()
-            .and_then(|v| v.get("node_type").and_then(Value::as_str).map(|t| t == "array"))
+            .and_then(|v| {
+                v.get("node_type")
+                    .and_then(Value::as_str)
+                    .map(|t| t == "array")
+            })
             .unwrap_or(false)
     }
 
@@ -147,7 +151,12 @@ fn data_array(store: &RefStore, path: &str) -> Result<Zarr3Node> {
     let data_type = match meta.dtype.as_str() {
         "<f8" => "float64",
         "<f4" => "float32",
-        d => return Err(unsupported(path, format!("data dtype {d} (gik's codec gives float32 or float64)"))),
+        d => {
+            return Err(unsupported(
+                path,
+                format!("data dtype {d} (gik's codec gives float32 or float64)"),
+            ))
+        }
     };
     if !meta.compressor.is_null() {
         return Err(unsupported(path, "a data array with a compressor"));
@@ -156,7 +165,12 @@ fn data_array(store: &RefStore, path: &str) -> Result<Zarr3Node> {
         Some([f]) if matches!(f.get("id").and_then(Value::as_str), Some("grib" | "gik")) => {
             f.get("var").and_then(Value::as_str).map(str::to_string)
         }
-        _ => return Err(unsupported(path, "data arrays must name the `grib` or `gik` codec")),
+        _ => {
+            return Err(unsupported(
+                path,
+                "data arrays must name the `grib` or `gik` codec",
+            ))
+        }
     };
     let codec = match var {
         Some(v) => json!({"name": GIK_CODEC, "configuration": {"var": v}}),
@@ -176,7 +190,15 @@ fn data_array(store: &RefStore, path: &str) -> Result<Zarr3Node> {
     }
     Ok(Zarr3Node {
         path: path.to_string(),
-        metadata: array_doc(&meta.shape, &chunk_shape, data_type, fill, json!([codec]), attrs, &dims),
+        metadata: array_doc(
+            &meta.shape,
+            &chunk_shape,
+            data_type,
+            fill,
+            json!([codec]),
+            attrs,
+            &dims,
+        ),
         chunks,
     })
 }
@@ -210,7 +232,15 @@ fn coordinate_array(store: &RefStore, path: &str) -> Result<Zarr3Node> {
     let codecs = json!([{"name": "bytes", "configuration": {"endian": "little"}}]);
     Ok(Zarr3Node {
         path: path.to_string(),
-        metadata: array_doc(&c.shape, &chunk_shape, data_type, fill, codecs, attrs, &dims),
+        metadata: array_doc(
+            &c.shape,
+            &chunk_shape,
+            data_type,
+            fill,
+            codecs,
+            attrs,
+            &dims,
+        ),
         chunks,
     })
 }
@@ -235,8 +265,11 @@ pub fn from_zarr3(nodes: &[Zarr3Node]) -> Result<RefStore> {
     let mut store = RefStore::new();
     for node in nodes {
         let key = node.metadata_key();
-        let doc: Value = serde_json::from_slice(&node.metadata)
-            .map_err(|source| RefsError::Json { what: key.clone(), source })?;
+        let doc: Value =
+            serde_json::from_slice(&node.metadata).map_err(|source| RefsError::Json {
+                what: key.clone(),
+                source,
+            })?;
         let bad = |reason: &str| RefsError::Metadata {
             key: key.clone(),
             reason: reason.to_string(),
@@ -248,8 +281,14 @@ pub fn from_zarr3(nodes: &[Zarr3Node]) -> Result<RefStore> {
         };
         match doc.get("node_type").and_then(Value::as_str) {
             Some("group") => {
-                store.insert(join(&node.path, ".zgroup"), RefValue::Inline(to_ascii_json(&json!({"zarr_format": 2}))));
-                store.insert(join(&node.path, ".zattrs"), RefValue::Inline(to_ascii_json(&Value::Object(attrs))));
+                store.insert(
+                    join(&node.path, ".zgroup"),
+                    RefValue::Inline(to_ascii_json(&json!({"zarr_format": 2}))),
+                );
+                store.insert(
+                    join(&node.path, ".zattrs"),
+                    RefValue::Inline(to_ascii_json(&Value::Object(attrs))),
+                );
             }
             Some("array") => put_v2_array(&mut store, node, &doc, attrs).map_err(|r| bad(&r))?,
             _ => return Err(bad("`node_type` is neither `group` nor `array`")),
@@ -268,11 +307,17 @@ fn put_v2_array(
         v.and_then(Value::as_array)
             .ok_or_else(|| format!("`{what}` missing"))?
             .iter()
-            .map(|x| x.as_u64().ok_or_else(|| format!("`{what}` holds a non-integer")))
+            .map(|x| {
+                x.as_u64()
+                    .ok_or_else(|| format!("`{what}` holds a non-integer"))
+            })
             .collect()
     };
     let shape = ints(doc.get("shape"), "shape")?;
-    let chunk_shape = ints(doc.pointer("/chunk_grid/configuration/chunk_shape"), "chunk_grid.configuration.chunk_shape")?;
+    let chunk_shape = ints(
+        doc.pointer("/chunk_grid/configuration/chunk_shape"),
+        "chunk_grid.configuration.chunk_shape",
+    )?;
     if chunk_shape.len() != shape.len() {
         return Err("`chunk_shape` and `shape` differ in length".into());
     }
@@ -289,7 +334,10 @@ fn put_v2_array(
         Some("uint8") => "|u1",
         other => return Err(format!("unsupported data_type {other:?}")),
     };
-    let codecs = doc.get("codecs").and_then(Value::as_array).ok_or("`codecs` missing")?;
+    let codecs = doc
+        .get("codecs")
+        .and_then(Value::as_array)
+        .ok_or("`codecs` missing")?;
     let filters = match codecs.as_slice() {
         [c] if c.get("name").and_then(Value::as_str) == Some(GIK_CODEC) => {
             let mut f = json!({"id": GIK_CODEC, "dtype": "float64"});
@@ -316,8 +364,14 @@ fn put_v2_array(
     if !dims.is_empty() || shape.is_empty() {
         attrs.insert("_ARRAY_DIMENSIONS".into(), Value::Array(dims));
     }
-    store.insert(join(&node.path, ".zarray"), RefValue::Inline(to_ascii_json(&meta.to_value())));
-    store.insert(join(&node.path, ".zattrs"), RefValue::Inline(to_ascii_json(&Value::Object(attrs))));
+    store.insert(
+        join(&node.path, ".zarray"),
+        RefValue::Inline(to_ascii_json(&meta.to_value())),
+    );
+    store.insert(
+        join(&node.path, ".zattrs"),
+        RefValue::Inline(to_ascii_json(&Value::Object(attrs))),
+    );
     let grid = meta.chunk_grid();
     for (idx, v) in &node.chunks {
         let fits = if shape.is_empty() {
@@ -340,8 +394,10 @@ mod tests {
 
     pub(crate) fn fields() -> Vec<ScannedField> {
         let mut meta = crate::grib::FieldMeta::default();
-        (meta.short_name, meta.cf_var_name, meta.name) = ("2t".into(), "t2m".into(), "2 metre temperature".into());
-        (meta.type_of_level, meta.level, meta.step_type) = ("heightAboveGround".into(), 2, "instant".into());
+        (meta.short_name, meta.cf_var_name, meta.name) =
+            ("2t".into(), "t2m".into(), "2 metre temperature".into());
+        (meta.type_of_level, meta.level, meta.step_type) =
+            ("heightAboveGround".into(), 2, "instant".into());
         meta.reference_time.year = 2026;
         meta.reference_time.month = 6;
         meta.reference_time.day = 1;
@@ -363,20 +419,37 @@ mod tests {
 
     #[test]
     fn round_trip_keeps_variables_axes_and_chunks() {
-        let store = build_with(&fields(), &BuildOptions::with_codec(Codec::Grib)).unwrap().store;
+        let store = build_with(&fields(), &BuildOptions::with_codec(Codec::Grib))
+            .unwrap()
+            .store;
         let nodes = to_zarr3(&store).unwrap();
         assert_eq!(nodes[0].path, "");
-        let t2m = nodes.iter().find(|n| n.path == "t2m/instant/heightAboveGround/t2m").unwrap();
+        let t2m = nodes
+            .iter()
+            .find(|n| n.path == "t2m/instant/heightAboveGround/t2m")
+            .unwrap();
         let doc: Value = serde_json::from_slice(&t2m.metadata).unwrap();
         assert_eq!(doc["codecs"][0]["name"], "gik");
-        assert_eq!(doc["dimension_names"], json!(["time", "step", "number", "latitude", "longitude"]));
+        assert_eq!(
+            doc["dimension_names"],
+            json!(["time", "step", "number", "latitude", "longitude"])
+        );
         assert_eq!(t2m.chunks.len(), 3);
         let back = from_zarr3(&nodes).unwrap();
-        let (v0, v1) = (store.variable(&t2m.path).unwrap(), back.variable(&t2m.path).unwrap());
-        assert_eq!((v0.dims.clone(), v0.shape.clone(), v0.attrs.clone()), (v1.dims.clone(), v1.shape.clone(), v1.attrs.clone()));
+        let (v0, v1) = (
+            store.variable(&t2m.path).unwrap(),
+            back.variable(&t2m.path).unwrap(),
+        );
+        assert_eq!(
+            (v0.dims.clone(), v0.shape.clone(), v0.attrs.clone()),
+            (v1.dims.clone(), v1.shape.clone(), v1.attrs.clone())
+        );
         assert_eq!(store.axes(&v0).unwrap(), back.axes(&v1).unwrap());
         for n in 0..3 {
-            assert_eq!(store.chunk(&v0.path, &[0, 0, n, 0, 0]).unwrap(), back.chunk(&v1.path, &[0, 0, n, 0, 0]).unwrap());
+            assert_eq!(
+                store.chunk(&v0.path, &[0, 0, n, 0, 0]).unwrap(),
+                back.chunk(&v1.path, &[0, 0, n, 0, 0]).unwrap()
+            );
         }
         // A second conversion is the identity.
         assert_eq!(to_zarr3(&back).unwrap(), nodes);
@@ -384,7 +457,11 @@ mod tests {
 
     #[test]
     fn bad_metadata_is_an_error() {
-        let node = |m: &str| Zarr3Node { path: "a".into(), metadata: m.as_bytes().to_vec(), chunks: vec![] };
+        let node = |m: &str| Zarr3Node {
+            path: "a".into(),
+            metadata: m.as_bytes().to_vec(),
+            chunks: vec![],
+        };
         assert!(from_zarr3(&[node("{")]).is_err());
         assert!(from_zarr3(&[node(r#"{"node_type":"array","shape":[2]}"#)]).is_err());
         assert!(from_zarr3(&[node(r#"{"node_type":"array","shape":[2],"chunk_grid":{"configuration":{"chunk_shape":[2]}},"data_type":"float64","codecs":[{"name":"zstd"}]}"#)]).is_err());

@@ -251,7 +251,9 @@ fn inspect_icechunk(args: &Args, repo: &str) -> Result<()> {
         let snapshots: Vec<_> = info
             .snapshots
             .iter()
-            .map(|s| json!({"id": s.id, "written": s.written, "message": s.message, "runs": s.runs}))
+            .map(
+                |s| json!({"id": s.id, "written": s.written, "message": s.message, "runs": s.runs}),
+            )
             .collect();
         let text = serde_json::to_string_pretty(&json!({
             "runs": info.runs,

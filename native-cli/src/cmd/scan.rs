@@ -202,7 +202,8 @@ pub fn run(args: &Args) -> Result<()> {
     let format = format_for(args);
     if args.append && format != Format::Icechunk {
         return Err(CliError::Usage(
-            "--append adds to an Icechunk repository: give --out x.icechunk (or --format icechunk)".into(),
+            "--append adds to an Icechunk repository: give --out x.icechunk (or --format icechunk)"
+                .into(),
         ));
     }
     let (fields, objects) = scan(args)?;
@@ -213,9 +214,18 @@ pub fn run(args: &Args) -> Result<()> {
     let options = gik_core::refs::BuildOptions::with_codec(codec);
     if format == Format::Icechunk {
         if args.split_members {
-            return Err(CliError::Usage("--split-members writes parquet files; not with an Icechunk repository".into()));
+            return Err(CliError::Usage(
+                "--split-members writes parquet files; not with an Icechunk repository".into(),
+            ));
         }
-        return crate::refs_out::write_icechunk(&fields, &args.out, args.append, &options, args.progress.quiet, t0);
+        return crate::refs_out::write_icechunk(
+            &fields,
+            &args.out,
+            args.append,
+            &options,
+            args.progress.quiet,
+            t0,
+        );
     }
     crate::refs_out::write(&fields, &args.out, format, args.split_members, &options)?;
     if !args.progress.quiet {

@@ -507,7 +507,7 @@ mod tests {
         let day = 86_400;
         let t0 = crate::time::epoch_seconds(2026, 6, 1, 0, 0, 0);
         for (n, (x, y)) in m.iter().zip(&o).enumerate() {
-            let (t, s) = (n / 3, [0, 6, 12][n % 3]);
+            let (t, s) = (n / 9, [0, 6, 12][(n / 3) % 3]); // valid_time is (time, step, number)
             assert_eq!(*x, Some(t0 + t as i64 * day + s * 3600), "{n}");
             assert!(y.is_none() || y == x);
         }

@@ -142,16 +142,7 @@ fn file_url(path: &str) -> Option<String> {
     } else {
         std::env::current_dir().ok()?.join(p)
     };
-    let s = abs.to_str()?;
-    let mut out = String::from("file://");
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    Some(out)
+    url::Url::from_file_path(abs).ok().map(String::from)
 }
 
 /// The references with every local path as a `file://` url.
@@ -192,30 +183,15 @@ pub fn container_prefix(url: &str) -> Option<String> {
     Some(format!("{scheme}://{host}/"))
 }
 
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(s.get(i + 1..i + 3).unwrap_or(""), 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+/// The local path of a `file://` url (or prefix).
+fn file_path(url: &str) -> Option<PathBuf> {
+    url::Url::parse(url).ok()?.to_file_path().ok()
 }
 
 fn container_store(prefix: &str) -> Option<ObjectStoreConfig> {
-    let (scheme, rest) = prefix.split_once("://")?;
+    let (scheme, _) = prefix.split_once("://")?;
     match scheme {
-        "file" => Some(ObjectStoreConfig::LocalFileSystem(PathBuf::from(
-            percent_decode(rest),
-        ))),
+        "file" => Some(ObjectStoreConfig::LocalFileSystem(file_path(prefix)?)),
         "s3" => Some(ObjectStoreConfig::S3(s3_options())),
         "gs" | "gcs" => Some(ObjectStoreConfig::Gcs(HashMap::new())),
         "http" | "https" => Some(ObjectStoreConfig::Http(Default::default())),
@@ -296,7 +272,10 @@ impl Repo {
         let location = location.trim_end_matches('/');
         let kind = match location.split_once("://") {
             None => Kind::Local(PathBuf::from(location)),
-            Some(("file", p)) => Kind::Local(PathBuf::from(percent_decode(p))),
+            Some(("file", _)) => Kind::Local(file_path(location).ok_or_else(|| Error::Usage {
+                repo: location.to_string(),
+                reason: "not a local file url".into(),
+            })?),
             Some((scheme @ ("s3" | "gs" | "az"), rest)) => {
                 let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
                 if bucket.is_empty() || prefix.is_empty() {
@@ -855,7 +834,7 @@ mod tests {
             file_url("/d/a b.grib2").as_deref(),
             Some("file:///d/a%20b.grib2")
         );
-        assert_eq!(percent_decode("/d/a%20b/"), "/d/a b/");
+        assert_eq!(file_path("file:///d/a%20b/"), Some(PathBuf::from("/d/a b/")));
         assert_eq!(chunk_key("t/t", &[0, 1]), "t/t/c/0/1");
         assert_eq!(chunk_key("t/l", &[]), "t/l/c");
         assert_eq!(run_name(1_780_272_000), "2026-06-01T00:00Z");

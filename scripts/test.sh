@@ -140,6 +140,14 @@ GIK_REFERENCE_PYTHON="$GIK_PYTHON" GIK_BIN="$GIK_BIN" .venv-gik-np126/bin/python
   python/tests/test_extract.py python/tests/test_bad_input.py python/tests/test_stats.py
 echo "($((SECONDS - t0)) s)"
 
+step "Zarr v3 and Icechunk on Python 3.12 (.venv-312): gik's Icechunk repositories and kerchunk JSON as xarray, zarr, icechunk and VirtualiZarr read them"
+# A 51-member 0.25° ensemble (a few parameters, two runs in both IFS cycles'
+# layouts) is generated once into target/icechunk-data (~0.9 GB). .venv-312
+# (with the wheel) is made above.
+t0=$SECONDS
+GIK_BIN="$GIK_BIN" GIK_PYTHON="$GIK_PYTHON" .venv-312/bin/python tests/icechunk/test_icechunk.py
+echo "($((SECONDS - t0)) s)"
+
 if [ -x scripts/test_browser.sh ]; then
   step "browser: npm package test and end-to-end test in Chromium"
   ./scripts/test_browser.sh

@@ -87,6 +87,10 @@
 //! | kerchunk JSON version 0 (flat map) | [`read_json`] | [`write_json`] with [`JsonVersion::V0`] |
 //! | two-column parquet of the original pipeline (`key`, `value`), per-member split | [`read_seed_parquet`] | [`write_seed_parquet`], [`write_seed_layout`] |
 //! | fsspec parquet reference directory (`.zmetadata`, `{var}/refs.{n}.parq`) | [`read_parquet_dir`] | [`write_parquet_dir`] |
+//! | a Zarr v3 hierarchy of virtual chunks (what an Icechunk repository holds) | [`from_zarr3`] | [`to_zarr3`] |
+//!
+//! [`concat`] joins two reference sets along `time`, `step`, the level and
+//! `number` (a new run, new steps), as kerchunk's `MultiZarrToZarr` does.
 //!
 //! Everything is sans-IO: readers take bytes (or a [`FileMap`] of a
 //! directory's files keyed by relative path) and writers return them.
@@ -125,6 +129,7 @@
 
 mod build;
 mod cf;
+mod concat;
 mod fsspec;
 mod json;
 mod open;
@@ -134,10 +139,12 @@ mod store;
 mod template;
 mod thrift;
 mod zarr;
+mod zarr3;
 
 use std::collections::BTreeMap;
 
 pub use build::{build, build_with, BuildOptions, Built, Codec, ScannedField, Skipped};
+pub use concat::concat;
 pub use fsspec::{parquet_dir_files, read_parquet_dir, write_parquet_dir, DEFAULT_RECORD_SIZE};
 pub use json::{read_json, write_json, JsonVersion};
 pub use open::{open, parse_file, OpenError};
@@ -147,6 +154,7 @@ pub use seed::{
 };
 pub use store::{Axes, CoordValues, Coordinate, RefStore, RefValue, Variable};
 pub use zarr::ArrayMeta;
+pub use zarr3::{from_zarr3, to_zarr3, Zarr3Node, GIK_CODEC};
 
 /// The files of a directory layout, keyed by their path relative to the
 /// directory root, with `/` separators (`.zmetadata`, `t/instant/isobaricInhPa/t/refs.0.parq`).

@@ -33,6 +33,9 @@ pub enum CliError {
         #[source]
         source: gik_core::refs::RefsError,
     },
+    /// An Icechunk repository could not be read or written.
+    #[error(transparent)]
+    Icechunk(Box<gik_icechunk::Error>),
     /// A remote or local read failed.
     #[error(transparent)]
     Store(Box<gik_store::StoreError>),

@@ -114,6 +114,11 @@ pub fn write(
                 .map_err(refs_err(out))?;
             write_tree(out, &files)?;
         }
+        Format::Icechunk => {
+            return Err(CliError::Usage(
+                "an Icechunk repository is written by `gik scan --out x.icechunk`".into(),
+            ))
+        }
     }
     if split {
         let base = match out.parent() {
@@ -129,4 +134,51 @@ pub fn write(
         write_tree(&base, &files)?;
     }
     Ok(store)
+}
+
+/// Builds references from scanned fields and writes them to the Icechunk
+/// repository `out` (a new one, or with `append` one commit on its `main`).
+pub fn write_icechunk(
+    fields: &[ScannedField],
+    out: &Path,
+    append: bool,
+    options: &refs::BuildOptions,
+    quiet: bool,
+    t0: std::time::Instant,
+) -> Result<()> {
+    let built = refs::build_with(fields, options).map_err(refs_err(out))?;
+    for s in &built.skipped {
+        eprintln!(
+            "gik: warning: {} at byte {} left out: {}",
+            s.url, s.offset, s.reason
+        );
+    }
+    let location = out.to_string_lossy();
+    let repo = gik_icechunk::Repo::new(&location).map_err(|e| CliError::Icechunk(Box::new(e)))?;
+    let rt = crate::pipeline::runtime(None, None)?;
+    let written = rt
+        .block_on(repo.write(&built.store, append))
+        .map_err(|e| CliError::Icechunk(Box::new(e)))?;
+    match written {
+        gik_icechunk::Written::Committed {
+            snapshot,
+            message,
+            chunks,
+        } => {
+            if !quiet {
+                eprintln!(
+                    "gik: {} messages in {:.2} s → {location}: snapshot {snapshot} ({chunks} chunk references): {message}",
+                    fields.len(),
+                    t0.elapsed().as_secs_f64()
+                );
+            }
+        }
+        gik_icechunk::Written::Unchanged { snapshot, runs } => {
+            eprintln!(
+                "gik: {location} already holds {} (snapshot {snapshot}): nothing to add, no commit",
+                runs.join(", ")
+            );
+        }
+    }
+    Ok(())
 }

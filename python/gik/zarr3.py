@@ -7,7 +7,7 @@ package. An array names it as ``{"name": "gik", "configuration": {"var":
 …}}`` (the configuration is optional). It is also registered as
 ``numcodecs.gik``: the name VirtualiZarr gives a Zarr v2 filter ``{"id":
 "gik", …}`` (gik's references) when it converts them to Zarr v3 (e.g. for
-Icechunk); arrays it writes name it ``gik`` again.
+Icechunk), by :class:`NumcodecsGikCodec`, which keeps that name.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from zarr.core.array_spec import ArraySpec
     from zarr.core.buffer import Buffer, NDBuffer
 
-__all__ = ["GikCodec"]
+__all__ = ["GikCodec", "NumcodecsGikCodec"]
 
 
 def _native_dtype(spec: ArraySpec) -> np.dtype[Any]:
@@ -73,3 +73,23 @@ class GikCodec(ArrayBytesCodec):
 
     def compute_encoded_size(self, input_byte_length: int, chunk_spec: ArraySpec) -> int:
         raise NotImplementedError("GRIB2 messages have no fixed size")
+
+
+@dataclass(frozen=True)
+class NumcodecsGikCodec(GikCodec):
+    """The same codec under the name VirtualiZarr gives a kerchunk filter
+    ``{"id": "gik", …}`` when it turns gik's references into Zarr v3
+    (``numcodecs.gik``, the ``numcodecs.`` prefix it puts before every
+    numcodecs id), so that its virtual datasets, and the Icechunk stores it
+    writes from them, decode with gik."""
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> NumcodecsGikCodec:
+        _, configuration = parse_named_configuration(data, "numcodecs.gik", require_configuration=False)
+        configuration = configuration or {}
+        return cls(var=configuration.get("var"))
+
+    def to_dict(self) -> dict[str, Any]:
+        if self.var is None:
+            return {"name": "numcodecs.gik"}
+        return {"name": "numcodecs.gik", "configuration": {"var": self.var}}

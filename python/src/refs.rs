@@ -102,7 +102,8 @@ impl References {
             Some(f) => f.to_string(),
             None => match path.extension().and_then(|e| e.to_str()) {
                 Some("json") => "json".into(),
-                Some("parquet" | "parq") => "parquet".into(),
+                // `.parq` is a directory, as kerchunk's `refs_to_dataframe` names it
+                Some("parquet") => "parquet".into(),
                 _ => "parquet-dir".into(),
             },
         };

@@ -4,8 +4,8 @@
 //! | location | read as |
 //! |---|---|
 //! | ends in `/` or `/.zmetadata` | fsspec parquet reference directory |
-//! | ends in `.json`, `.parquet`, `.parq` | one file: two-column parquet when it starts with `PAR1`, kerchunk JSON otherwise |
-//! | anything else | a directory when `{location}/.zmetadata` can be read, else one file |
+//! | ends in `.json`, `.parquet` | one file: two-column parquet when it starts with `PAR1`, kerchunk JSON otherwise |
+//! | anything else (e.g. `refs.parq`, kerchunk's name for the directory `refs_to_dataframe` writes) | a directory when `{location}/.zmetadata` can be read, else one file |
 //!
 //! A directory is read as fsspec reads it: `.zmetadata` names the arrays and
 //! their chunk counts, hence which `{array}/refs.{n}.parq` files exist; a file
@@ -39,9 +39,7 @@ pub enum OpenError<E: std::error::Error + 'static> {
 
 fn has_file_extension(location: &str) -> bool {
     let last = location.rsplit('/').next().unwrap_or("");
-    [".json", ".parquet", ".parq"]
-        .iter()
-        .any(|e| last.ends_with(e))
+    [".json", ".parquet"].iter().any(|e| last.ends_with(e))
 }
 
 /// Parses the bytes of one reference file: two-column parquet when they

@@ -387,10 +387,13 @@ fn rewrite_zarray(key: &str, original: &RefValue, m: &ArrayMeta) -> Result<Value
 }
 
 /// The original pipeline's output layout: `comprehensive/ensemble_all.parquet`
-/// (every reference except data chunks: metadata plus latitude/longitude,
-/// as kerchunk's `strip_datavar_chunks` leaves it) and one
-/// `members/{name}/{name}.parquet` per member ([`split_member`],
+/// (the whole ensemble: every reference, as [`write_seed_parquet`] writes
+/// it) and one `members/{name}/{name}.parquet` per member ([`split_member`],
 /// [`member_name`]). `only` restricts the members written.
+///
+/// The original pipeline's `ensemble_all.parquet` held only what kerchunk's
+/// `strip_datavar_chunks` leaves (metadata, latitude/longitude): opened, it
+/// read as all-NaN data with `number` all 0, silently. gik's is complete.
 ///
 /// # Errors
 /// As [`split_member`] and [`write_seed_parquet`].
@@ -398,7 +401,7 @@ pub fn write_seed_layout(store: &RefStore, only: Option<&[i64]>) -> Result<FileM
     let mut files = FileMap::new();
     files.insert(
         "comprehensive/ensemble_all.parquet".to_string(),
-        write_seed_parquet(&strip_data_chunks(store, &["latitude", "longitude"]))?,
+        write_seed_parquet(store)?,
     );
     let all = members(store)?;
     let wanted: Vec<i64> = match only {

@@ -313,6 +313,17 @@ impl RefStore {
         }
     }
 
+    /// The references whose keys start with `prefix`, in key order.
+    pub(crate) fn prefixed<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a str, &'a RefValue)> + 'a {
+        self.refs
+            .range(prefix.to_string()..)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .map(|(k, v)| (k.as_str(), v))
+    }
+
     /// Paths of every array (every key ending in `.zarray`), in order.
     pub fn arrays(&self) -> impl Iterator<Item = &str> {
         self.refs.keys().filter_map(|k| {

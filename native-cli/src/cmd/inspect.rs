@@ -9,7 +9,8 @@ use std::path::PathBuf;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// A GRIB2 file, references (kerchunk JSON, two-column parquet, fsspec parquet directory;
-    /// local or remote), or an anemoi model: its checkpoint (.ckpt, local or a URL; only the
+    /// local or remote; an Icechunk repository `x.icechunk`, or one snapshot of it
+    /// `x.icechunk@<snapshot|branch|tag>`), or an anemoi model: its checkpoint (.ckpt, local or a URL; only the
     /// metadata is read) or its metadata JSON.
     pub file: PathBuf,
     /// Print JSON (one object per field, in an array) instead of a table.
@@ -61,6 +62,9 @@ fn field_json(i: usize, offset: u64, length: u64, m: &FieldMeta) -> serde_json::
 
 fn is_references(path: &std::path::Path) -> bool {
     let s = path.to_string_lossy();
+    if crate::refs_in::icechunk_location(&s).is_some() {
+        return true;
+    }
     if gik_store::is_url(&s) || path.is_dir() {
         return true;
     }
@@ -251,9 +255,51 @@ fn inspect_model(args: &Args, location: &str) -> Result<()> {
     Ok(())
 }
 
+/// `gik inspect x.icechunk`: runs, snapshots and branches, then the variables.
+fn inspect_icechunk(args: &Args, repo: &str) -> Result<()> {
+    let rt = crate::pipeline::runtime(Some(1), None)?;
+    let ic = |e| CliError::Icechunk(Box::new(e));
+    let info = rt
+        .block_on(gik_icechunk::Repo::new(repo).map_err(ic)?.inspect())
+        .map_err(ic)?;
+    if args.json {
+        let snapshots: Vec<_> = info
+            .snapshots
+            .iter()
+            .map(
+                |s| json!({"id": s.id, "written": s.written, "message": s.message, "runs": s.runs}),
+            )
+            .collect();
+        let text = serde_json::to_string_pretty(&json!({
+            "runs": info.runs,
+            "snapshots": snapshots,
+            "branches": info.branches.iter().map(|(b, id)| json!({"name": b, "snapshot": id})).collect::<Vec<_>>(),
+            "virtual_chunk_containers": info.containers,
+        }))
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+        println!("{text}");
+        return Ok(());
+    }
+    println!("{repo}: an Icechunk repository");
+    println!("runs ({}):   {}", info.runs.len(), info.runs.join(", "));
+    for (b, id) in &info.branches {
+        println!("branch:     {b} at {id}");
+    }
+    println!("containers: {}", info.containers.join(", "));
+    println!("snapshots ({}, newest first):", info.snapshots.len());
+    for s in &info.snapshots {
+        println!("  {}  {}  {}", s.id, s.written, s.message);
+    }
+    println!();
+    inspect_refs(args)
+}
+
 /// Runs `gik inspect`.
 pub fn run(args: &Args) -> Result<()> {
     let location = args.file.to_string_lossy().into_owned();
+    if let Some((repo, None)) = crate::refs_in::icechunk_location(&location) {
+        return inspect_icechunk(args, repo);
+    }
     if crate::model::is_checkpoint(&location) || crate::model::is_metadata_json(&location) {
         return inspect_model(args, &location);
     }

@@ -42,6 +42,8 @@ pub enum Format {
     Parquet,
     /// fsspec's parquet reference directory (`.zmetadata` + `{var}/refs.{n}.parq`).
     ParquetDir,
+    /// An Icechunk repository (Zarr v3, data chunks virtual references decoded by gik's codec).
+    Icechunk,
 }
 
 /// The codec the references' data arrays name (`--codec`).
@@ -60,7 +62,7 @@ pub struct Args {
     pub locations: Vec<String>,
     #[command(flatten)]
     pub request: crate::args::Request,
-    /// Output: `.json` → kerchunk JSON, `.parquet` → two-column parquet, a directory → fsspec parquet directory, `-` → JSON on standard output.
+    /// Output: `.json` → kerchunk JSON, `.parquet` → two-column parquet, `.icechunk` → Icechunk repository, anything else (`.parq`, a directory) → fsspec parquet directory, `-` → JSON on standard output.
     #[arg(long, short = 'o')]
     pub out: PathBuf,
     /// Output format (default from the extension of --out).
@@ -82,6 +84,10 @@ pub struct Args {
     /// (default: what kerchunk users have) or `gik` (needs `pip install gik`, no ecCodes).
     #[arg(long, value_enum, default_value = "grib")]
     pub codec: CodecArg,
+    /// Add the scanned run (or steps) to an existing Icechunk repository
+    /// (`--out x.icechunk`) in one commit; a run already there changes nothing.
+    #[arg(long)]
+    pub append: bool,
     #[command(flatten)]
     pub progress: crate::args::Progress,
 }
@@ -93,7 +99,8 @@ fn format_for(args: &Args) -> Format {
     args.format
         .unwrap_or_else(|| match args.out.extension().and_then(|e| e.to_str()) {
             Some("json") => Format::Json,
-            Some("parquet" | "parq") => Format::Parquet,
+            Some("parquet") => Format::Parquet,
+            Some("icechunk") => Format::Icechunk,
             _ => Format::ParquetDir,
         })
 }
@@ -221,13 +228,34 @@ pub(crate) async fn scan_urls(
 /// Runs `gik scan`.
 pub fn run(args: &Args) -> Result<()> {
     let t0 = Instant::now();
-    let (fields, objects) = scan(args)?;
     let format = format_for(args);
+    if args.append && format != Format::Icechunk {
+        return Err(CliError::Usage(
+            "--append adds to an Icechunk repository: give --out x.icechunk (or --format icechunk)"
+                .into(),
+        ));
+    }
+    let (fields, objects) = scan(args)?;
     let codec = match args.codec {
         CodecArg::Grib => gik_core::refs::Codec::Grib,
         CodecArg::Gik => gik_core::refs::Codec::Gik,
     };
     let options = gik_core::refs::BuildOptions::with_codec(codec);
+    if format == Format::Icechunk {
+        if args.split_members {
+            return Err(CliError::Usage(
+                "--split-members writes parquet files; not with an Icechunk repository".into(),
+            ));
+        }
+        return crate::refs_out::write_icechunk(
+            &fields,
+            &args.out,
+            args.append,
+            &options,
+            args.progress.quiet,
+            t0,
+        );
+    }
     crate::refs_out::write(&fields, &args.out, format, args.split_members, &options)?;
     if !args.progress.quiet {
         eprintln!(

@@ -660,6 +660,62 @@ impl Model {
     }
 }
 
+/// What states for a model are made of, decided once for every front end
+/// (CLI, npm package, Python): [`Model::states`].
+#[derive(Debug, Clone)]
+pub struct ModelStates {
+    /// The inputs the model takes from the user (its variables minus the
+    /// forcings its runner computes).
+    pub inputs: Vec<crate::plan::Input>,
+    /// Its input times (`multistep_input`, spaced by its time step).
+    pub times: crate::plan::InputTimes,
+    /// The grid the states are regridded to; `None` keeps the references' grid.
+    pub grid: Option<crate::regrid::ReducedGaussian>,
+    /// The model's own latitudes/longitudes for the target points: when it
+    /// stores them and `grid` is its grid (checked to be that grid's points).
+    pub coordinates: Option<(Vec<f64>, Vec<f64>)>,
+    /// `grid` is not the model's declared grid (the caller asked for
+    /// another): the model will not read such states as they are.
+    pub off_grid: bool,
+}
+
+impl Model {
+    /// The states for this model: its inputs and input times, on `grid` —
+    /// `None` for the model's own grid, `Some(None)` for the references'
+    /// grid, `Some(Some(g))` for grid `g` — with the model's coordinates when
+    /// the states are on its grid.
+    ///
+    /// # Errors
+    /// [`CheckpointError::Grid`] when the model's own grid is asked for and
+    /// gik cannot produce it; [`CheckpointError::Coordinates`] when the
+    /// model's coordinates are not its grid's points.
+    pub fn states(
+        &self,
+        grid: Option<Option<crate::regrid::ReducedGaussian>>,
+        source: crate::plan::InputSource,
+    ) -> Result<ModelStates> {
+        let grid = match grid {
+            None => Some(self.spec.target_grid()?),
+            Some(g) => g,
+        };
+        let on_models_grid = grid.is_some() && grid == self.spec.target_grid().ok();
+        let coordinates = match (&grid, &self.coordinates) {
+            (Some(g), Some((lat, lon))) if on_models_grid => {
+                crate::regrid::compare_coordinates(*g, lat, lon)?;
+                Some((lat.clone(), lon.clone()))
+            }
+            _ => None,
+        };
+        Ok(ModelStates {
+            inputs: crate::plan::model_inputs(&self.spec),
+            times: self.spec.input_times(source),
+            grid,
+            coordinates,
+            off_grid: !on_models_grid,
+        })
+    }
+}
+
 /// Reads a model from its checkpoint through `reader`: the metadata as
 /// [`read_metadata`] does, then, when the metadata names `latitudes` and
 /// `longitudes` supporting arrays, both in one more request (they are
@@ -1546,6 +1602,59 @@ mod tests {
             let _ = read_counted(good[..cut].to_vec());
             let _ = read_counted(good[cut..].to_vec());
         }
+    }
+
+    #[test]
+    fn a_models_states_are_on_its_grid_with_its_coordinates_unless_asked_otherwise() {
+        use crate::plan::InputSource;
+        use crate::regrid::{Operator, ReducedGaussian, SourceLayout};
+        let spec = ModelSpec {
+            grid: Some("o48".into()),
+            points: Some(10_944),
+            ..ModelSpec::from_json(META).unwrap()
+        };
+        let op =
+            Operator::build_grid(ReducedGaussian::Octahedral(48), SourceLayout::OpenData).unwrap();
+        let model = Model {
+            spec: spec.clone(),
+            coordinates: Some((op.latitudes(), op.longitudes())),
+        };
+        let s = model.states(None, InputSource::Analyses).unwrap();
+        let names: Vec<_> = s.inputs.iter().map(|i| i.name.as_str()).collect();
+        assert_eq!(names, ["2t", "lsm", "t_850"]);
+        assert_eq!(s.times.lagged, [-6, 0]);
+        assert_eq!(s.times.source, InputSource::Analyses);
+        assert_eq!(s.grid, Some(ReducedGaussian::Octahedral(48)));
+        assert_eq!(s.coordinates, model.coordinates);
+        assert!(!s.off_grid);
+        // another grid, or the references' own: no model coordinates, said
+        let n320 = model
+            .states(Some(Some(ReducedGaussian::N320)), InputSource::Forecast)
+            .unwrap();
+        assert_eq!(
+            (n320.grid, n320.coordinates, n320.off_grid),
+            (Some(ReducedGaussian::N320), None, true)
+        );
+        let source = model.states(Some(None), InputSource::Forecast).unwrap();
+        assert_eq!((source.grid, source.off_grid), (None, true));
+        // coordinates that are not the grid's points
+        let mut moved = model.clone();
+        if let Some((lat, _)) = &mut moved.coordinates {
+            lat[77] += 0.5;
+        }
+        let e = moved.states(None, InputSource::Forecast).unwrap_err();
+        assert!(matches!(e, CheckpointError::Coordinates(_)), "{e}");
+        // a grid gik cannot produce: an error unless another grid is asked for
+        let odd = Model {
+            spec: ModelSpec {
+                grid: Some("n321".into()),
+                ..spec
+            },
+            coordinates: None,
+        };
+        let e = odd.states(None, InputSource::Forecast).unwrap_err();
+        assert!(matches!(e, CheckpointError::Grid { .. }), "{e}");
+        assert!(odd.states(Some(None), InputSource::Forecast).is_ok());
     }
 
     #[test]

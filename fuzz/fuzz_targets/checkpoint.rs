@@ -1,4 +1,5 @@
-//! Anemoi checkpoints (zip archives, zip64 too) read for their metadata,
+//! Anemoi checkpoints (zip archives, zip64 too) read for their metadata
+//! (and their latitude/longitude supporting arrays),
 //! through `MemoryReader` and through a hostile reader (short, long or
 //! shifted bodies, a lying size), and the metadata JSON itself. Input: the
 //! archive, then the hostile reader's script, separated by
@@ -9,7 +10,8 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use gik_core::checkpoint::{
-    entries, entry_span, locate, metadata_entry, read_metadata, Located, ModelSpec, MAX_METADATA,
+    entries, entry_span, locate, metadata_entry, read_metadata, read_model, Located, ModelSpec,
+    MAX_ARRAY, MAX_METADATA,
 };
 use gik_core::io::MemoryReader;
 use gik_fuzz::{ready, Hostile};
@@ -43,9 +45,22 @@ fuzz_target!(|data: &[u8]| {
         assert!(json.len() as u64 <= MAX_METADATA);
         let _ = ModelSpec::from_json(&json);
     }
+    // with the supporting arrays: what it gives has the declared sizes
+    if let Ok(m) = ready(read_model(&mem, "m.ckpt")) {
+        if let (Some((lat, lon)), Some((a, b))) = (&m.coordinates, &m.spec.coordinates) {
+            assert_eq!((lat.len() as u64, lon.len() as u64), (a.len, b.len));
+            assert!(lat.len() as u64 * 4 <= MAX_ARRAY);
+        }
+        let _ = m.spec.target_grid();
+    }
     let script = parts.get(1).copied().unwrap_or(&[1, 2, 3, 4, 5, 6, 7]);
     let mut objects = BTreeMap::new();
     objects.insert("m.ckpt".to_string(), Bytes::copy_from_slice(archive));
     let hostile = Hostile::new(objects, script);
     let _ = ready(read_metadata(&hostile, "m.ckpt"));
+    let hostile = Hostile::new(
+        BTreeMap::from([("m.ckpt".to_string(), Bytes::copy_from_slice(archive))]),
+        script,
+    );
+    let _ = ready(read_model(&hostile, "m.ckpt"));
 });

@@ -74,31 +74,11 @@ fn parse(location: &str, json: &[u8]) -> Result<Model> {
 }
 
 impl Model {
-    /// Checks that gik can put the inputs on the model's grid.
-    ///
-    /// # Errors
-    /// [`CliError::Model`] naming the grid and the checkpoint otherwise.
-    pub fn target_grid(&self) -> Result<checkpoint::TargetGrid> {
-        self.spec.target_grid().map_err(|source| CliError::Model {
-            location: self.location.clone(),
-            source,
-        })
-    }
-
-    /// Checks the model's own coordinates, when it has them, are the points
-    /// of `grid` (the grid gik would produce).
-    ///
-    /// # Errors
-    /// [`CliError::Model`] naming the checkpoint and the first point that differs.
-    pub fn check_coordinates(&self, grid: gik_core::regrid::ReducedGaussian) -> Result<()> {
-        match &self.coordinates {
-            Some((lat, lon)) => {
-                gik_core::regrid::compare_coordinates(grid, lat, lon).map_err(|e| CliError::Model {
-                    location: self.location.clone(),
-                    source: checkpoint::CheckpointError::Coordinates(e),
-                })
-            }
-            None => Ok(()),
+    /// The model in the core's terms (what [`checkpoint::Model::states`] decides on).
+    pub fn core(&self) -> checkpoint::Model {
+        checkpoint::Model {
+            spec: self.spec.clone(),
+            coordinates: self.coordinates.clone(),
         }
     }
 

@@ -104,21 +104,27 @@ def _date_arg(date: _dt.datetime | _dt.date | str | None) -> str | None:
 def extract_state(
     refs: References | str | os.PathLike[str],
     member: int,
-    params: str = "aifs-ens",
-    layout: Literal["grid", "aifs"] = "grid",
-    grid: Literal["0.25", "n320"] = "0.25",
+    params: str | None = None,
+    layout: Literal["grid", "aifs"] | None = None,
+    grid: str | None = None,
     date: _dt.datetime | str | None = None,
     dtype: Literal["float32", "float64"] = "float32",
     steps: Sequence[int] | None = None,
     inputs: Literal["forecast", "analyses"] = "forecast",
     allow_missing: bool = False,
+    checkpoint: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
     """One member's AIFS input state, ``{"date": datetime, "fields": {name:
-    ndarray}}`` (plus ``latitudes``/``longitudes`` with ``grid="n320"``): the
-    arrays ``gik extract`` writes into that member's pickle, without writing
-    one. The options are ``gik extract``'s (``--params``, ``--layout``,
-    ``--grid``, ``--date``, ``--dtype``, ``--steps``, ``--inputs``,
-    ``--allow-missing``)."""
+    ndarray}}`` (plus ``latitudes``/``longitudes`` on a reduced Gaussian grid,
+    ``grid="n320"``, ``"O96"``, …): the arrays ``gik extract`` writes into that
+    member's pickle, without writing one. The options are ``gik extract``'s
+    (``--params`` [default ``aifs-ens``], ``--layout`` [``grid``], ``--grid``
+    [``0.25``], ``--date``, ``--dtype``, ``--steps``, ``--inputs``,
+    ``--allow-missing``, ``--checkpoint``). With ``checkpoint`` (an anemoi
+    ``.ckpt`` path or url, read by range, or its metadata ``.json``) the state
+    holds exactly that model's inputs and input times (layout ``aifs``) on its
+    grid, with its own ``latitudes``/``longitudes`` when the checkpoint stores
+    them."""
     if not isinstance(refs, References):
         refs = open_references(refs)
     return _gik.extract_state(
@@ -132,4 +138,5 @@ def extract_state(
         steps=None if steps is None else [int(s) for s in steps],
         inputs=inputs,
         allow_missing=allow_missing,
+        checkpoint=None if checkpoint is None else os.fspath(checkpoint),
     )

@@ -64,14 +64,15 @@ def scan(
 def extract_state(
     refs: References,
     member: int,
-    params: str = "aifs-ens",
-    layout: str = "grid",
-    grid: str = "0.25",
+    params: str | None = None,
+    layout: str | None = None,
+    grid: str | None = None,
     date: str | None = None,
     dtype: str = "float32",
     steps: list[int] | None = None,
     inputs: str = "forecast",
     allow_missing: bool = False,
+    checkpoint: str | None = None,
 ) -> dict[str, Any]: ...
 
 # what the xarray engine (gik.xarray_backend) reads of references

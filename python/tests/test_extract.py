@@ -81,3 +81,62 @@ def test_read_field_and_scan_agree_with_the_cli(tmp_path: Path, gik_bin: Path, g
     assert got.shape == tuple(t2m["shape"][-2:])
 
 
+
+
+def model_metadata(grid: str) -> dict:
+    """A one-input-time model on `grid` taking `sd` and `tcc` (what the real
+    0.25° sample holds) and computing `cos_latitude`."""
+    return {
+        "config": {"data": {"forcing": ["cos_latitude"], "timestep": "6h"}, "training": {"multistep_input": 1}},
+        "dataset": {
+            "variables": ["sd", "cos_latitude", "tcc"],
+            "data_request": {"grid": grid},
+            "variables_metadata": {
+                "sd": {"mars": {"param": "sd", "levtype": "sfc"}},
+                "cos_latitude": {"computed_forcing": True, "constant_in_time": True},
+                "tcc": {"mars": {"param": "tcc", "levtype": "sfc"}},
+            },
+        },
+        "data_indices": {"data": {"input": {"prognostic": [0, 2]}}},
+    }
+
+
+def test_a_checkpoint_gives_its_inputs_on_its_grid_with_its_coordinates(tmp_path: Path, gik_bin: Path) -> None:
+    """`checkpoint=`: a model's metadata JSON, and a `.ckpt` carrying its own
+    latitudes/longitudes (here in -180..180), give the model's inputs on its
+    grid (O96), equal to `gik extract --checkpoint[-metadata]`'s pickle, the
+    coordinates the checkpoint's own."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "core" / "tests" / "data" / "checkpoint"))
+    from make_fixtures import write_checkpoint
+
+    refs = tmp_path / "refs.json"
+    run([gik_bin, "scan", "-q", "--codec", "gik", "--out", refs, ROOT / "data" / "samples" / "ecmwf-ifs-oper-20260310-00z-0h-surface.grib2"])
+    meta = tmp_path / "model.json"
+    meta.write_text(json.dumps(model_metadata("o96")))
+    run([gik_bin, "extract", "-q", "--refs", refs, "--out", tmp_path / "a", "--members", "0", "--checkpoint-metadata", meta])
+    with open(tmp_path / "a" / "input_state_member_000.pkl", "rb") as f:
+        want = pickle.load(f)
+    got = gik.extract_state(gik.open_references(refs), 0, checkpoint=meta)
+    assert list(got["fields"]) == ["sd", "tcc"]
+    assert got["fields"]["sd"].shape == (1, 40320)
+    assert_same_state(want, got)
+    # a checkpoint with its own coordinates: the grid's points, longitudes in -180..180
+    lats, lons = want["latitudes"], np.where(want["longitudes"] >= 180, want["longitudes"] - 360, want["longitudes"])
+    ckpt = tmp_path / "model.ckpt"
+    write_checkpoint(ckpt, model_metadata("o96"), {"latitudes": lats, "longitudes": lons}, weights=4096)
+    run([gik_bin, "extract", "-q", "--refs", refs, "--out", tmp_path / "b", "--members", "0", "--checkpoint", ckpt])
+    with open(tmp_path / "b" / "input_state_member_000.pkl", "rb") as f:
+        want = pickle.load(f)
+    got = gik.extract_state(gik.open_references(refs), 0, checkpoint=ckpt)
+    assert_same_state(want, got)
+    assert got["longitudes"].tobytes() == lons.tobytes() and got["latitudes"].tobytes() == lats.tobytes()
+    # coordinates that are not the grid's points, and params with a checkpoint: clear errors
+    moved = lats.copy()
+    moved[77] += 0.5
+    write_checkpoint(tmp_path / "moved.ckpt", model_metadata("o96"), {"latitudes": moved, "longitudes": lons}, weights=4096)
+    with pytest.raises(gik.SelectionError, match="point 77"):
+        gik.extract_state(gik.open_references(refs), 0, checkpoint=tmp_path / "moved.ckpt")
+    with pytest.raises(gik.SelectionError, match="params"):
+        gik.extract_state(gik.open_references(refs), 0, checkpoint=meta, params="2t")

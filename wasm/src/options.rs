@@ -206,7 +206,9 @@ pub struct MemberPickleOptions {
     #[tsify(optional)]
     pub layout: Option<LayoutOption>,
     /// "n320": regrid every field to N320 (542,080 points, MIR "linear") and add
-    /// `latitudes`/`longitudes` (0 → 360), as the AIFS models read them; default "0.25" (source grid).
+    /// `latitudes`/`longitudes` (0 → 360), as the AIFS models read them; "0.25": the source grid.
+    /// Default: the source grid, or with `checkpoint` the model's own grid (an error when gik
+    /// cannot produce it; "0.25" then keeps the source grid), as `gik extract --checkpoint`.
     #[tsify(optional)]
     pub grid: Option<GridOption>,
     #[tsify(optional)]
@@ -351,7 +353,9 @@ pub struct MemberPickle {
     /// Whether the options named a member (else: the first there is).
     pub member_given: bool,
     pub dtype: Dtype,
-    pub n320: bool,
+    /// The grid asked for: `None` when not given (the model's, else the
+    /// references'), `Some(None)` for the references' grid.
+    pub grid: Option<Option<gik_core::regrid::ReducedGaussian>>,
     pub concurrency: Option<usize>,
     /// Where the input times come from.
     pub source: InputSource,
@@ -394,7 +398,10 @@ impl MemberPickleOptions {
                 None | Some(DtypeOption::Float32) => Dtype::F32,
                 Some(DtypeOption::Float64) => Dtype::F64,
             },
-            n320: matches!(self.grid, Some(GridOption::N320)),
+            grid: self.grid.map(|g| match g {
+                GridOption::Source => None,
+                GridOption::N320 => Some(gik_core::regrid::ReducedGaussian::N320),
+            }),
             concurrency: self.concurrency.map(|c| c.clamp(1, 64) as usize),
             source: match self.inputs {
                 None | Some(InputsOption::Forecast) => InputSource::Forecast,

@@ -160,23 +160,15 @@ impl Inner {
 
     pub(crate) async fn member_pickle(&self, opts: JsValue) -> Result<JsValue> {
         let o = options::parse::<MemberPickleOptions>("memberPickle", &opts)?.core()?;
-        let n320 = gik_core::regrid::Operator::build;
-        let (inputs, times, regrid) = match o.checkpoint.clone() {
+        let (inputs, times, grid, coordinates) = match o.checkpoint.clone() {
             Some(c) => {
                 let m = options::model(&self.reader(), c).await?;
-                // the model's grid, its points carrying its own coordinates
-                let regrid = match m.operator(gik_core::regrid::SourceLayout::OpenData) {
-                    Ok(op) => Some(op),
-                    Err(e @ gik_core::checkpoint::CheckpointError::Coordinates(_)) => {
-                        return Err(Error::Options(format!("checkpoint: {e}")))
-                    }
-                    Err(_) => o.n320.then(n320),
-                };
-                (
-                    plan::model_inputs(&m.spec),
-                    m.spec.input_times(o.source),
-                    regrid,
-                )
+                // the core decides: the model's grid (or `grid` when given),
+                // its points carrying the model's own coordinates
+                let s = m
+                    .states(o.grid, o.source)
+                    .map_err(|e| Error::Options(format!("checkpoint: {e}")))?;
+                (s.inputs, s.times, s.grid, s.coordinates)
             }
             None => (
                 plan::parse_params(&o.params)?,
@@ -184,9 +176,25 @@ impl Inner {
                     source: o.source,
                     ..plan::InputTimes::default()
                 },
-                o.n320.then(n320),
+                o.grid.flatten(),
+                None,
             ),
         };
+        let regrid = grid
+            .map(|g| {
+                let op = gik_core::regrid::Operator::build_grid(
+                    g,
+                    gik_core::regrid::SourceLayout::OpenData,
+                )
+                .map_err(|e| Error::Options(format!("grid: {e}")))?;
+                match coordinates {
+                    Some((lat, lon)) => op
+                        .with_coordinates(lat, lon)
+                        .map_err(|e| Error::Options(format!("checkpoint: {e}"))),
+                    None => Ok(op),
+                }
+            })
+            .transpose()?;
         let mut sel = o.selection;
         if o.checkpoint.is_some() {
             sel.layout = Layout::Aifs;

@@ -14,6 +14,7 @@ use crate::pipeline::Blocking;
 use crate::{CliError, Result};
 use futures::stream::StreamExt;
 use gik_core::assemble;
+use gik_core::checkpoint;
 pub use gik_core::extract::Coalesce;
 use gik_core::extract::{
     Decoded, Engine, ExtractError, Options, StateSink, StatesWriter, WriteError,
@@ -336,6 +337,8 @@ struct Resolved {
     times: plan::InputTimes,
     layout: LayoutArg,
     grid: GridArg,
+    /// The model's own latitudes and longitudes, when the states are on its grid.
+    coordinates: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 fn resolve_model(args: &Args, model: Option<&crate::model::Model>) -> Result<Resolved> {
@@ -352,6 +355,7 @@ fn resolve_model(args: &Args, model: Option<&crate::model::Model>) -> Result<Res
             },
             layout: args.layout.unwrap_or(LayoutArg::Grid),
             grid: args.grid.unwrap_or(GridArg::Source),
+            coordinates: None,
         });
     };
     if args.layout == Some(LayoutArg::Grid) {
@@ -360,41 +364,40 @@ fn resolve_model(args: &Args, model: Option<&crate::model::Model>) -> Result<Res
             m.location
         )));
     }
-    // An explicit --grid wins (said on stderr); else the model's own grid.
-    let models = m.target_grid().ok();
-    let grid = match args.grid {
-        Some(g) => {
-            let on_models_grid = matches!(g, GridArg::Gaussian(r) if Some(r) == models);
-            if !on_models_grid && !args.progress.quiet {
-                eprintln!(
-                    "gik: the model {} declares grid {}; states are on {} as --grid asks",
-                    m.location,
-                    m.spec.grid.as_deref().unwrap_or("(none)"),
-                    match g {
-                        GridArg::Gaussian(r) => r.name(),
-                        GridArg::Source => "the references' grid".into(),
-                    }
-                );
-            }
-            g
-        }
-        None => GridArg::Gaussian(m.target_grid().map_err(|e| {
-            CliError::Usage(format!(
+    // An explicit --grid wins (said on stderr); else the model's own grid
+    // (the core decides, and checks the model's coordinates are its points).
+    let asked = args.grid.map(|g| match g {
+        GridArg::Gaussian(r) => Some(r),
+        GridArg::Source => None,
+    });
+    let states = m.core().states(asked, source).map_err(|source| {
+        let e = CliError::Model {
+            location: m.location.clone(),
+            source,
+        };
+        match (asked, &e) {
+            (None, CliError::Model { source: checkpoint::CheckpointError::Grid { .. }, .. }) => CliError::Usage(format!(
                 "{e}. Pass --grid 0.25 to keep the references' grid anyway (the model will not read such states as they are)"
-            ))
-        })?),
-    };
-    // the model's own coordinates must be the points gik produces
-    if let (GridArg::Gaussian(g), Some(models)) = (grid, models) {
-        if g == models {
-            m.check_coordinates(g)?;
+            )),
+            _ => e,
         }
+    })?;
+    if states.off_grid && !args.progress.quiet {
+        eprintln!(
+            "gik: the model {} declares grid {}; states are on {} as --grid asks",
+            m.location,
+            m.spec.grid.as_deref().unwrap_or("(none)"),
+            states
+                .grid
+                .map_or_else(|| "the references' grid".into(), |r| r.name())
+        );
     }
     Ok(Resolved {
-        inputs: plan::model_inputs(&m.spec),
-        times: m.spec.input_times(source),
+        inputs: states.inputs,
+        times: states.times,
         layout: LayoutArg::Aifs,
-        grid,
+        grid: states.grid.map_or(GridArg::Source, GridArg::Gaussian),
+        coordinates: states.coordinates,
     })
 }
 
@@ -553,16 +556,11 @@ fn plan_states(args: &Args, rt: &tokio::runtime::Runtime) -> Result<Planned> {
             plan.left_out.join(", ")
         );
     }
-    let coordinates = model.and_then(|m| {
-        let on_models_grid =
-            matches!(resolved.grid, GridArg::Gaussian(g) if m.spec.target_grid().ok() == Some(g));
-        m.coordinates.filter(|_| on_models_grid)
-    });
     Ok(Planned {
         plan,
         layout: resolved.layout,
         grid: resolved.grid,
-        coordinates,
+        coordinates: resolved.coordinates,
     })
 }
 

@@ -36,8 +36,9 @@ const ORACLE = join(ROOT, "tests/browser/oracle.py");
 const SHARED = process.env.GIK_SHARED ?? join(ROOT, "../shared");
 const BUDGET_MS = 1500;
 const RANGE_SERVER = process.env.GIK_RANGE_SERVER ?? join(ROOT, "target/debug/examples/range_server");
-// Per request: slow enough that a statistic is still running when the test changes it.
-const DELAY_MS = 250;
+// Per request, as issue 17 asks (a statistic of 51 members still takes a
+// second or more, long enough to be changed midway).
+const DELAY_MS = 30;
 
 mkdirSync(ART, { recursive: true });
 
@@ -731,7 +732,7 @@ test("changing the statistic midway cancels the running one: it stops reading an
   assert.ok(cancelled[0].done < ens.members, `the cancelled computation stopped at ${cancelled[0].done}/${ens.members}`);
   // Let anything still in flight arrive, then count: the probability's full
   // run plus fewer requests than a full run for the cancelled spread.
-  await new Promise((r) => setTimeout(r, 3 * DELAY_MS));
+  await new Promise((r) => setTimeout(r, 1000));
   const both = (await served()) - r0;
   assert.ok(both - full < full, `the cancelled spread made ${both - full} requests, a full run makes ${full}`);
   const shown = await page.evaluate(() => window.gik.shown.filter((x) => x.stat === "std").length);
@@ -857,9 +858,40 @@ test("a click on the map gives the plume: one line per member across the steps, 
   assert.equal(p.fields, ens.members * ens.steps.length);
   assert.ok(p.reused >= 1, `reused ${p.reused}`);
   assert.ok(first <= p.fields - p.reused, `${first} requests for ${p.fields - p.reused} fields`);
+  // The canvas shows them: at every step inside the frame, each member's
+  // value (ecCodes') is painted where the axes put it, and the canvas is
+  // blank away from the lines.
+  const painted = await page.evaluate(({ steps, lines }) => {
+    const c = document.getElementById("plume");
+    const a = window.gik.plume.axes;
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    const alpha = (x, y) => px[(Math.round(y * a.dpr) * c.width + Math.round(x * a.dpr)) * 4 + 3];
+    const X = (s) => a.left + ((s - a.s0) / (a.s1 - a.s0)) * (a.right - a.left);
+    const Y = (v) => a.top + ((a.hi - v) / (a.hi - a.lo)) * (a.bottom - a.top);
+    let drawn = 0;
+    let checked = 0;
+    steps.forEach((st, j) => {
+      if (st === a.s0 || st === a.s1) return; // on the frame
+      for (const ys of lines) {
+        if (ys[j] === a.lo || ys[j] === a.hi) continue; // on the frame
+        checked++;
+        if (alpha(X(st), Y(ys[j])) > 0) drawn++;
+      }
+    });
+    let blank = 0;
+    for (let y = a.top + 2; y < a.bottom - 2; y += 2) {
+      for (let x = a.left + 2; x < a.right - 2; x += 2) if (alpha(x, y) === 0) blank++;
+    }
+    return { checked, drawn, blank, lines: window.gik.plume.values.length };
+  }, { steps: p.steps, lines: p.members.map((m) => p.steps.map((st) => want.values[String(m)][String(st)])) });
+  assert.ok(painted.checked >= ens.members, JSON.stringify(painted));
+  assert.equal(painted.drawn, painted.checked, `every member's value is drawn: ${JSON.stringify(painted)}`);
+  assert.ok(painted.blank > 0, `the canvas is not painted all over: ${JSON.stringify(painted)}`);
   await page.screenshot({ path: join(ART, "page-plume.png"), fullPage: true });
-  // Another point: what the worker still holds (a cache of 256 MB: 64 of
-  // the 153 fields of 4 MB) is reused, the rest read again; the same values as ecCodes.
+  // Another point: the worker's cache (256 MB: 64 of the 153 fields of 4 MB,
+  // least recently used out) still holds the last fields read; the plume uses
+  // those first (before reading others evicts them) and reads the rest again;
+  // the same values as ecCodes.
   r0 = await served();
   const q = await clickPlume(0.3, 0.6);
   assert.notEqual(q.index, p.index);

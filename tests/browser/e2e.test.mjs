@@ -837,30 +837,34 @@ test("a click on the map gives the plume: one line per member across the steps, 
     await page.waitForFunction((n) => window.gik.plume && window.gik.plume.ms !== n && !window.gik.plumeBusy, n, { timeout: 60_000 });
     return page.evaluate(() => window.gik.plume);
   };
+  // Record the paths stroked on the plume canvas (CSS pixels: drawPlume scales by the pixel ratio itself).
+  await page.evaluate(() => {
+    const C = CanvasRenderingContext2D.prototype;
+    const orig = { beginPath: C.beginPath, moveTo: C.moveTo, lineTo: C.lineTo, stroke: C.stroke };
+    window.plumeStrokes = [];
+    let path = [];
+    C.beginPath = function () { path = []; return orig.beginPath.call(this); };
+    C.moveTo = function (x, y) { path.push([x, y]); return orig.moveTo.call(this, x, y); };
+    C.lineTo = function (x, y) { path.push([x, y]); return orig.lineTo.call(this, x, y); };
+    C.stroke = function (...a) {
+      if (this.canvas.id === "plume") window.plumeStrokes.push({ width: this.lineWidth, points: path.slice() });
+      return orig.stroke.apply(this, a);
+    };
+  });
   let r0 = await served();
   const p = await clickPlume(0.55, 0.3);
   const first = (await served()) - r0;
+  const strokes = await page.evaluate(() => window.plumeStrokes);
   assert.equal(p.members.length, ens.members);
   assert.deepEqual(p.steps, ens.steps);
   assert.equal(p.values.length, ens.members, "one line per member");
-  const want = oracle("ensemble", "--dir", join(ens.dir, "grib"), "--short", "2t", "--lat", String(p.lat), "--lon", String(p.lon));
-  assert.equal(want.lat, p.lat);
-  assert.equal(want.lon, p.lon);
-  p.members.forEach((m, i) => {
-    p.steps.forEach((st, j) => assert.equal(p.values[i][j], want.values[String(m)][String(st)], `member ${m} step ${st}`));
-  });
-  p.steps.forEach((st, j) => {
-    const vals = p.members.map((m) => want.values[String(m)][String(st)]);
-    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-    assert.ok(Math.abs(p.mean[j] - mean) < 1e-9 * Math.abs(mean), `mean at step ${st}: ${p.mean[j]} vs ${mean}`);
-  });
   // The member field on the map was decoded already; the rest is read once.
   assert.equal(p.fields, ens.members * ens.steps.length);
   assert.ok(p.reused >= 1, `reused ${p.reused}`);
   assert.ok(first <= p.fields - p.reused, `${first} requests for ${p.fields - p.reused} fields`);
   // The canvas shows them: at every step inside the frame, each member's
-  // value (ecCodes') is painted where the axes put it, and the canvas is
-  // blank away from the lines.
+  // value (checked against ecCodes below) is painted where the axes put
+  // it, and the canvas is blank away from the lines.
   const painted = await page.evaluate(({ steps, lines }) => {
     const c = document.getElementById("plume");
     const a = window.gik.plume.axes;
@@ -882,24 +886,51 @@ test("a click on the map gives the plume: one line per member across the steps, 
     for (let y = a.top + 2; y < a.bottom - 2; y += 2) {
       for (let x = a.left + 2; x < a.right - 2; x += 2) if (alpha(x, y) === 0) blank++;
     }
-    return { checked, drawn, blank, lines: window.gik.plume.values.length };
-  }, { steps: p.steps, lines: p.members.map((m) => p.steps.map((st) => want.values[String(m)][String(st)])) });
+    return { checked, drawn, blank };
+  }, { steps: p.steps, lines: p.values });
   assert.ok(painted.checked >= ens.members, JSON.stringify(painted));
   assert.equal(painted.drawn, painted.checked, `every member's value is drawn: ${JSON.stringify(painted)}`);
   assert.ok(painted.blank > 0, `the canvas is not painted all over: ${JSON.stringify(painted)}`);
   await page.screenshot({ path: join(ART, "page-plume.png"), fullPage: true });
   // Another point: the worker's cache (256 MB: 64 of the 153 fields of 4 MB,
   // least recently used out) still holds the last fields read; the plume uses
-  // those first (before reading others evicts them) and reads the rest again;
-  // the same values as ecCodes.
+  // those first (before reading others evicts them) and reads the rest again.
   r0 = await served();
   const q = await clickPlume(0.3, 0.6);
   assert.notEqual(q.index, p.index);
   assert.ok(q.reused >= 1, `reused ${q.reused}`);
   assert.ok((await served()) - r0 <= q.fields - q.reused, `${(await served()) - r0} requests for ${q.fields - q.reused} fields`);
-  const want2 = oracle("ensemble", "--dir", join(ens.dir, "grib"), "--short", "2t", "--lat", String(q.lat), "--lon", String(q.lon));
-  q.members.forEach((m, i) => {
-    q.steps.forEach((st, j) => assert.equal(q.values[i][j], want2.values[String(m)][String(st)], `member ${m} step ${st}`));
+  // Both points' values are ecCodes' (one pass over the files for both), and the mean line is their mean.
+  const { points } = oracle(
+    "ensemble", "--dir", join(ens.dir, "grib"), "--short", "2t",
+    "--lat", String(p.lat), "--lon", String(p.lon), "--lat", String(q.lat), "--lon", String(q.lon),
+  );
+  [p, q].forEach((x, k) => {
+    const want = points[k];
+    assert.equal(want.lat, x.lat);
+    assert.equal(want.lon, x.lon);
+    x.members.forEach((m, i) => {
+      x.steps.forEach((st, j) => assert.equal(x.values[i][j], want.values[String(m)][String(st)], `point ${k}: member ${m} step ${st}`));
+    });
+    x.steps.forEach((st, j) => {
+      const vals = x.members.map((m) => want.values[String(m)][String(st)]);
+      const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+      assert.ok(Math.abs(x.mean[j] - mean) < 1e-9 * Math.abs(mean), `point ${k}: mean at step ${st}: ${x.mean[j]} vs ${mean}`);
+    });
   });
+  // The first plume drew 51 thin lines through ecCodes' values and one thick line through their mean.
+  const a = p.axes;
+  const X = (st) => a.left + ((st - a.s0) / (a.s1 - a.s0)) * (a.right - a.left);
+  const Y = (v) => a.top + ((a.hi - v) / (a.hi - a.lo)) * (a.bottom - a.top);
+  const thin = strokes.filter((st) => st.width === 1);
+  const thick = strokes.filter((st) => st.width === 3);
+  assert.equal(thin.length, ens.members, `${thin.length} member lines drawn`);
+  assert.equal(thick.length, 1, "one mean line");
+  const near = (pts, ys) => pts.length === p.steps.length && pts.every(([px, py], j) => Math.abs(px - X(p.steps[j])) < 1e-6 && Math.abs(py - Y(ys[j])) < 1e-6);
+  p.members.forEach((m, i) => {
+    const ys = p.steps.map((st) => points[0].values[String(m)][String(st)]);
+    assert.ok(near(thin[i].points, ys), `member ${m}'s line goes through ecCodes' values: ${JSON.stringify(thin[i].points)}`);
+  });
+  assert.ok(near(thick[0].points, p.mean), `the mean line: ${JSON.stringify(thick[0].points)}`);
   await page.context().close();
 });

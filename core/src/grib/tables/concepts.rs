@@ -265,7 +265,8 @@ pub fn load_parameter_tables(bytes: &[u8]) -> Result<(), TablesError> {
     Ok(())
 }
 
-#[cfg(all(test, feature = "full-tables"))]
+#[cfg(test)]
+#[cfg(feature = "full-tables")]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;

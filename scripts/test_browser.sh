@@ -7,10 +7,12 @@
 #      reads a field with it in Node, scans the demo ensemble over HTTP (the
 #      loopback range server) into the same bytes as `gik scan`, and
 #      type-checks a TypeScript user,
-#   3. runs the end-to-end test in Chromium against `gik serve`, with an
-#      11-member ensemble from make_ensemble.py behind the delayed range
-#      server for the ensemble modes, animation, zoom and plume
-#      (screenshots and measurements in target/browser-artifacts/).
+#   3. runs the end-to-end test in Chromium against `gik serve`, with a
+#      51-member 0.25° ensemble from make_ensemble.py (2t and tp at steps 0,
+#      6, 12; ~30 s to make, kept in target/test-ens/browser-m51) behind the
+#      range server with 30 ms per request, for the ensemble modes,
+#      animation, zoom and plume (screenshots and measurements in
+#      target/browser-artifacts/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

@@ -277,6 +277,8 @@ async function paint(field) {
   gik.field = field;
   gik.geo = geo;
   drawOverlay(ui.overlay, geo, coastlines, gik.view, plumeMarker());
+  // When the first map was drawn (ms since 1970): bench_load.mjs counts what was requested before.
+  gik.firstDrawnAt ??= Date.now();
   loadCoastlines();
   drawColourBar(ui.colorbar, field.min, field.max, field.units);
 }
@@ -824,8 +826,8 @@ async function plumeAt(p) {
       }
       return k ? sum / k : NaN;
     });
-    drawPlume(ui.plume, stepList.map((s) => s ?? 0), values, mean, v.units);
-    gik.plume = { lat: p.lat, lon: p.lon, row: p.row, col: p.col, index: p.index, variable: v.path, level: sel.level ?? null, members, steps: stepList, values, mean, reused: out.reused, fields: out.fields, ms: performance.now() - t0 };
+    const axes = drawPlume(ui.plume, stepList.map((s) => s ?? 0), values, mean, v.units);
+    gik.plume = { axes, lat: p.lat, lon: p.lon, row: p.row, col: p.col, index: p.index, variable: v.path, level: sel.level ?? null, members, steps: stepList, values, mean, reused: out.reused, fields: out.fields, ms: performance.now() - t0 };
     ui.plumeTitle.textContent = `Plume of ${v.shortName} at ${where}: ${members.length} members, steps ${stepList[0]}–${stepList.at(-1)} h`;
     ui.plumeStatus.textContent = `${out.fields} fields (${out.reused} already decoded) in ${(gik.plume.ms / 1000).toFixed(1)} s · units: ${v.units}`;
   } catch (err) {

@@ -213,7 +213,7 @@ export function drawPlume(canvas, steps, values, mean, units) {
       }
     }
   }
-  if (!(hi >= lo)) return;
+  if (!(hi >= lo)) return null;
   if (hi === lo) {
     lo -= 1;
     hi += 1;
@@ -269,4 +269,6 @@ export function drawPlume(canvas, steps, values, mean, units) {
   ctx.lineWidth = 3;
   ctx.strokeStyle = "#d1242f";
   line(mean);
+  // Where a value is drawn (CSS pixels of the canvas), for tests and tools.
+  return { dpr, left: pad.left, right: w - pad.right, top: pad.top, bottom: h - pad.bottom, s0, s1, lo, hi };
 }

@@ -132,6 +132,10 @@ const ops = {
     for (const [m, member] of members.entries()) {
       for (const [s, step] of steps.entries()) jobs.push({ m, s, sel: { ...selection, member, step } });
     }
+    // Fields already decoded first: reading the others first would evict them
+    // (least recently used) before their turn when the cache is full.
+    const held = (job) => (cache.has(cacheKey(job.sel)) ? 0 : 1);
+    jobs.sort((a, b) => held(a) - held(b));
     const values = new Float32Array(members.length * steps.length).fill(NaN);
     let done = 0;
     let reused = 0;

@@ -35,7 +35,7 @@ try {
   // The context's responses: the page's and its worker's (the wasm, the references, the GRIB ranges).
   page.context().on("response", async (r) => {
     if (first) return;
-    const entry = { url: r.url(), status: r.status(), body: null };
+    const entry = { url: r.url(), status: r.status(), start: r.request().timing().startTime, body: null };
     seen.push(entry);
     try {
       entry.body = await r.body();
@@ -46,12 +46,16 @@ try {
   await page.goto(srv.url);
   await page.waitForFunction(() => window.gik?.field && window.gik.ready, null, { timeout: 60_000 });
   first = true;
+  // What was asked for before the first map was drawn (the coastlines come after it).
+  const drawnAt = await page.evaluate(() => window.gik.firstDrawnAt);
   await new Promise((r) => setTimeout(r, 200));
+  for (const e of seen) e.after = !(e.start <= drawnAt);
 } finally {
   await browser.close();
   srv.proc.kill();
 }
-const rows = seen.map((e) => {
+const later = seen.filter((e) => e.after).map((e) => new URL(e.url).pathname.split("/").pop());
+const rows = seen.filter((e) => !e.after).map((e) => {
   const u = new URL(e.url);
   const name = u.pathname.split("/").pop() || u.pathname;
   const body = e.body ?? Buffer.alloc(0);
@@ -65,4 +69,5 @@ console.log("| file | status | raw bytes | gzip -9 bytes |\n|---|---:|---:|---:|
 for (const r of [...page, ...data]) console.log(`| ${r.name}${r.data ? " (data)" : ""} | ${r.status} | ${r.raw.toLocaleString("en")} | ${r.gzip.toLocaleString("en")} |`);
 console.log(`| **the page (all but data)** | | **${sum(page, "raw").toLocaleString("en")}** | **${sum(page, "gzip").toLocaleString("en")}** |`);
 console.log(`| data | | ${sum(data, "raw").toLocaleString("en")} | ${sum(data, "gzip").toLocaleString("en")} |`);
+console.log(`requested after the first map was drawn (not counted): ${later.join(", ") || "nothing"}`);
 console.log(JSON.stringify({ pageRaw: sum(page, "raw"), pageGzip: sum(page, "gzip"), dataRaw: sum(data, "raw"), dataGzip: sum(data, "gzip"), tablesFetched: rows.some((r) => r.name === "gik_tables.bin") }));

@@ -35,8 +35,9 @@ const ORACLE = join(ROOT, "tests/browser/oracle.py");
 const SHARED = process.env.GIK_SHARED ?? join(ROOT, "../shared");
 const BUDGET_MS = 1500;
 const RANGE_SERVER = process.env.GIK_RANGE_SERVER ?? join(ROOT, "target/debug/examples/range_server");
-// Per request: slow enough that a statistic is still running when the test changes it.
-const DELAY_MS = 250;
+// Per request, as issue 17 asks (a statistic of 51 members still takes a
+// second or more, long enough to be changed midway).
+const DELAY_MS = 30;
 
 mkdirSync(ART, { recursive: true });
 
@@ -610,8 +611,12 @@ test("ensemble mean and probability maps fill in as members arrive and equal gik
   assert.equal(m.wrongPixels, 0, "every pixel has the colour of the value behind it");
   const mean = gikStats("mean", 6);
   sameValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), mean, "mean");
-  // …and numpy over ecCodes' values of the 51 members (the same sum in another order: within 2e-6).
-  const want = oracleStats(6, ["mean", "std"]);
+  // …and numpy over ecCodes' values of the 51 members (the same sum in another
+  // order: within 2e-6), asked once for the three statistics of this test: a
+  // probability threshold in the middle of the mean's values.
+  const sorted = Array.from(mean).filter(Number.isFinite).sort((a, b) => a - b);
+  const threshold = Number(sorted[sorted.length >> 1].toFixed(1));
+  const want = oracleStats(6, ["mean", "std", `p>${threshold}`]);
   closeValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), want[0], "mean against numpy over ecCodes");
   await page.screenshot({ path: join(ART, "page-ensemble-mean.png") });
 
@@ -623,9 +628,7 @@ test("ensemble mean and probability maps fill in as members arrive and equal gik
   closeValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), want[1], "std against numpy over ecCodes");
   await page.screenshot({ path: join(ART, "page-ensemble-spread.png") });
 
-  // …and the probability of exceeding a threshold in the middle of the mean's values.
-  const sorted = Array.from(mean).filter(Number.isFinite).sort((a, b) => a - b);
-  const threshold = Number(sorted[sorted.length >> 1].toFixed(1));
+  // …and the probability of exceeding the threshold.
   await page.selectOption("#stat", "prob");
   await waitShown(page, (s) => s.stat.startsWith("p>"));
   await page.fill("#threshold", String(threshold));
@@ -636,7 +639,7 @@ test("ensemble mean and probability maps fill in as members arrive and equal gik
   const prob = gikStats(`p>${threshold}`, 6);
   assert.ok(prob.some((v) => v > 0 && v < 1), "the threshold splits the members somewhere");
   sameValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), prob, `p>${threshold}`);
-  sameValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), oracleStats(6, [`p>${threshold}`])[0], `p>${threshold} against numpy over ecCodes`);
+  sameValues(new Float32Array(Buffer.from(m.b64, "base64").buffer), want[2], `p>${threshold} against numpy over ecCodes`);
   assert.equal(await page.textContent("#ens-count"), `${ens.members}/${ens.members} members`);
   assert.match(await page.textContent("#field-title"), new RegExp(`Probability of 2 metre temperature .* > ${threshold} K`));
   await page.screenshot({ path: join(ART, "page-ensemble-probability.png") });
@@ -707,7 +710,7 @@ test("changing the statistic midway cancels the running one: it stops reading an
   assert.ok(cancelled[0].done < ens.members, `the cancelled computation stopped at ${cancelled[0].done}/${ens.members}`);
   // Let anything still in flight arrive, then count: the probability's full
   // run plus fewer requests than a full run for the cancelled spread.
-  await new Promise((r) => setTimeout(r, 3 * DELAY_MS));
+  await new Promise((r) => setTimeout(r, 1000));
   const both = (await served()) - r0;
   assert.ok(both - full < full, `the cancelled spread made ${both - full} requests, a full run makes ${full}`);
   const shown = await page.evaluate(() => window.gik.shown.filter((x) => x.stat === "std").length);
@@ -812,39 +815,101 @@ test("a click on the map gives the plume: one line per member across the steps, 
     await page.waitForFunction((n) => window.gik.plume && window.gik.plume.ms !== n && !window.gik.plumeBusy, n, { timeout: 60_000 });
     return page.evaluate(() => window.gik.plume);
   };
+  // Record the paths stroked on the plume canvas (CSS pixels: drawPlume scales by the pixel ratio itself).
+  await page.evaluate(() => {
+    const C = CanvasRenderingContext2D.prototype;
+    const orig = { beginPath: C.beginPath, moveTo: C.moveTo, lineTo: C.lineTo, stroke: C.stroke };
+    window.plumeStrokes = [];
+    let path = [];
+    C.beginPath = function () { path = []; return orig.beginPath.call(this); };
+    C.moveTo = function (x, y) { path.push([x, y]); return orig.moveTo.call(this, x, y); };
+    C.lineTo = function (x, y) { path.push([x, y]); return orig.lineTo.call(this, x, y); };
+    C.stroke = function (...a) {
+      if (this.canvas.id === "plume") window.plumeStrokes.push({ width: this.lineWidth, points: path.slice() });
+      return orig.stroke.apply(this, a);
+    };
+  });
   let r0 = await served();
   const p = await clickPlume(0.55, 0.3);
   const first = (await served()) - r0;
+  const strokes = await page.evaluate(() => window.plumeStrokes);
   assert.equal(p.members.length, ens.members);
   assert.deepEqual(p.steps, ens.steps);
   assert.equal(p.values.length, ens.members, "one line per member");
-  const want = oracle("ensemble", "--dir", join(ens.dir, "grib"), "--short", "2t", "--lat", String(p.lat), "--lon", String(p.lon));
-  assert.equal(want.lat, p.lat);
-  assert.equal(want.lon, p.lon);
-  p.members.forEach((m, i) => {
-    p.steps.forEach((st, j) => assert.equal(p.values[i][j], want.values[String(m)][String(st)], `member ${m} step ${st}`));
-  });
-  p.steps.forEach((st, j) => {
-    const vals = p.members.map((m) => want.values[String(m)][String(st)]);
-    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
-    assert.ok(Math.abs(p.mean[j] - mean) < 1e-9 * Math.abs(mean), `mean at step ${st}: ${p.mean[j]} vs ${mean}`);
-  });
   // The member field on the map was decoded already; the rest is read once.
   assert.equal(p.fields, ens.members * ens.steps.length);
   assert.ok(p.reused >= 1, `reused ${p.reused}`);
   assert.ok(first <= p.fields - p.reused, `${first} requests for ${p.fields - p.reused} fields`);
+  // The canvas shows them: at every step inside the frame, each member's
+  // value (checked against ecCodes below) is painted where the axes put
+  // it, and the canvas is blank away from the lines.
+  const painted = await page.evaluate(({ steps, lines }) => {
+    const c = document.getElementById("plume");
+    const a = window.gik.plume.axes;
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    const alpha = (x, y) => px[(Math.round(y * a.dpr) * c.width + Math.round(x * a.dpr)) * 4 + 3];
+    const X = (s) => a.left + ((s - a.s0) / (a.s1 - a.s0)) * (a.right - a.left);
+    const Y = (v) => a.top + ((a.hi - v) / (a.hi - a.lo)) * (a.bottom - a.top);
+    let drawn = 0;
+    let checked = 0;
+    steps.forEach((st, j) => {
+      if (st === a.s0 || st === a.s1) return; // on the frame
+      for (const ys of lines) {
+        if (ys[j] === a.lo || ys[j] === a.hi) continue; // on the frame
+        checked++;
+        if (alpha(X(st), Y(ys[j])) > 0) drawn++;
+      }
+    });
+    let blank = 0;
+    for (let y = a.top + 2; y < a.bottom - 2; y += 2) {
+      for (let x = a.left + 2; x < a.right - 2; x += 2) if (alpha(x, y) === 0) blank++;
+    }
+    return { checked, drawn, blank };
+  }, { steps: p.steps, lines: p.values });
+  assert.ok(painted.checked >= ens.members, JSON.stringify(painted));
+  assert.equal(painted.drawn, painted.checked, `every member's value is drawn: ${JSON.stringify(painted)}`);
+  assert.ok(painted.blank > 0, `the canvas is not painted all over: ${JSON.stringify(painted)}`);
   await page.screenshot({ path: join(ART, "page-plume.png"), fullPage: true });
-  // Another point: what the worker still holds (a cache of 256 MB: 64 of
-  // the 153 fields of 4 MB) is reused, the rest read again; the same values as ecCodes.
+  // Another point: the worker's cache (256 MB: 64 of the 153 fields of 4 MB,
+  // least recently used out) still holds the last fields read; the plume uses
+  // those first (before reading others evicts them) and reads the rest again.
   r0 = await served();
   const q = await clickPlume(0.3, 0.6);
   assert.notEqual(q.index, p.index);
   assert.ok(q.reused >= 1, `reused ${q.reused}`);
   assert.ok((await served()) - r0 <= q.fields - q.reused, `${(await served()) - r0} requests for ${q.fields - q.reused} fields`);
-  const want2 = oracle("ensemble", "--dir", join(ens.dir, "grib"), "--short", "2t", "--lat", String(q.lat), "--lon", String(q.lon));
-  q.members.forEach((m, i) => {
-    q.steps.forEach((st, j) => assert.equal(q.values[i][j], want2.values[String(m)][String(st)], `member ${m} step ${st}`));
+  // Both points' values are ecCodes' (one pass over the files for both), and the mean line is their mean.
+  const { points } = oracle(
+    "ensemble", "--dir", join(ens.dir, "grib"), "--short", "2t",
+    "--lat", String(p.lat), "--lon", String(p.lon), "--lat", String(q.lat), "--lon", String(q.lon),
+  );
+  [p, q].forEach((x, k) => {
+    const want = points[k];
+    assert.equal(want.lat, x.lat);
+    assert.equal(want.lon, x.lon);
+    x.members.forEach((m, i) => {
+      x.steps.forEach((st, j) => assert.equal(x.values[i][j], want.values[String(m)][String(st)], `point ${k}: member ${m} step ${st}`));
+    });
+    x.steps.forEach((st, j) => {
+      const vals = x.members.map((m) => want.values[String(m)][String(st)]);
+      const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+      assert.ok(Math.abs(x.mean[j] - mean) < 1e-9 * Math.abs(mean), `point ${k}: mean at step ${st}: ${x.mean[j]} vs ${mean}`);
+    });
   });
+  // The first plume drew 51 thin lines through ecCodes' values and one thick line through their mean.
+  const a = p.axes;
+  const X = (st) => a.left + ((st - a.s0) / (a.s1 - a.s0)) * (a.right - a.left);
+  const Y = (v) => a.top + ((a.hi - v) / (a.hi - a.lo)) * (a.bottom - a.top);
+  const thin = strokes.filter((st) => st.width === 1);
+  const thick = strokes.filter((st) => st.width === 3);
+  assert.equal(thin.length, ens.members, `${thin.length} member lines drawn`);
+  assert.equal(thick.length, 1, "one mean line");
+  const near = (pts, ys) => pts.length === p.steps.length && pts.every(([px, py], j) => Math.abs(px - X(p.steps[j])) < 1e-6 && Math.abs(py - Y(ys[j])) < 1e-6);
+  p.members.forEach((m, i) => {
+    const ys = p.steps.map((st) => points[0].values[String(m)][String(st)]);
+    assert.ok(near(thin[i].points, ys), `member ${m}'s line goes through ecCodes' values: ${JSON.stringify(thin[i].points)}`);
+  });
+  assert.ok(near(thick[0].points, p.mean), `the mean line: ${JSON.stringify(thick[0].points)}`);
   await page.context().close();
 });
 

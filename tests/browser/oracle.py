@@ -9,10 +9,10 @@ Each command prints one JSON object; e2e.test.mjs asserts on it.
       and value statistics recovered from the pixels against ecCodes'.
   oracle.py point --grib F --short tcc --lat 18 --lon -72.25
       ecCodes' value at that grid point.
-  oracle.py ensemble --dir D --short 2t --lat 45 --lon 10
-      ecCodes' value of every member (control 0) at every step at that grid
-      point, read from every *.grib2 file in D: {"lat", "lon",
-      "values": {member: {step: float32 value}}}.
+  oracle.py ensemble --dir D --short 2t --lat 45 --lon 10 [--lat 50 --lon 0 …]
+      ecCodes' value of every member (control 0) at every step at each grid
+      point, read once from every *.grib2 file in D: {"points": [{"lat",
+      "lon", "values": {member: {step: float32 value}}}, …]}.
   oracle.py stats --dir D --short 2t --step 6 --stat mean --stat 'p>273.1' --out-prefix P
       numpy over ecCodes' values of every member at that step (cast to
       float32 as gik decodes, then float64): writes P-<i>.npy (float32, one
@@ -154,19 +154,24 @@ def cmd_point(a):
 
 
 def cmd_ensemble(a):
+    """Every member's value at each point (--lat/--lon pairs, decoded once
+    for all of them): {"points": [{"lat", "lon", "values": {member: {step: v}}}]}."""
     import glob
 
-    out = {"values": {}}
+    if len(a.lat) != len(a.lon):
+        sys.exit("as many --lat as --lon")
+    points = [{"values": {}} for _ in a.lat]
     for path in sorted(glob.glob(f"{a.dir}/*.grib2")):
         for h, vals, lats, lons in messages(path, a.short):
             # The control of cycle 50r1 (stream oper) has no `number`.
             number = eccodes.codes_get(h, "number") if eccodes.codes_is_defined(h, "number") else 0
             step = eccodes.codes_get(h, "endStep")
-            j = int(np.argmin(np.abs(lats - a.lat)))
-            i = int(np.argmin(np.abs(west(lons) - west(a.lon))))
-            out["lat"], out["lon"] = float(lats[j]), float(lons[i])
-            out["values"].setdefault(str(number), {})[str(step)] = float(np.float32(vals[j, i]))
-    print(json.dumps(out))
+            for out, lat, lon in zip(points, a.lat, a.lon):
+                j = int(np.argmin(np.abs(lats - lat)))
+                i = int(np.argmin(np.abs(west(lons) - west(lon))))
+                out["lat"], out["lon"] = float(lats[j]), float(lons[i])
+                out["values"].setdefault(str(number), {})[str(step)] = float(np.float32(vals[j, i]))
+    print(json.dumps({"points": points}))
 
 
 def cmd_stats(a):
@@ -245,8 +250,8 @@ def main():
     c = sub.add_parser("ensemble")
     c.add_argument("--dir", required=True)
     c.add_argument("--short", required=True)
-    c.add_argument("--lat", type=float, required=True)
-    c.add_argument("--lon", type=float, required=True)
+    c.add_argument("--lat", type=float, action="append", required=True)
+    c.add_argument("--lon", type=float, action="append", required=True)
     c.set_defaults(run=cmd_ensemble)
     c = sub.add_parser("stats")
     c.add_argument("--dir", required=True)

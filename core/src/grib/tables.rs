@@ -67,7 +67,7 @@ pub(crate) struct Row(
     pub u8,
     /// Number of conditions of the entry (what ecCodes counts).
     pub u8,
-    /// First value in [`Concepts::values`] (one per column of the table).
+    /// First value in `Concepts::values` (one per column of the table).
     pub u32,
 );
 
@@ -274,7 +274,7 @@ pub(crate) fn eval(
                         .get(v)
                         .and_then(|s| concepts.strings.get(*s as usize));
                     if let Some(value) = value {
-                        best = Some((rank, value.as_ref()));
+                        best = Some((rank, *value));
                     }
                 }
             }

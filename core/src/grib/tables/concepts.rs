@@ -41,7 +41,8 @@ pub(crate) struct Concepts {
     pub tables: Vec<Table>,
     pub rows: Vec<Row>,
     pub values: Vec<u32>,
-    pub strings: Vec<Box<str>>,
+    /// Borrowed from the tables' bytes (built in, or leaked once when loaded).
+    pub strings: Vec<&'static str>,
 }
 
 impl Concepts {
@@ -54,7 +55,7 @@ impl Concepts {
     }
 
     /// Reads the binary form (uncompressed).
-    fn parse(bytes: &[u8]) -> Result<Self, TablesError> {
+    fn parse(bytes: &'static [u8]) -> Result<Self, TablesError> {
         let mut r = Reader { bytes, at: 0 };
         if r.take(MAGIC.len())? != MAGIC {
             return Err(TablesError::Format("not gik parameter tables (bad magic)"));
@@ -84,7 +85,6 @@ impl Concepts {
         let strings = r.count_list(|r| {
             let len = r.u32()? as usize;
             std::str::from_utf8(r.take(len)?)
-                .map(Box::from)
                 .map_err(|_| TablesError::Format("a string is not UTF-8"))
         })?;
         if r.at != bytes.len() {
@@ -143,13 +143,13 @@ impl Concepts {
     }
 }
 
-struct Reader<'a> {
-    bytes: &'a [u8],
+struct Reader {
+    bytes: &'static [u8],
     at: usize,
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], TablesError> {
+impl Reader {
+    fn take(&mut self, n: usize) -> Result<&'static [u8], TablesError> {
         let end = self.at.checked_add(n).filter(|e| *e <= self.bytes.len());
         let end = end.ok_or(TablesError::Format("truncated"))?;
         let s = &self.bytes[self.at..end];
@@ -245,14 +245,15 @@ pub fn load_parameter_tables(bytes: &[u8]) -> Result<(), TablesError> {
     if FULL.get().is_some() {
         return Ok(());
     }
-    let inflated;
     let raw = if bytes.starts_with(MAGIC) {
-        bytes
+        bytes.to_vec()
     } else {
-        inflated = miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, MAX_INFLATED)
-            .map_err(|e| TablesError::Inflate(e.to_string()))?;
-        &inflated[..]
+        miniz_oxide::inflate::decompress_to_vec_with_limit(bytes, MAX_INFLATED)
+            .map_err(|e| TablesError::Inflate(e.to_string()))?
     };
+    // The strings borrow from the bytes for the rest of the process, as the
+    // built-in tables' do (loaded once: a second load returns above).
+    let raw: &'static [u8] = Box::leak(raw.into_boxed_slice());
     let c = Concepts::parse(raw)?;
     if c.covers.is_some() {
         return Err(TablesError::Format(
@@ -264,7 +265,8 @@ pub fn load_parameter_tables(bytes: &[u8]) -> Result<(), TablesError> {
     Ok(())
 }
 
-#[cfg(all(test, feature = "full-tables"))]
+#[cfg(test)]
+#[cfg(feature = "full-tables")]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
@@ -293,12 +295,14 @@ mod tests {
         let mut kept = 0;
         for (f, o) in full.tables.iter().zip(&open.tables) {
             assert_eq!(f.width, o.width);
-            fn rows<'c>(c: &'c Concepts, t: &Table) -> Vec<(u32, u32, u32, u8, u8, Vec<&'c str>)> {
+            /// A row's keys and its values' strings.
+            type RowView = (u32, u32, u32, u8, u8, Vec<&'static str>);
+            fn rows(c: &Concepts, t: &Table) -> Vec<RowView> {
                 c.rows[t.rows as usize..(t.rows + t.len) as usize]
                     .iter()
                     .map(|r| {
-                        let values: Vec<&str> = (0..t.width)
-                            .map(|i| &*c.strings[c.values[r.5 as usize + usize::from(i)] as usize])
+                        let values: Vec<&'static str> = (0..t.width)
+                            .map(|i| c.strings[c.values[r.5 as usize + usize::from(i)] as usize])
                             .collect();
                         (r.0, r.1, r.2, r.3, r.4, values)
                     })

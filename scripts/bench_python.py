@@ -92,7 +92,7 @@ def main() -> None:
 
     # 2. opening a 51-member step file (no index file for either)
     bare = tmp / Path(enfo).name
-    os.symlink(enfo, bare)  # without its .index beside it: gik scans the message headers
+    os.symlink(os.path.abspath(enfo), bare)  # without its .index beside it: gik scans the message headers
     keys = {"typeOfLevel": "isobaricInhPa"}
 
     def open_gik(path: str) -> xr.Dataset:

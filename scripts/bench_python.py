@@ -92,7 +92,7 @@ def main() -> None:
 
     # 2. opening a 51-member step file (no index file for either)
     bare = tmp / Path(enfo).name
-    os.symlink(enfo, bare)  # without its .index beside it: gik scans the message headers
+    os.symlink(os.path.abspath(enfo), bare)  # without its .index beside it: gik scans the message headers
     keys = {"typeOfLevel": "isobaricInhPa"}
 
     def open_gik(path: str) -> xr.Dataset:
@@ -112,7 +112,7 @@ def main() -> None:
     at = {"number": 3, "isobaricInhPa": 500}
     assert np.array_equal(ds_gik["t"].sel(at).values.astype(np.float32), ds_cf["t"].sel(at).values, equal_nan=True)
     print(
-        f"2. open a 51-member step file ({Path(enfo).name}, {os.path.getsize(enfo) / 1e6:.0f} MB, t at 2 levels): "
+        f"2. open a 51-member step file ({Path(enfo).name}, {os.path.getsize(enfo) / 1e6:.0f} MB; opened: {', '.join(ds_gik.data_vars)} at {ds_gik.sizes['isobaricInhPa']} pressure levels x 50 perturbed members): "
         f"engine=gik {t_gik_headers * 1e3:.0f} ms from the headers ({t_gik_index * 1e3:.0f} ms with its .index), "
         f"engine=cfgrib {t_cfgrib * 1e3:.0f} ms: {t_cfgrib / t_gik_headers:.0f}x ({t_cfgrib / t_gik_index:.0f}x); "
         f"CPU {CPU['gik-open'] * 1e3:.0f} ms vs {CPU['cfgrib-open'] * 1e3:.0f} ms: {CPU['cfgrib-open'] / CPU['gik-open']:.0f}x"

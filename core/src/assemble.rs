@@ -194,19 +194,7 @@ pub fn decode_part_with(
         }
         return Ok(());
     }
-    let values = f.decode_f64().map_err(grib)?;
-    check(values.len())?;
-    let values = match regrid {
-        Some(op) => op.apply_f64(&values).map_err(|e| AssembleError::Regrid {
-            part: describe(part),
-            source: e,
-        })?,
-        None => values,
-    };
-    let mut values = values;
-    if let Some(s) = field.scale {
-        values.iter_mut().for_each(|v| *v *= s);
-    }
+    let values = f64_values(f, part, field, regrid)?;
     match dtype {
         Dtype::F32 => {
             let narrowed: Vec<f32> = values.iter().map(|&v| v as f32).collect();
@@ -215,6 +203,49 @@ pub fn decode_part_with(
         Dtype::F64 => crate::npy::extend_le(out, &values),
     }
     Ok(())
+}
+
+/// The f64 values of the message `bytes` (fetched for `part`) as
+/// [`decode_part`] gives them for [`Dtype::F64`], without the bytes: what a
+/// caller filling its own f64 array needs (one buffer fewer per field).
+///
+/// # Errors
+/// As [`decode_part`].
+pub fn decode_part_f64(bytes: &[u8], part: &RefValue, field: &FieldPlan) -> Result<Vec<f64>> {
+    f64_values(first_field(bytes, part)?, part, field, None)
+}
+
+/// The checked, regridded and scaled f64 values of the field `f`.
+fn f64_values(
+    f: crate::grib::Field<'_>,
+    part: &RefValue,
+    field: &FieldPlan,
+    regrid: Option<&crate::regrid::N320Operator>,
+) -> Result<Vec<f64>> {
+    let values = f.decode_f64().map_err(|source| AssembleError::Grib {
+        part: describe(part),
+        source,
+    })?;
+    let (nlat, nlon) = field.grid;
+    if values.len() != nlat * nlon {
+        return Err(AssembleError::Shape {
+            part: describe(part),
+            got: values.len(),
+            nlat,
+            nlon,
+        });
+    }
+    let mut values = match regrid {
+        Some(op) => op.apply_f64(&values).map_err(|e| AssembleError::Regrid {
+            part: describe(part),
+            source: e,
+        })?,
+        None => values,
+    };
+    if let Some(s) = field.scale {
+        values.iter_mut().for_each(|v| *v *= s);
+    }
+    Ok(values)
 }
 
 /// Decodes the one GRIB message `bytes` (fetched for `part`) to f32, with

@@ -130,37 +130,162 @@ pub fn read_coordinate<'py>(
     })
 }
 
-/// Decoded fields of chunks, `n` × `field` values.
-enum Out {
-    F32(Vec<f32>),
-    F64(Vec<f64>),
+/// An element of [`read_chunks`]' output, decoded straight into its slot.
+trait Elem: Copy + Send + Sync + numpy::Element {
+    const NAN: Self;
+    /// Decodes `bytes` (the chunk `key`, read for `part`) into `out`.
+    fn decode(
+        bytes: &[u8],
+        part: &RefValue,
+        key: &str,
+        field: &FieldPlan,
+        out: &mut [Self],
+    ) -> Result<()>;
+    /// The decoded `values` of `bytes` in an array of their own.
+    fn decode_owned(
+        bytes: &[u8],
+        part: &RefValue,
+        key: &str,
+        field: &FieldPlan,
+        values: usize,
+    ) -> Result<Vec<Self>> {
+        let mut out = vec![Self::NAN; values];
+        Self::decode(bytes, part, key, field, &mut out)?;
+        Ok(out)
+    }
 }
 
-/// Decodes `bytes` (the chunk `key`, read for `part`) into `out`.
-fn decode_into(
-    bytes: &[u8],
-    part: &RefValue,
-    key: &str,
-    field: &FieldPlan,
-    dtype: Dtype,
-    out: &mut [u8],
-) -> Result<()> {
-    let mut decoded = Vec::with_capacity(out.len());
-    assemble::decode_part(bytes, part, field, dtype.core(), &mut decoded)
-        .map_err(|e| Error::from(e).prefixed(key))?;
-    if decoded.len() != out.len() {
-        return Err(Error::new(
-            Kind::Grib,
-            format!(
-                "{key} ({}): {} bytes of values for a chunk of {}",
-                describe(part),
-                decoded.len(),
-                out.len()
-            ),
-        ));
+fn shape_error(key: &str, part: &RefValue, got: usize, want: usize) -> Error {
+    Error::new(
+        Kind::Grib,
+        format!(
+            "{key} ({}): {got} values for a chunk of {want}",
+            describe(part)
+        ),
+    )
+}
+
+impl Elem for f64 {
+    const NAN: Self = f64::NAN;
+    fn decode(
+        bytes: &[u8],
+        part: &RefValue,
+        key: &str,
+        field: &FieldPlan,
+        out: &mut [f64],
+    ) -> Result<()> {
+        let values = assemble::decode_part_f64(bytes, part, field)
+            .map_err(|e| Error::from(e).prefixed(key))?;
+        if values.len() != out.len() {
+            return Err(shape_error(key, part, values.len(), out.len()));
+        }
+        out.copy_from_slice(&values);
+        Ok(())
     }
-    out.copy_from_slice(&decoded);
-    Ok(())
+    fn decode_owned(
+        bytes: &[u8],
+        part: &RefValue,
+        key: &str,
+        field: &FieldPlan,
+        values: usize,
+    ) -> Result<Vec<f64>> {
+        let decoded = assemble::decode_part_f64(bytes, part, field)
+            .map_err(|e| Error::from(e).prefixed(key))?;
+        if decoded.len() != values {
+            return Err(shape_error(key, part, decoded.len(), values));
+        }
+        Ok(decoded)
+    }
+}
+
+impl Elem for f32 {
+    const NAN: Self = f32::NAN;
+    fn decode(
+        bytes: &[u8],
+        part: &RefValue,
+        key: &str,
+        field: &FieldPlan,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let mut decoded = Vec::new();
+        assemble::decode_part(bytes, part, field, gik_core::npy::Dtype::F32, &mut decoded)
+            .map_err(|e| Error::from(e).prefixed(key))?;
+        if decoded.len() != out.len() * 4 {
+            return Err(shape_error(key, part, decoded.len() / 4, out.len()));
+        }
+        for (o, b) in out.iter_mut().zip(decoded.chunks_exact(4)) {
+            *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        Ok(())
+    }
+}
+
+/// Reads `parts` (chunk key, reference) and decodes them into one array of
+/// `parts.len()` × `values`, NaN for a chunk without a reference: reads
+/// concurrently, decoding on every core while further reads arrive.
+async fn read_into<T: Elem>(
+    reader: &Sources,
+    parts: &[(String, Option<RefValue>)],
+    field: &FieldPlan,
+    values: usize,
+) -> Result<Vec<T>> {
+    if let [(key, Some(part))] = parts {
+        // one chunk (a Dask task's): its decoded values are the array, no copy
+        let b = gik_core::io::read_part(reader, part)
+            .await
+            .map_err(|e| Error::from(e).prefixed(key))?;
+        return T::decode_owned(&b, part, key, field, values);
+    }
+    let mut out = vec![T::NAN; parts.len() * values];
+    let mut reads = futures::stream::iter(parts.iter().enumerate())
+        .map(|(i, (key, part))| async move {
+            match part {
+                None => Ok((i, None)),
+                Some(p) => gik_core::io::read_part(reader, p)
+                    .await
+                    .map(|b| (i, Some(b)))
+                    .map_err(|e| Error::from(e).prefixed(key)),
+            }
+        })
+        .buffer_unordered(READS_AT_ONCE);
+    let mut slots: Vec<Option<&mut [T]>> = out.chunks_mut(values.max(1)).map(Some).collect();
+    let mut decodes = Vec::new();
+    while let Some(r) = reads.next().await {
+        let (i, b) = r?;
+        if let (Some(b), Some(slot)) = (b, slots.get_mut(i).and_then(Option::take)) {
+            decodes.push((i, b, slot));
+        }
+    }
+    let decode = |batch: &mut [(usize, bytes::Bytes, &mut [T])]| {
+        for (i, b, slot) in batch.iter_mut() {
+            let (key, part) = &parts[*i];
+            let part = part
+                .as_ref()
+                .ok_or_else(|| Error::new(Kind::Other, format!("{key}: no reference")))?;
+            T::decode(b, part, key, field, slot)?;
+        }
+        Ok::<_, Error>(())
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .min(decodes.len().max(1));
+    if threads == 1 {
+        decode(&mut decodes)?;
+    } else {
+        let per = decodes.len().div_ceil(threads).max(1);
+        std::thread::scope(|s| {
+            let handles: Vec<_> = decodes
+                .chunks_mut(per)
+                .map(|batch| s.spawn(move || decode(batch)))
+                .collect();
+            handles.into_iter().try_for_each(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::new(Kind::Other, "a decoding thread failed")))
+            })
+        })?;
+    }
+    drop(decodes);
+    Ok(out)
 }
 
 /// Reads and decodes the chunks of the data array at `path` whose leading
@@ -200,10 +325,6 @@ pub fn read_chunks<'py>(
         [nlat, nlon] => (*nlat as usize, *nlon as usize),
         _ => (1, values),
     };
-    let width = match dtype {
-        Dtype::F32 => 4,
-        Dtype::F64 => 8,
-    };
     let mut parts = Vec::with_capacity(indices.len());
     for idx in &indices {
         if idx.len() != lead {
@@ -228,90 +349,20 @@ pub fn read_chunks<'py>(
     };
     let reader: &Sources = &refs.reader;
     let (parts, field) = (&parts, &field);
-    let bytes = block_on(py, "reading chunks", || async move {
-        let mut out = vec![0u8; parts.len() * values * width];
-        let fill: Vec<u8> = match dtype {
-            Dtype::F32 => f32::NAN.to_le_bytes().to_vec(),
-            Dtype::F64 => f64::NAN.to_le_bytes().to_vec(),
-        };
-        let mut reads = futures::stream::iter(parts.iter().enumerate())
-            .map(|(i, (key, part))| async move {
-                match part {
-                    None => Ok((i, None)),
-                    Some(p) => gik_core::io::read_part(reader, p)
-                        .await
-                        .map(|b| (i, Some(b)))
-                        .map_err(|e| Error::from(e).prefixed(key)),
-                }
-            })
-            .buffer_unordered(READS_AT_ONCE);
-        // decode on the blocking pool while further reads arrive
-        let mut decodes = Vec::new();
-        let slots: Vec<&mut [u8]> = out.chunks_mut((values * width).max(1)).collect();
-        let mut slots: Vec<Option<&mut [u8]>> = slots.into_iter().map(Some).collect();
-        let mut filled = Vec::new();
-        while let Some(r) = reads.next().await {
-            let (i, b) = r?;
-            let Some(slot) = slots.get_mut(i).and_then(Option::take) else {
-                continue;
-            };
-            match b {
-                None => filled.push(slot),
-                Some(b) => decodes.push((i, b, slot)),
-            }
+    let shape = [parts.len(), values];
+    Ok(match dtype {
+        Dtype::F32 => {
+            let v = block_on(py, "reading chunks", || {
+                read_into::<f32>(reader, parts, field, values)
+            })?;
+            PyArray1::from_vec(py, v).reshape(shape)?.into_any()
         }
-        for slot in filled {
-            for v in slot.chunks_exact_mut(width) {
-                v.copy_from_slice(&fill);
-            }
+        Dtype::F64 => {
+            let v = block_on(py, "reading chunks", || {
+                read_into::<f64>(reader, parts, field, values)
+            })?;
+            PyArray1::from_vec(py, v).reshape(shape)?.into_any()
         }
-        let threads = std::thread::available_parallelism()
-            .map_or(2, usize::from)
-            .min(decodes.len().max(1));
-        let per = decodes.len().div_ceil(threads).max(1);
-        std::thread::scope(|s| {
-            let handles: Vec<_> = decodes
-                .chunks_mut(per)
-                .map(|batch| {
-                    s.spawn(move || {
-                        for (i, b, slot) in batch.iter_mut() {
-                            let (key, part) = &parts[*i];
-                            let part = part.as_ref().ok_or_else(|| {
-                                Error::new(Kind::Other, format!("{key}: no reference"))
-                            })?;
-                            decode_into(b, part, key, field, dtype, slot)?;
-                        }
-                        Ok::<_, Error>(())
-                    })
-                })
-                .collect();
-            handles.into_iter().try_for_each(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::new(Kind::Other, "a decoding thread failed")))
-            })
-        })?;
-        drop(decodes);
-        Ok(out)
-    })?;
-    let n = parts.len();
-    let out = match dtype {
-        Dtype::F32 => Out::F32(
-            bytes
-                .chunks_exact(4)
-                .map(|b| f32::from_le_bytes(b.try_into().unwrap_or([0; 4])))
-                .collect(),
-        ),
-        Dtype::F64 => Out::F64(
-            bytes
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-                .collect(),
-        ),
-    };
-    let shape = [n, values];
-    Ok(match out {
-        Out::F32(v) => PyArray1::from_vec(py, v).reshape(shape)?.into_any(),
-        Out::F64(v) => PyArray1::from_vec(py, v).reshape(shape)?.into_any(),
     })
 }
 

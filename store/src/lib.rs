@@ -140,10 +140,15 @@ fn env_true(key: &str) -> bool {
 /// `*_TIMEOUT`, proxies), which made any `http://` endpoint fail with "URL
 /// scheme is not allowed".
 fn env_over<B, K: std::str::FromStr>(prefix: &str, mut b: B, set: impl Fn(B, K, String) -> B) -> B {
-    for (key, value) in std::env::vars() {
+    // (`vars_os`: `vars` panics on a variable that is not UTF-8; such a
+    // one is skipped, as `from_env` skips it)
+    for (key, value) in std::env::vars_os() {
+        let (Some(key), Some(value)) = (key.to_str(), value.to_str()) else {
+            continue;
+        };
         if key.starts_with(prefix) {
             if let Ok(k) = key.to_ascii_lowercase().parse::<K>() {
-                b = set(b, k, value);
+                b = set(b, k, value.to_string());
             }
         }
     }

@@ -175,6 +175,15 @@ def main():
                         "--out", out)
                 assert f"{prev:%Y-%m-%d %H}z" in r.stderr, r.stderr
                 assert all(f"/{prev:%Y%m%d%H}0000-" in u for u in refs_urls(out)), refs_urls(out)
+                # latest with no complete run (the mirror has no aifs-single): fails within seconds,
+                # naming the newest run's missing object, and writes nothing
+                t0 = time.monotonic()
+                r = gik("scan", "--source", source, "--model", "aifs-single", "--date", "latest", "--step", "0/6",
+                        "--out", os.path.join(work, "no.json"), check=False)
+                assert time.monotonic() - t0 < 10, "latest without a complete run took too long"
+                assert r.returncode == 1 and "no complete run on" in r.stderr and \
+                    "/aifs-single/0p25/oper/" in r.stderr and "-oper-fc.index" in r.stderr, r.stderr
+                assert not os.path.exists(os.path.join(work, "no.json"))
                 # a run asked for by date and hour that lacks its last step: fails
                 r = gik("scan", "--source", source, "--date", f"{cur:%Y-%m-%d}", "--time", str(cur.hour),
                         "--stream", "enfo", "--step", "0/6", "--out", os.path.join(work, "no.json"), check=False)

@@ -89,7 +89,7 @@
 //! | fsspec parquet reference directory (`.zmetadata`, `{var}/refs.{n}.parq`) | [`read_parquet_dir`] | [`write_parquet_dir`] |
 //! | a Zarr v3 hierarchy of virtual chunks (what an Icechunk repository holds) | [`from_zarr3`] | [`to_zarr3`] |
 //!
-//! [`concat`] joins two reference sets along `time`, `step`, the level and
+//! [`concat()`] joins two reference sets along `time`, `step`, the level and
 //! `number` (a new run, new steps), as kerchunk's `MultiZarrToZarr` does.
 //!
 //! Everything is sans-IO: readers take bytes (or a [`FileMap`] of a

@@ -142,7 +142,10 @@ fn file_url(path: &str) -> Option<String> {
     } else {
         std::env::current_dir().ok()?.join(p)
     };
-    url::Url::from_file_path(abs).ok().map(String::from)
+    // Parsed again: `Url::parse` removes `.` and `..` segments, as Icechunk
+    // does with a chunk's location, so the container prefix matches it.
+    let url = url::Url::from_file_path(abs).ok()?;
+    url::Url::parse(url.as_str()).ok().map(String::from)
 }
 
 /// The references with every local path as a `file://` url.
@@ -447,14 +450,15 @@ impl Repo {
                 });
             }
         }
-        let (repo, old) = if exists {
-            let repo = self.add_containers(self.open().await?, &prefixes).await?;
+        // One session from reading what is there to the commit: the commit
+        // lands on the snapshot the merge was computed from, or fails.
+        let (repo, session) = if exists {
+            let repo = self.open().await?;
             let session = repo
                 .writable_session(BRANCH)
                 .await
                 .map_err(self.ic("starting a session"))?;
-            let old = self.read_session(session).await?;
-            (repo, Some(old))
+            (repo, session)
         } else {
             let mut config = RepositoryConfig::default();
             for p in &prefixes {
@@ -470,17 +474,23 @@ impl Repo {
                 .execute()
                 .await
                 .map_err(self.ic("creating"))?;
-            (repo, None)
+            let session = repo
+                .writable_session(BRANCH)
+                .await
+                .map_err(self.ic("starting a session"))?;
+            (repo, session)
+        };
+        let store = Store::from_session(Arc::new(RwLock::new(session))).await;
+        let old = if exists {
+            Some(self.read_store(&store).await?)
+        } else {
+            None
         };
         let merged = match &old {
             Some(old) => concat(old, &new).map_err(self.refs_err())?,
             None => new.clone(),
         };
         let (new_runs, new_steps) = runs_and_steps(&new);
-        let session = repo
-            .writable_session(BRANCH)
-            .await
-            .map_err(self.ic("starting a session"))?;
         let old_nodes = match &old {
             Some(o) => to_zarr3(o).map_err(self.refs_err())?,
             None => Vec::new(),
@@ -488,11 +498,15 @@ impl Repo {
         let new_nodes = to_zarr3(&merged).map_err(self.refs_err())?;
         if old.is_some() && old_nodes == new_nodes {
             return Ok(Written::Unchanged {
-                snapshot: session.snapshot_id().to_string(),
+                snapshot: store.session().read().await.snapshot_id().to_string(),
                 runs: new_runs.iter().map(|t| run_name(*t)).collect(),
             });
         }
-        let store = Store::from_session(Arc::new(RwLock::new(session))).await;
+        // Containers for new source prefixes go into the configuration only
+        // once the references are known to fit.
+        if exists {
+            self.add_containers(repo, &prefixes).await?;
+        }
         let chunks = self.apply(&store, &old_nodes, &new_nodes).await?;
         let old_runs = old
             .as_ref()
@@ -532,12 +546,9 @@ impl Repo {
         })
     }
 
-    /// Adds containers for `prefixes` the repository lacks, saving its config.
-    async fn add_containers(
-        &self,
-        repo: Repository,
-        prefixes: &BTreeSet<String>,
-    ) -> Result<Repository> {
+    /// Adds containers for `prefixes` the repository lacks, saving its
+    /// configuration (the commit that follows may reference them).
+    async fn add_containers(&self, repo: Repository, prefixes: &BTreeSet<String>) -> Result<()> {
         let mut config = repo.config().clone();
         let have: BTreeSet<String> = config
             .virtual_chunk_containers()
@@ -545,7 +556,7 @@ impl Repo {
             .collect();
         let missing: Vec<&String> = prefixes.iter().filter(|p| !have.contains(*p)).collect();
         if missing.is_empty() {
-            return Ok(repo);
+            return Ok(());
         }
         for p in &missing {
             set_container(&mut config, p).map_err(|reason| Error::Usage {
@@ -564,7 +575,7 @@ impl Repo {
         repo.save_config()
             .await
             .map_err(self.ic("saving the configuration"))?;
-        Ok(repo)
+        Ok(())
     }
 
     /// Writes the difference between `old` and `new` into the session.
@@ -593,7 +604,7 @@ impl Repo {
                     RefValue::Range { url, offset, length } => {
                         let location = VirtualChunkLocation::from_url(url).map_err(self.ic(&format!("chunk {key}: url {url}")))?;
                         let r = VirtualChunkRef { location, offset: *offset, length: *length, checksum: None };
-                        store.set_virtual_ref(&key, r, true).await.map_err(self.ic(&format!("chunk {key} ({url})")))?;
+                        store.set_virtual_ref(&key, r, false).await.map_err(self.ic(&format!("chunk {key} ({url})")))?;
                     }
                     RefValue::Whole { url } => {
                         return Err(Error::Usage {
@@ -620,6 +631,11 @@ impl Repo {
     /// Reads a session's hierarchy into gik-core's reference model.
     async fn read_session(&self, session: icechunk::session::Session) -> Result<RefStore> {
         let store = Store::from_session(Arc::new(RwLock::new(session))).await;
+        self.read_store(&store).await
+    }
+
+    /// Reads the hierarchy of a store's session into gik-core's reference model.
+    async fn read_store(&self, store: &Store) -> Result<RefStore> {
         let session = store.session();
         let session = session.read().await;
         let nodes: Vec<_> = session
@@ -834,7 +850,14 @@ mod tests {
             file_url("/d/a b.grib2").as_deref(),
             Some("file:///d/a%20b.grib2")
         );
-        assert_eq!(file_path("file:///d/a%20b/"), Some(PathBuf::from("/d/a b/")));
+        assert_eq!(
+            file_url("/d/x/../y/./a.grib2").as_deref(),
+            Some("file:///d/y/a.grib2")
+        );
+        assert_eq!(
+            file_path("file:///d/a%20b/"),
+            Some(PathBuf::from("/d/a b/"))
+        );
         assert_eq!(chunk_key("t/t", &[0, 1]), "t/t/c/0/1");
         assert_eq!(chunk_key("t/l", &[]), "t/l/c");
         assert_eq!(run_name(1_780_272_000), "2026-06-01T00:00Z");

@@ -1,5 +1,6 @@
 //! An Icechunk repository written, grown and read back through the icechunk
 //! crate itself: what gik writes is what gik-core's references hold.
+#![allow(clippy::unwrap_used, clippy::panic)]
 
 use gik_core::grib::FieldMeta;
 use gik_core::refs::{self, RefStore, RefValue, ScannedField};

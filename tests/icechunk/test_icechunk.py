@@ -21,8 +21,8 @@ icechunk 2.x, VirtualiZarr; see tests/requirements-312.txt).
   .zmetadata) here (the newest zarr) and under GIK_PYTHON (the zarr the
   tests pin); VirtualiZarr's kerchunk parser reads gik's JSON into a
   virtual dataset that writes to Icechunk and reads back equal.
-Data are generated once into target/icechunk-data (about 0.85 GB, ~12 min of
-make_ensemble.py on a loaded 2-core machine); the checks then take about a minute.
+Data are generated once into target/icechunk-data (about 0.85 GB, ~70 s of
+make_ensemble.py a run on a loaded 2-core machine); the checks then take about 40 s.
 """
 import glob
 import json

@@ -191,8 +191,18 @@ def compare_with_eccodes(label, fo, msgs, ensemble_numbers, so=None, member=None
 
 
 def load_refs(path):
+    """The references of a kerchunk JSON file; gik's consolidated `.zmetadata`
+    is checked against the metadata keys (every one, parsed) and left out,
+    so the rest compares with kerchunk's, which has none."""
     d = json.load(open(path))
-    return d.get("refs", d)
+    refs = d.get("refs", d)
+    zm = refs.pop(".zmetadata", None)
+    if zm is not None:
+        zm = json.loads(zm)
+        meta = {k: json.loads(v) for k, v in refs.items() if k.startswith(".z") or "/.z" in k}
+        check(f"{os.path.basename(str(path))}: .zmetadata consolidates every metadata key",
+              zm.get("zarr_consolidated_format") == 1 and zm.get("metadata") == meta)
+    return refs
 
 
 def message_bytes(v):

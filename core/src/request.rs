@@ -858,6 +858,8 @@ impl Request {
         let ymd = run.yyyymmdd();
         let root = mirror.root();
         let mut out = Vec::new();
+        // (a set: a request may list up to 10,000 steps, and `ep` steps share a file)
+        let mut seen = std::collections::HashSet::new();
         for &step in &self.steps {
             for (stream, kind) in &files {
                 // (ecmwf-opendata: probabilities are in the 240 h or 360 h file)
@@ -876,7 +878,7 @@ impl Request {
                 );
                 let stem = format!("{ymd}{:02}0000-{step_name}h-{stream}-{kind}", run.hour);
                 let url = format!("{dir}/{stem}.grib2");
-                if out.iter().any(|o: &Object| o.url == url) {
+                if !seen.insert(url.clone()) {
                     continue;
                 }
                 out.push(Object {

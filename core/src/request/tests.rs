@@ -380,3 +380,35 @@ fn listings_from_paths_and_from_probing() {
     assert_eq!(probed.len(), 1, "{probed:?}"); // 06z oper has no step 0: not found by probing
     assert_eq!(probed[0].steps, [0, 6, 12]);
 }
+
+/// Found by the `request` fuzz target: `step=0/to/4802` took over 10 s
+/// under the fuzzer, each object's url compared with every earlier one
+/// (quadratic). Objects are now kept unique by a set; this checks the
+/// result of the largest list a request may hold is still right (the
+/// time is measured by the fuzzer, not asserted here).
+#[test]
+fn the_largest_step_list_resolves_to_unique_objects_in_order() {
+    let r = req("stream=enfo,step=0/to/10000");
+    let all = names(&r, "/m", run(2026, 6, 1, 0));
+    assert_eq!(all.len(), 2 * 10_001);
+    assert_eq!(
+        all.iter().collect::<std::collections::BTreeSet<_>>().len(),
+        all.len()
+    );
+    assert_eq!(
+        all[2 * 10_000 + 1],
+        "/20260601/00z/ifs/0p25/oper/20260601000000-10000h-oper-fc.grib2"
+    );
+    // probabilities: every step up to 240 h shares the 240 h file
+    let ep = req("stream=enfo,type=ep,step=0/to/360");
+    assert_eq!(
+        names(&ep, "/m", run(2026, 6, 1, 0))
+            .iter()
+            .map(|n| n.rsplit('/').next().unwrap_or_default().to_string())
+            .collect::<Vec<_>>(),
+        [
+            "20260601000000-240h-enfo-ep.grib2",
+            "20260601000000-360h-enfo-ep.grib2"
+        ]
+    );
+}

@@ -43,4 +43,6 @@ def test_the_xarray_engine_and_the_virtualizarr_name_are_registered() -> None:
     import gik.zarr3
 
     assert isinstance(xr.backends.list_engines()["gik"], gik.xarray_backend.GikBackendEntrypoint)
-    assert get_codec_class("numcodecs.gik") is gik.zarr3.GikCodec
+    # (a subclass that keeps VirtualiZarr's name when it writes the codec back)
+    assert get_codec_class("numcodecs.gik") is gik.zarr3.NumcodecsGikCodec
+    assert issubclass(gik.zarr3.NumcodecsGikCodec, gik.zarr3.GikCodec)

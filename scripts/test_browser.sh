@@ -23,7 +23,7 @@ export CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
 # ecCodes' answers and the anemoi test metadata the tests compare with
 export GIK_SHARED="${GIK_SHARED:-$ROOT/../shared}"
 
-step() { printf '\n==> %s\n' "$*"; }
+step() { printf '\n==> [%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 step "node 20+ and npm"
 if ! command -v node >/dev/null || [ "$(node -p 'process.versions.node.split(".")[0]')" -lt 20 ]; then
@@ -50,19 +50,28 @@ if ! "$GIK_PYTHON" -c "import numpy, eccodes" 2>/dev/null; then
 fi
 
 step "gik (the command line serving the page) and the loopback range server"
-cargo build -p gik-cli --bin gik --example range_server
-export GIK_BIN="$TARGET_DIR/debug/gik"
-export GIK_RANGE_SERVER="$TARGET_DIR/debug/examples/range_server"
+if [ -x "${GIK_BIN:-}" ] && [ -x "${GIK_RANGE_SERVER:-}" ]; then
+  # scripts/test.sh's release build: no second build of the whole tree
+  echo "using $GIK_BIN and $GIK_RANGE_SERVER"
+else
+  cargo build -p gik-cli --bin gik --example range_server
+  export GIK_BIN="$TARGET_DIR/debug/gik"
+  export GIK_RANGE_SERVER="$TARGET_DIR/debug/examples/range_server"
+fi
 
 step "the npm package"
 scripts/build_wasm.sh
 VERSION="$(node -p 'require("./web/pkg/package.json").version')"
 
-step "gik as a user installs it: cargo install --features embed-web (the page inside the binary)"
-# Reuses the release build of scripts/test.sh (same target directory).
+step "gik with the page inside (feature embed-web, as \`cargo install --path native-cli --features embed-web\` builds it)"
+# Built with the features \`cargo test --workspace --release\` resolved (the
+# workspace, an example), so only gik-cli is compiled again: \`cargo install\`
+# resolves gik-cli's features alone and would compile the dependency tree a
+# second time for the same program.
+cargo build --release --quiet --locked --workspace --features gik-cli/embed-web --bin gik --example range_server
 INSTALL_ROOT="$TARGET_DIR/gik-installed"
-CARGO_TARGET_DIR="$TARGET_DIR" cargo install --quiet --locked --force \
-  --path native-cli --features embed-web --root "$INSTALL_ROOT"
+mkdir -p "$INSTALL_ROOT/bin"
+cp "$TARGET_DIR/release/gik" "$INSTALL_ROOT/bin/gik.tmp" && mv "$INSTALL_ROOT/bin/gik.tmp" "$INSTALL_ROOT/bin/gik"
 export GIK_INSTALLED_BIN="$INSTALL_ROOT/bin/gik"
 TARBALL="$TARGET_DIR/npm/gik-wasm-$VERSION.tgz"
 

@@ -416,9 +416,9 @@ test("a page of another origin cannot read gik serve's files, proxy or config, w
   await context.close();
 });
 
-test("an installed gik (cargo install, page embedded) serves a working page from an empty directory", async () => {
+test("a gik built with --features embed-web (the page embedded, as cargo install builds it) serves a working page from an empty directory", async () => {
   const installed = process.env.GIK_INSTALLED_BIN;
-  assert.ok(installed && existsSync(installed), "GIK_INSTALLED_BIN must name a gik built with --features embed-web (scripts/test_browser.sh installs one)");
+  assert.ok(installed && existsSync(installed), "GIK_INSTALLED_BIN must name a gik built with --features embed-web (scripts/test_browser.sh builds one)");
   const empty = join(ART, "empty-dir");
   rmSync(empty, { recursive: true, force: true });
   mkdirSync(empty, { recursive: true });

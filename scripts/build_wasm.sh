@@ -34,17 +34,24 @@ fi
 # WebAssembly SIMD (every current browser, Node 16.4+): the decoders' loops
 # vectorise, ~1.6x faster CCSDS decoding than without.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:--C target-feature=+simd128}"
-say "cargo build -p gik-wasm --target wasm32-unknown-unknown --profile $PROFILE"
-cargo build -p gik-wasm --target wasm32-unknown-unknown --profile "$PROFILE"
 OUT_DIR="$PROFILE"
 [ "$PROFILE" = dev ] && OUT_DIR=debug
 WASM="$TARGET_DIR/wasm32-unknown-unknown/$OUT_DIR/gik_wasm.wasm"
-
-say "wasm-bindgen --target web → $PKG"
 rm -rf "$PKG"
 mkdir -p "$PKG"
-wasm-bindgen --target web --remove-name-section --remove-producers-section \
-  --out-dir "$PKG" --out-name gik_wasm "$WASM"
+
+# Two modules with the same API: the full one (gik_wasm.js, the package's
+# main entry) and the lite one (gik_wasm_lite.js, `gik-wasm/lite`: no parquet
+# references, no JPEG 2000 or PNG packing, ~30% smaller), which the page
+# loads first; it switches to the full one on an error of kind "notBuiltIn".
+for variant in full lite; do
+  if [ "$variant" = full ]; then name=gik_wasm; features=(); else name=gik_wasm_lite; features=(--no-default-features); fi
+  say "cargo build -p gik-wasm --target wasm32-unknown-unknown --profile $PROFILE ${features[*]:-} ($variant module)"
+  cargo build -p gik-wasm --target wasm32-unknown-unknown --profile "$PROFILE" "${features[@]}"
+  say "wasm-bindgen --target web → $PKG/$name.js"
+  wasm-bindgen --target web --remove-name-section --remove-producers-section \
+    --out-dir "$PKG" --out-name "$name" "$WASM"
+done
 
 # All of ecCodes' parameter tables, raw DEFLATE: the .wasm has only the
 # open-data parameters' and loads these on the first message that needs them.
@@ -52,17 +59,19 @@ python3 -c 'import sys, zlib; c = zlib.compressobj(9, zlib.DEFLATED, -15); sys.s
   core/src/grib/tables/concepts.bin > "$PKG/gik_tables.bin"
 
 if [ "${GIK_WASM_OPT:-0}" = 1 ] && command -v wasm-opt >/dev/null && [ "$PROFILE" != dev ]; then
-  say "wasm-opt -O3"
-  if wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
-      --enable-mutable-globals --enable-reference-types --enable-multivalue \
-      "$PKG/gik_wasm_bg.wasm" -o "$PKG/gik_wasm_bg.opt.wasm" 2>"$PKG/wasm-opt.log"; then
-    mv "$PKG/gik_wasm_bg.opt.wasm" "$PKG/gik_wasm_bg.wasm"
-  else
-    echo "wasm-opt could not optimise this module (see below); keeping the unoptimised one" >&2
-    tail -3 "$PKG/wasm-opt.log" >&2
-    rm -f "$PKG/gik_wasm_bg.opt.wasm"
-  fi
-  rm -f "$PKG/wasm-opt.log"
+  for name in gik_wasm gik_wasm_lite; do
+    say "wasm-opt -O3 $name"
+    if wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+        --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        "$PKG/${name}_bg.wasm" -o "$PKG/${name}_bg.opt.wasm" 2>"$PKG/wasm-opt.log"; then
+      mv "$PKG/${name}_bg.opt.wasm" "$PKG/${name}_bg.wasm"
+    else
+      echo "wasm-opt could not optimise this module (see below); keeping the unoptimised one" >&2
+      tail -3 "$PKG/wasm-opt.log" >&2
+      rm -f "$PKG/${name}_bg.opt.wasm"
+    fi
+    rm -f "$PKG/wasm-opt.log"
+  done
 fi
 
 VERSION="$(awk '/^\[workspace.package\]/ {p=1} p && /^version = / { gsub(/version = |"/, ""); print; exit }' Cargo.toml)"
@@ -76,9 +85,10 @@ open(sys.argv[1], "a").write("\n")
 PY
 rm -f "$PKG/.gitignore"
 
-RAW=$(stat -c %s "$PKG/gik_wasm_bg.wasm")
-GZ=$(gzip -9 -c "$PKG/gik_wasm_bg.wasm" | wc -c)
-say "gik_wasm_bg.wasm: $RAW bytes raw, $GZ bytes gzip -9; gik_tables.bin (loaded on demand): $(stat -c %s "$PKG/gik_tables.bin") bytes"
+for name in gik_wasm gik_wasm_lite; do
+  say "${name}_bg.wasm: $(stat -c %s "$PKG/${name}_bg.wasm") bytes raw, $(gzip -9 -c "$PKG/${name}_bg.wasm" | wc -c) bytes gzip -9"
+done
+say "gik_tables.bin (loaded on demand): $(stat -c %s "$PKG/gik_tables.bin") bytes"
 
 mkdir -p "$TARGET_DIR/npm"
 (cd "$PKG" && npm pack --silent --pack-destination "$TARGET_DIR/npm" >/dev/null)

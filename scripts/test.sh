@@ -60,8 +60,10 @@ step "fuzz targets: build each, run each ${GIK_FUZZ_SECONDS:-20} s from its seed
 # leaving the input in fuzz/artifacts/<target>/.
 scripts/fuzz.sh all "${GIK_FUZZ_SECONDS:-20}"
 
-step "gik-core and gik-wasm build for wasm32-unknown-unknown"
+step "gik-core and gik-wasm build for wasm32-unknown-unknown; the lite module's features pass clippy"
 cargo build -p gik-core -p gik-wasm --target wasm32-unknown-unknown
+# the npm package's lite module: gik-core without parquet, jpeg2000, png
+cargo clippy -p gik-wasm --target wasm32-unknown-unknown --no-default-features -- -D warnings
 
 step "gik-core links no C"
 if cargo tree -p gik-core -e normal,build --prefix none | grep -E '(-sys|^cc) v' ; then

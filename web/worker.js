@@ -3,9 +3,20 @@
 // {id, error: {message, kind}}, plus {id, progress} while an operation runs
 // (building a state, ensemble statistics, a plume). {op: "cancel", target}
 // stops the operation `target` at its next progress report.
-import init, { openRefs, openRequest, version } from "./pkg/gik_wasm.js";
+//
+// Two builds of gik-wasm with one API: the lite module (no parquet
+// references, no JPEG 2000 or PNG packing; about a third smaller) loads
+// first, so the first field is drawn sooner. The first operation that needs
+// what it leaves out fails with kind "notBuiltIn": the full module is then
+// loaded, the references are opened again in it, and the operation runs again.
 
+/** The module in use, and whether it is the full one. */
+let gik = null;
+let full = false;
 let refs = null;
+/** How the open references were opened ({url} or {request}), to open them again in the full module. */
+let opened = null;
+let upgrading = null;
 let config = null;
 /** Ids of running operations the page no longer wants. */
 const cancelled = new Set();
@@ -52,8 +63,44 @@ async function readCached(selection) {
   return { field: await reading.get(key), cached: false };
 }
 
+let exports = null;
+async function loadModule(wantFull) {
+  const m = wantFull ? await import("./pkg/gik_wasm.js") : await import("./pkg/gik_wasm_lite.js");
+  exports = await m.default();
+  return m;
+}
+/** For measurements (tests/browser/bench_ensemble.mjs): the module in use and its memory. */
+self.gikModule = () => ({ module: full ? "full" : "lite", memoryBytes: exports?.memory.buffer.byteLength ?? 0 });
+
+function openWith(m, { url, request }) {
+  const options = {};
+  if (config.proxy) options.proxy = new URL(config.proxy, self.location.href).href;
+  if (config.files) options.files = new URL(config.files, self.location.href).href;
+  return request ? m.openRequest(request, options) : m.openRefs(url, options);
+}
+
+/**
+ * Loads the full module (once) and, with `reopen`, opens the current
+ * references in it (not when the operation that needs it is itself an open).
+ */
+function upgrade(reopen) {
+  if (full) return Promise.resolve();
+  upgrading ??= (async () => {
+    const m = await loadModule(true);
+    const next = reopen && opened ? await openWith(m, opened) : null;
+    gik = m;
+    full = true;
+    // The lite module's references are left to the garbage collector:
+    // operations still running may hold them.
+    if (next) refs = next;
+  })().finally(() => {
+    upgrading = null;
+  });
+  return upgrading;
+}
+
 const ready = (async () => {
-  await init();
+  gik = await loadModule(false);
   // `gik serve` says where its range proxy and local files are; a plain
   // static server has neither.
   try {
@@ -65,7 +112,8 @@ const ready = (async () => {
     config = {};
   }
   return {
-    version: version(),
+    version: gik.version(),
+    module: "lite",
     server: config.server ?? null,
     proxy: config.proxy ?? null,
     denied: config.denied ?? null,
@@ -78,15 +126,13 @@ const ops = {
   },
   async open({ url, request }) {
     await ready;
-    const options = {};
-    if (config.proxy) options.proxy = new URL(config.proxy, self.location.href).href;
-    if (config.files) options.files = new URL(config.files, self.location.href).href;
-    const next = request ? await openRequest(request, options) : await openRefs(url, options);
+    const next = await openWith(gik, { url, request });
     if (refs) refs.free();
     refs = next;
+    opened = { url, request };
     cache.clear();
     cacheBytes = 0;
-    return { location: refs.location, variables: refs.variables() };
+    return { location: refs.location, variables: refs.variables(), module: full ? "full" : "lite" };
   },
   /** A field; `prefetch` only reads it into the cache (the next step of an animation). */
   async read({ selection, prefetch }) {
@@ -176,7 +222,14 @@ self.onmessage = async (e) => {
   try {
     if (!ops[op]) throw new Error(`unknown operation ${op}`);
     if (op !== "hello" && op !== "open" && !refs) throw new Error("no references are open");
-    const result = await ops[op](args, id);
+    let result;
+    try {
+      result = await ops[op](args, id);
+    } catch (err) {
+      if (err?.kind !== "notBuiltIn" || full) throw err;
+      await upgrade(op !== "open");
+      result = await ops[op](args, id);
+    }
     self.postMessage({ id, result }, transferables(result));
   } catch (err) {
     // A trap (a Rust panic aborts in WebAssembly: the parquet crate asserts

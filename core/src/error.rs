@@ -61,6 +61,15 @@ pub enum Error {
         source: UnpackError,
     },
 
+    /// A packing this build of gik-core leaves out (cargo features `jpeg2000`
+    /// and `png`, on by default; the npm package's lite module has neither).
+    #[error("message at byte {offset}: {what} is not built into this gik (cargo feature `{feature}` of gik-core; in the npm package, the full module has it)")]
+    NotBuiltIn {
+        offset: u64,
+        what: &'static str,
+        feature: &'static str,
+    },
+
     /// A parameter outside the built-in open-data tables of a build without
     /// the cargo feature `full-tables`, before the whole tables were loaded.
     #[error("message at byte {offset}: parameter {discipline}.{category}.{number} (discipline.category.number) is not in the built-in open-data parameter tables: load the whole tables first (gik_core::grib::load_parameter_tables; in gik-wasm, loadParameterTables())")]

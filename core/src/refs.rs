@@ -137,6 +137,7 @@ mod pq;
 mod seed;
 mod store;
 mod template;
+#[cfg(feature = "parquet")]
 mod thrift;
 mod zarr;
 mod zarr3;
@@ -168,6 +169,11 @@ pub type Result<T, E = RefsError> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RefsError {
+    /// A format this build of gik-core leaves out (cargo feature `parquet`,
+    /// on by default; the npm package's lite module has none).
+    #[error("{what} are not built into this gik (cargo feature `{feature}` of gik-core; in the npm package, the full module has them)")]
+    NotBuiltIn { what: String, feature: &'static str },
+
     /// Text that should be JSON is not.
     #[error("{what}: invalid JSON: {source}")]
     Json {
@@ -193,6 +199,7 @@ pub enum RefsError {
     Template { what: String, reason: String },
 
     /// The parquet library failed reading or writing a file.
+    #[cfg(feature = "parquet")]
     #[error("parquet file {file}: {source}")]
     Parquet {
         file: String,

@@ -1338,6 +1338,84 @@ pub async fn probe<R: RangeReader + ?Sized>(
     Ok(out)
 }
 
+/// Why a request's fields could not be gathered ([`scan_request`],
+/// [`scan_located`]). `E` is the reader's error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScanRequestError<E: std::error::Error + 'static> {
+    /// No run with every object of the request (or a failed read while looking).
+    #[error(transparent)]
+    Locate(#[from] LocateError<E>),
+    /// Scanning the objects failed.
+    #[error(transparent)]
+    Scan(Box<crate::scan::ScanError<E>>),
+    /// A `param`, `levelist` or `number` of the request matches no field of
+    /// its objects (or nothing does).
+    #[error(transparent)]
+    Selection(RequestError),
+}
+
+/// The fields of a located request: its objects scanned (`opts.select`
+/// choosing fields by their `.index` lines, or the request's own selection
+/// when it is `None`), then every part of the request's selection required
+/// to match a field. `gik scan`/`gik extract` from a request, `openRequest`
+/// in the npm package and `gik.scan_request` in Python all end here.
+///
+/// # Errors
+/// A failed scan ([`ScanRequestError::Scan`]); a selection that matches no
+/// field ([`ScanRequestError::Selection`]).
+pub async fn scan_located<R, P, X>(
+    reader: &R,
+    request: &Request,
+    located: &Located,
+    opts: &crate::scan::ScanOptions,
+    progress: &P,
+    exec: &X,
+) -> Result<Vec<ScannedField>, ScanRequestError<R::Error>>
+where
+    R: RangeReader + ?Sized,
+    P: crate::scan::Progress + ?Sized,
+    X: crate::scan::Executor + ?Sized,
+{
+    let urls: Vec<String> = located.objects.iter().map(|o| o.url.clone()).collect();
+    let mut opts = opts.clone();
+    if opts.select.is_none() {
+        opts.select = Some(std::sync::Arc::new(request.select.clone()));
+    }
+    let fields = crate::scan::scan(reader, &urls, &opts, progress, exec)
+        .await
+        .map_err(|e| ScanRequestError::Scan(Box::new(e)))?;
+    request
+        .select
+        .require(&fields, urls.len())
+        .map_err(ScanRequestError::Selection)?;
+    Ok(fields)
+}
+
+/// A request's run located on `mirror` ([`locate`]) and its fields
+/// ([`scan_located`]).
+///
+/// # Errors
+/// As [`locate`] and [`scan_located`].
+pub async fn scan_request<R, P, X>(
+    reader: &R,
+    request: &Request,
+    mirror: &Mirror,
+    now: i64,
+    opts: &crate::scan::ScanOptions,
+    progress: &P,
+    exec: &X,
+) -> Result<(Located, Vec<ScannedField>), ScanRequestError<R::Error>>
+where
+    R: RangeReader + ?Sized,
+    P: crate::scan::Progress + ?Sized,
+    X: crate::scan::Executor + ?Sized,
+{
+    let located = locate(reader, request, mirror, now).await?;
+    let fields = scan_located(reader, request, &located, opts, progress, exec).await?;
+    Ok((located, fields))
+}
+
 /// Steps as a MARS list, ranges folded: `0/to/144/by/3, 150/to/360/by/6`.
 #[must_use]
 pub fn format_steps(steps: &[u32]) -> String {

@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use gik_core::assemble::{self, FieldAt};
-use gik_core::npy::Dtype as CoreDtype;
 use gik_core::plan::FieldPlan;
 use gik_core::refs::{self, JsonVersion, RefStore, Variable};
 use gik_core::scan::ScanOptions;
@@ -227,12 +226,7 @@ impl References {
                 scale: None,
                 source: var.path.clone(),
             };
-            let mut out = Vec::new();
-            assemble::decode_part(&bytes, &part, &field, CoreDtype::F64, &mut out)?;
-            let values = out
-                .chunks_exact(8)
-                .map(|b| f64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-                .collect();
+            let values = assemble::decode_part_f64(&bytes, &part, &field)?;
             Ok((values, dims))
         })?;
         Ok(PyArray1::from_vec(py, values).reshape(dims)?.into_any())

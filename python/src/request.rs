@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use gik_core::refs;
-use gik_core::request::{self, LocateError, Located, Mirror, Request};
+use gik_core::request::{self, LocateError, Located, Mirror, Request, ScanRequestError};
 use gik_core::scan::ScanOptions;
 use gik_store::{Blocking, Sources, StoreError};
 use pyo3::prelude::*;
@@ -86,19 +86,20 @@ pub fn scan_request(
     let reader = Arc::new(Sources::default());
     let (r, q, m) = (&*reader, &req, &mirror);
     let (run, built) = block_on(py, "scanning the request", || async move {
-        let located = locate(r, q, m).await?;
-        let urls: Vec<String> = located.objects.into_iter().map(|o| o.url).collect();
         let opts = ScanOptions {
             concurrency: concurrency.max(1),
             objects_at_once: 4,
             batch: gik_store::header_batch,
-            select: Some(Arc::new(q.select.clone())),
             ..ScanOptions::default()
         };
-        let fields = gik_core::scan::scan(r, &urls, &opts, &(), &Blocking).await?;
-        q.select
-            .require(&fields, urls.len())
-            .map_err(|e| Error::new(Kind::Selection, e.to_string()))?;
+        let (located, fields) =
+            request::scan_request(r, q, m, gik_store::now(), &opts, &(), &Blocking)
+                .await
+                .map_err(|e| match e {
+                    ScanRequestError::Locate(e) => Error::from(e),
+                    ScanRequestError::Scan(e) => Error::from(*e),
+                    other => Error::new(Kind::Selection, other.to_string()),
+                })?;
         let built = refs::build_with(&fields, &refs::BuildOptions::with_codec(codec))?;
         Ok((located.run, built))
     })?;

@@ -101,7 +101,7 @@ try {
     await page.waitForFunction(() => window.gik.ready && window.gik.shown.at(-1)?.mode === "ensemble", null, { timeout: 300_000 });
     clearInterval(sample);
     const t = await page.evaluate(() => window.gik.timings.at(-1));
-    const wasmBytes = await page.workers()[0].evaluate(async () => (await (await import("./pkg/gik_wasm.js")).default()).memory.buffer.byteLength);
+    const wasmBytes = await page.workers()[0].evaluate(async () => self.gikModule().memoryBytes);
     const requests = Number(await (await fetch(`http://127.0.0.1:${port}/__requests`)).text()) - requests0;
     const r = { firstPartialMs: t.firstPartialMs, firstPartialMembers: t.firstPartialMembers, completeMs: t.shownMs, workerMs: t.workerMs, members: t.members, requests, peakJsHeapMiB: peak.heap / 2 ** 20, wasmMemoryMiB: wasmBytes / 2 ** 20, peakRendererRssMiB: peak.rss / 2 ** 20 };
     results.push(r);

@@ -379,6 +379,63 @@ test("every reference format opens in the page; zstd-compressed directories say 
   await page.context().close();
 });
 
+test("the page loads only the lite module for its first field; parquet references, JPEG 2000 and PNG fields load the full module once and decode as ecCodes does", async () => {
+  const dir = join(ART, "full-module");
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const files = (p) => new URL(`files${p}`, main.url).href;
+  const cases = [];
+  // A JPEG 2000 (5.40) and a PNG (5.41) message, with ecCodes' answers.
+  for (const name of ["gribrs__CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2", "gribtract__drt41_png_3x2.grib2"]) {
+    const expected = join(SHARED, "data/grib/eccodes_expected", `${name}.json`);
+    assert.ok(existsSync(expected), `the shared reference data is missing: ${expected} (set GIK_SHARED)`);
+    const want = JSON.parse(readFileSync(expected, "utf8")).messages[0];
+    copyFileSync(join(SHARED, "data/grib", name), join(dir, name));
+    const refs = join(dir, `${name}.json`);
+    execFileSync(GIK, ["scan", join(dir, name), "--out", refs, "-q"]);
+    cases.push({ what: want.packingType, url: files(refs), want });
+  }
+  // Parquet references (the two-column file) to the sample's CCSDS fields.
+  execFileSync(GIK, ["scan", SAMPLE, "--out", join(dir, "refs.parquet"), "-q"]);
+  cases.push({ what: "parquet references", url: files(join(dir, "refs.parquet")), want: null });
+  for (const c of cases) {
+    const context = await browser.newContext({ viewport: { width: 1300, height: 1000 } });
+    const page = await context.newPage();
+    const modules = [];
+    page.on("request", (r) => {
+      const name = new URL(r.url()).pathname.split("/").pop();
+      if (name.endsWith("_bg.wasm")) modules.push(name);
+    });
+    await page.goto(main.url);
+    await page.waitForFunction(() => window.gik?.ready && window.gik.field, null, { timeout: 30_000 });
+    assert.deepEqual(modules, ["gik_wasm_lite_bg.wasm"], "the first field (CCSDS, JSON references) needs only the lite module");
+    const opened = await openInPage(page, c.url);
+    assert.equal(opened.error, false, `${c.what}: ${opened.text}`);
+    if (c.want) {
+      // gik names variables as kerchunk does, by ecCodes' cfVarName (t2m for 2t)
+      const variable = await page.evaluate((name) => Array.from(document.querySelectorAll("#variable option")).map((o) => o.value).find((v) => v.startsWith(`${name}/`)), c.want.cfVarName);
+      assert.ok(variable, `${c.what}: a ${c.want.cfVarName} variable in the references`);
+      if ((await page.inputValue("#variable")) !== variable) await choose(page, variable);
+      await page.waitForFunction(() => window.gik.ready && window.gik.field, null, { timeout: 30_000 });
+      const f = await page.evaluate(async () => {
+        const v = window.gik.field.values;
+        const d = await crypto.subtle.digest("SHA-256", new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+        return { n: v.length, name: window.gik.field.name, sha: Array.from(new Uint8Array(d), (b) => b.toString(16).padStart(2, "0")).join("") };
+      });
+      assert.equal(f.n, c.want.numberOfValues, c.what);
+      assert.equal(f.name, c.want.name, c.what);
+      assert.equal(f.sha, c.want.sha256_float32_le, `${c.what}: the values' float32 bytes equal ecCodes'`);
+    } else {
+      const t = await choose(page, "tcc/instant/entireAtmosphere/tcc");
+      assert.equal(t.points, 1440 * 721);
+      const f = await page.evaluate(() => ({ min: window.gik.field.min, max: window.gik.field.max, name: window.gik.field.name }));
+      assert.deepEqual(f, { min: 0, max: 1, name: "Total cloud cover" }, c.what);
+    }
+    assert.deepEqual(modules, ["gik_wasm_lite_bg.wasm", "gik_wasm_bg.wasm"], `${c.what}: the full module, loaded once`);
+    await context.close();
+  }
+});
+
 test("a page of another origin cannot read gik serve's files, proxy or config, while gik's own page can", async () => {
   const context = await browser.newContext();
   // The user has gik's page open (its token cookie is in this browser)…

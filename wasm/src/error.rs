@@ -123,10 +123,39 @@ impl Error {
         }
     }
 
+    /// Something this module leaves out (the lite module: parquet
+    /// references, JPEG 2000 or PNG packing); the full module has it.
+    #[must_use]
+    pub fn needs_full_module(&self) -> bool {
+        use gik_core::assemble::AssembleError as A;
+        use gik_core::refs::RefsError::NotBuiltIn as R;
+        use gik_core::Error::NotBuiltIn as G;
+        match self {
+            Self::Grib(G { .. })
+            | Self::Assemble(A::Grib {
+                source: G { .. }, ..
+            })
+            | Self::Refs {
+                source: R { .. }, ..
+            }
+            | Self::Plan(gik_core::plan::PlanError::Refs(R { .. }))
+            | Self::Assemble(A::Refs(R { .. })) => true,
+            Self::Scan(e) => matches!(
+                &**e,
+                gik_core::scan::ScanError::Grib {
+                    source: G { .. },
+                    ..
+                }
+            ),
+            _ => false,
+        }
+    }
+
     /// A short machine-readable name of the kind of error.
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
+            _ if self.needs_full_module() => "notBuiltIn",
             Self::Network { .. } => "network",
             Self::NotFound { .. } => "notFound",
             Self::Http { .. } | Self::Short { .. } => "http",

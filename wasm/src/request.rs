@@ -13,9 +13,8 @@
 //! ```
 
 use std::rc::Rc;
-use std::sync::Arc;
 
-use gik_core::request::{self, LocateError, Located, Mirror, Request};
+use gik_core::request::{self, LocateError, Located, Mirror, Request, ScanRequestError};
 use gik_core::scan::Inline;
 use serde::{Deserialize, Serialize};
 use tsify::{Ts, Tsify};
@@ -242,15 +241,13 @@ pub fn open_request(request: Ts<RequestSpec>, options: Option<Ts<ScanOptions>>) 
         let (fetch_opts, concurrency) = options.open.fetch();
         let fetcher = Fetcher::new(fetch_opts);
         let (req, mirror, located) = locate(&spec, &fetcher).await?;
-        let urls: Vec<String> = located.objects.into_iter().map(|o| o.url).collect();
-        let mut opts = options.core();
-        opts.select = Some(Arc::new(req.select.clone()));
-        let fields = gik_core::scan::scan(&fetcher, &urls, &opts, &(), &Inline)
+        let fields = request::scan_located(&fetcher, &req, &located, &options.core(), &(), &Inline)
             .await
-            .map_err(|e| Error::Scan(Box::new(e)))?;
-        req.select
-            .require(&fields, urls.len())
-            .map_err(|e| Error::Options(e.to_string()))?;
+            .map_err(|e| match e {
+                ScanRequestError::Locate(e) => locate_error(e),
+                ScanRequestError::Scan(e) => Error::Scan(e),
+                other => Error::Options(other.to_string()),
+            })?;
         let location = format!("{} on {mirror}", located.run);
         let store = gik_core::refs::build(&fields)
             .map_err(|source| Error::Refs {

@@ -16,7 +16,9 @@ mod bitmap;
 mod bits;
 mod ccsds;
 mod complex;
+#[cfg(feature = "jpeg2000")]
 mod jpeg;
+#[cfg(feature = "png")]
 mod png;
 mod run_length;
 mod simple;
@@ -243,8 +245,26 @@ fn decode<T: Value>(field: &Field<'_>, opts: &DecodeOptions) -> Result<Vec<T>> {
         2 => complex::decode(&input, false)?,
         3 => complex::decode(&input, true)?,
         4 => simple::decode_ieee(&input)?,
+        #[cfg(feature = "jpeg2000")]
         40 => jpeg::decode(&input)?,
+        #[cfg(feature = "png")]
         41 => png::decode(&input)?,
+        #[cfg(not(feature = "jpeg2000"))]
+        40 => {
+            return Err(Error::NotBuiltIn {
+                offset,
+                what: "JPEG 2000 packing (template 5.40)",
+                feature: "jpeg2000",
+            })
+        }
+        #[cfg(not(feature = "png"))]
+        41 => {
+            return Err(Error::NotBuiltIn {
+                offset,
+                what: "PNG packing (template 5.41)",
+                feature: "png",
+            })
+        }
         42 => decode_ccsds(&input)?,
         200 => run_length::decode(&input)?,
         other => {

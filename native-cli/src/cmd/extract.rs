@@ -476,20 +476,22 @@ fn load_refs(
     let sources = Sources::default();
     let quiet = args.progress.quiet;
     let fields = rt.block_on(async {
-        let (urls, mut select) = super::scan::request_targets(request, &sources, quiet).await?;
+        let (req, located) = super::scan::locate_request(request, &sources, quiet).await?;
         let how = super::scan::How {
             mode: super::scan::Mode::Auto,
             verify: super::scan::Verify::All,
             concurrency: 64,
             quiet,
         };
-        let asked = select.clone();
+        // Without --param, only the parameters of the states' inputs are
+        // scanned (the request's own selection must still match).
+        let mut select = req.select.clone();
         if request.param.is_none() && !inputs.is_empty() {
             select.param = inputs.iter().map(|i| i.short_name.clone()).collect();
             select.param.sort();
             select.param.dedup();
         }
-        super::scan::scan_urls(&sources, &urls, Some(select), Some(&asked), how).await
+        super::scan::scan_request(&sources, &req, &located, Some(select), how).await
     })?;
     let built = gik_core::refs::build(&fields).map_err(|source| CliError::Refs {
         location: refs_label(args),

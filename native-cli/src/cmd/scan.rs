@@ -5,7 +5,7 @@ use crate::pipeline::{Bar, Blocking};
 use crate::{CliError, Result};
 use gik_core::index;
 use gik_core::refs::ScannedField;
-use gik_core::request::Selection;
+use gik_core::request::{Located, Request, ScanRequestError, Selection};
 use gik_store::{self as store, Sources};
 use indicatif::ProgressBar;
 use std::path::PathBuf;
@@ -109,13 +109,13 @@ pub(crate) fn progress(quiet: bool, len: u64) -> ProgressBar {
     crate::pipeline::progress_bar(quiet, len, crate::pipeline::Counts::Bytes)
 }
 
-/// The objects of an open-data request on its mirror and the selection of
-/// their fields (`gik scan` and `gik extract` from a request).
-pub(crate) async fn request_targets(
+/// The request the flags give and its run on its mirror (`gik scan` and
+/// `gik extract` from a request), said on stderr unless `quiet`.
+pub(crate) async fn locate_request(
     request: &crate::args::Request,
     sources: &Sources,
     quiet: bool,
-) -> Result<(Vec<String>, Selection)> {
+) -> Result<(Request, Located)> {
     let req = crate::request::parse(request)?;
     let mirror = crate::request::mirror(request.source.as_deref())?;
     let located = crate::request::locate(sources, &req, &mirror).await?;
@@ -127,13 +127,40 @@ pub(crate) async fn request_targets(
             located.objects.len()
         );
     }
-    let urls = located.objects.into_iter().map(|o| o.url).collect();
-    Ok((urls, req.select))
+    Ok((req, located))
 }
 
-/// What to scan: the locations given, or the objects of a request on its
-/// mirror (and the selection of their fields).
-async fn targets(args: &Args, sources: &Sources) -> Result<(Vec<String>, Option<Selection>)> {
+/// The fields of a located request, scanned by the core
+/// ([`gik_core::request::scan_located`]); `select` replaces the request's
+/// own selection of fields to scan (every part of the request's must still
+/// match a field).
+pub(crate) async fn scan_request(
+    sources: &Sources,
+    req: &Request,
+    located: &Located,
+    select: Option<Selection>,
+    how: How,
+) -> Result<Vec<ScannedField>> {
+    let opts = scan_options(how, select);
+    let bar = progress(how.quiet, 0);
+    let fields =
+        gik_core::request::scan_located(sources, req, located, &opts, &Bar(&bar), &Blocking)
+            .await
+            .map_err(|e| match e {
+                ScanRequestError::Locate(e) => CliError::Locate(Box::new(e)),
+                ScanRequestError::Scan(e) => CliError::Scan(e),
+                other => CliError::Usage(other.to_string()),
+            })?;
+    bar.finish_and_clear();
+    Ok(fields)
+}
+
+/// Scans the locations given, or locates the request and scans its objects.
+async fn scan_targets(
+    args: &Args,
+    sources: &Sources,
+    how: How,
+) -> Result<(Vec<ScannedField>, usize)> {
     if !args.locations.is_empty() {
         if args.request.given() {
             return Err(CliError::Usage(
@@ -146,15 +173,17 @@ async fn targets(args: &Args, sources: &Sources) -> Result<(Vec<String>, Option<
             .map(|l| store::reference_url(l))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(CliError::store)?;
-        return Ok((urls, None));
+        let fields = scan_urls(sources, &urls, how).await?;
+        return Ok((fields, urls.len()));
     }
     if !args.request.given() {
         return Err(CliError::Usage(
             "give GRIB2 locations, or an open-data request (--source, --date, --step, … as ecmwf-opendata takes them)".into(),
         ));
     }
-    let (urls, select) = request_targets(&args.request, sources, args.progress.quiet).await?;
-    Ok((urls, Some(select)))
+    let (req, located) = locate_request(&args.request, sources, how.quiet).await?;
+    let fields = scan_request(sources, &req, &located, None, how).await?;
+    Ok((fields, located.objects.len()))
 }
 
 /// How `scan_urls` finds and checks the messages.
@@ -171,33 +200,18 @@ pub(crate) struct How {
 pub(crate) fn scan(args: &Args) -> Result<(Vec<ScannedField>, usize)> {
     let rt = crate::pipeline::runtime(None, None)?;
     let sources = Sources::default();
-    let (urls, select) = rt.block_on(targets(args, &sources))?;
     let how = How {
         mode: args.mode,
         verify: args.verify,
         concurrency: args.concurrency,
         quiet: args.progress.quiet,
     };
-    let fields = rt.block_on(scan_urls(
-        &sources,
-        &urls,
-        select.clone(),
-        select.as_ref(),
-        how,
-    ))?;
-    Ok((fields, urls.len()))
+    rt.block_on(scan_targets(args, &sources, how))
 }
 
-/// Scans `urls`, keeping the fields `select` keeps; every part of the
-/// request's selection `asked` must then match a field.
-pub(crate) async fn scan_urls(
-    sources: &Sources,
-    urls: &[String],
-    select: Option<Selection>,
-    asked: Option<&Selection>,
-    how: How,
-) -> Result<Vec<ScannedField>> {
-    let opts = gik_core::scan::ScanOptions {
+/// The core's scan options for `how`, keeping the fields `select` keeps.
+fn scan_options(how: How, select: Option<Selection>) -> gik_core::scan::ScanOptions {
+    gik_core::scan::ScanOptions {
         mode: match how.mode {
             Mode::Auto => gik_core::scan::Mode::Auto,
             Mode::Index => gik_core::scan::Mode::Index,
@@ -211,17 +225,22 @@ pub(crate) async fn scan_urls(
         concurrency: how.concurrency,
         objects_at_once: 4,
         batch: store::header_batch,
-        select: select.clone().map(std::sync::Arc::new),
-    };
+        select: select.map(std::sync::Arc::new),
+    }
+}
+
+/// Scans `urls`, every field of them.
+pub(crate) async fn scan_urls(
+    sources: &Sources,
+    urls: &[String],
+    how: How,
+) -> Result<Vec<ScannedField>> {
+    let opts = scan_options(how, None);
     let bar = progress(how.quiet, 0);
     let fields = gik_core::scan::scan(sources, urls, &opts, &Bar(&bar), &Blocking)
         .await
         .map_err(CliError::scan)?;
     bar.finish_and_clear();
-    if let Some(sel) = asked {
-        sel.require(&fields, urls.len())
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-    }
     Ok(fields)
 }
 

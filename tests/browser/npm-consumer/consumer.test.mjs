@@ -369,3 +369,33 @@ test("resolveRequest and openRequest resolve through the core and equal gik scan
     stop();
   }
 });
+
+test("gik-wasm/lite: the same API without parquet, JPEG 2000 and PNG; what needs them fails with kind notBuiltIn", async () => {
+  const lite = await import("gik-wasm/lite");
+  const { createRequire } = await import("node:module");
+  const wasm = readFileSync(createRequire(import.meta.url).resolve("gik-wasm/gik_wasm_lite_bg.wasm"));
+  await lite.default({ module_or_path: wasm });
+  // the sample holds parameters outside the built-in open-data tables (as in the full module, which Node's entry loads them into)
+  await lite.loadParameterTables(new Uint8Array(readFileSync(createRequire(import.meta.url).resolve("gik-wasm/gik_tables.bin"))));
+  // CCSDS fields: the same values as the full module's
+  const full = decodeGrib(new Uint8Array(grib));
+  const mine = lite.decodeGrib(new Uint8Array(grib));
+  assert.deepEqual(mine.map((f) => f.shortName), full.map((f) => f.shortName));
+  for (const [i, f] of mine.entries()) assert.deepEqual(f.values, full[i].values, f.shortName);
+  // PNG (5.41) and JPEG 2000 (5.40) messages of the shared data
+  assert.ok(process.env.GIK_SHARED, "GIK_SHARED must point at the shared data");
+  for (const [name, what] of [["gribtract__drt41_png_3x2.grib2", /PNG/], ["gribrs__CMC_glb_TMP_ISBL_1_latlon.24x.24_2021051800_P000.grib2", /JPEG 2000/]]) {
+    const bytes = new Uint8Array(readFileSync(`${process.env.GIK_SHARED}/data/grib/${name}`));
+    assert.ok(decodeGrib(bytes).length > 0, `${name}: the full module decodes it`);
+    assert.throws(() => lite.decodeGrib(bytes), (e) => e.kind === "notBuiltIn" && what.test(e.message) && /full module/.test(e.message), name);
+  }
+  // parquet references (the two-column file gik scan writes)
+  assert.ok(process.env.GIK_BIN, "GIK_BIN (the gik binary) must be set");
+  const out = `${mkdtempSync(`${tmpdir()}/gik-lite-`)}/refs.parquet`;
+  execFileSync(process.env.GIK_BIN, ["scan", SAMPLE, "--out", out, "-q"]);
+  const refs = new Uint8Array(readFileSync(out));
+  assert.deepEqual(Array.from(refs.subarray(0, 4)), [0x50, 0x41, 0x52, 0x31], "gik scan wrote parquet");
+  await assert.rejects(lite.openRefs(refs, {}), (e) => e.kind === "notBuiltIn" && /parquet/.test(e.message));
+  const opened = await openRefs(refs, {}); // the full module opens them
+  assert.ok(opened.variables().length > 0);
+});

@@ -1,6 +1,20 @@
 // Compiled with `tsc --noEmit` against the installed package's declarations:
 // the API is typed (options, results, errors), not `any`.
 import init, { openRefs, decodeGrib, scan, type FieldData, type VariableInfo, type MemberPickleOptions, type GikErrorKind, type ScanOptions, type EnsembleStatsData } from "gik-wasm";
+import initLite, { openRefs as openRefsLite } from "gik-wasm/lite";
+
+/** The lite module first, the full one when it says a feature is not built in. */
+export async function openEither(url: string): Promise<number> {
+  await initLite();
+  try {
+    return (await openRefsLite(url)).variables().length;
+  } catch (e) {
+    const kind: GikErrorKind = (e as { kind: GikErrorKind }).kind;
+    if (kind !== "notBuiltIn") throw e;
+    await init();
+    return (await openRefs(url)).variables().length;
+  }
+}
 
 export async function scanned(urls: string[]): Promise<number> {
   const opts: ScanOptions = { mode: "index", verify: "sample", proxy: "/proxy?url=" };

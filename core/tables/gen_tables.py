@@ -45,7 +45,7 @@ BLOB_OPEN_DATA = "concepts-open-data.bin"
 # all the tables (`cargo test -p gik-core tables` checks it).
 OPEN_DATA_PARAMS = """
 10u 10v 100u 100v 10fg 2t 2d 2r msl sp tp cp lsp sf tprate ptype skt tcwv tcw ro rowe
-ssrd strd ssr str ttr tsr fdir slhf sshf ewss nsss lsm asn sd sithick svn sve zos mucape
+ssrd strd ssr str ttr tsr fdir slhf sshf ewss nsss lsm asn rsn sd sithick svn sve zos mucape
 mx2t3 mn2t3 mx2t6 mn2t6 tcc lcc mcc hcc stl1 stl2 swvl1 swvl2 sot vsw z sdor slor 10si
 gh t u v w q r vo d swh mwp mwd pp1d mp2
 """.split()

@@ -58,7 +58,8 @@ export GIK_RANGE_SERVER="$TARGET_DIR/release/examples/range_server"
 step "fuzz targets: build each, run each ${GIK_FUZZ_SECONDS:-20} s from its seeds (scripts/fuzz.sh for longer campaigns)"
 # A crash, hang (10 s), RSS over 2 GB or allocation over 512 MB fails here,
 # leaving the input in fuzz/artifacts/<target>/.
-scripts/fuzz.sh all "${GIK_FUZZ_SECONDS:-20}"
+# Two targets at a time on a 2-core machine (each 20 s on its own core).
+GIK_FUZZ_PARALLEL="${GIK_FUZZ_PARALLEL:-$(nproc)}" scripts/fuzz.sh all "${GIK_FUZZ_SECONDS:-20}"
 
 step "gik-core and gik-wasm build for wasm32-unknown-unknown; the lite module's features pass clippy"
 cargo build -p gik-core -p gik-wasm --target wasm32-unknown-unknown

@@ -21,7 +21,7 @@ use gik_core::io::{BoxFuture, RangeReader, ReadError, ReadErrorKind};
 use gik_core::scan::{Executor, TaskError};
 use object_store::path::Path as ObjPath;
 use object_store::{ClientOptions, ObjectStore, ObjectStoreExt, RetryConfig};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -644,13 +644,27 @@ impl Source {
     }
 }
 
+/// Local files [`Sources`] keeps open at once. Each holds a file
+/// descriptor, and a scan of thousands of files (a week of ensemble runs)
+/// would otherwise stop at the process's limit (often 1024) with "Too many
+/// open files"; the least recently opened is closed first (once the reads
+/// in flight on it end) and opened again if read again.
+pub const OPEN_FILES: usize = 128;
+
 /// Sources opened once per location and shared by concurrent reads: the
 /// native [`RangeReader`] (local files, `file://`, `s3://`, `gs://`, `az://`,
-/// `http(s)://`).
+/// `http(s)://`). At most [`OPEN_FILES`] local files stay open.
 #[derive(Debug, Default)]
 pub struct Sources {
     stores: Stores,
-    open: Mutex<HashMap<String, Source>>,
+    open: Mutex<Opened>,
+}
+
+/// The sources opened so far, and the order the local files among them were opened in.
+#[derive(Debug, Default)]
+struct Opened {
+    by_location: HashMap<String, Source>,
+    local: VecDeque<String>,
 }
 
 impl Sources {
@@ -667,12 +681,29 @@ impl Sources {
     /// # Errors
     /// As [`Stores::open`].
     pub async fn get(&self, location: &str) -> Result<Source, StoreError> {
-        if let Some(s) = self.open.lock().ok().and_then(|m| m.get(location).cloned()) {
+        if let Some(s) = self
+            .open
+            .lock()
+            .ok()
+            .and_then(|m| m.by_location.get(location).cloned())
+        {
             return Ok(s);
         }
         let s = self.stores.open(location).await?;
         if let Ok(mut m) = self.open.lock() {
-            m.insert(location.to_string(), s.clone());
+            let local = matches!(*s.inner, Inner::Local(_));
+            if m.by_location
+                .insert(location.to_string(), s.clone())
+                .is_none()
+                && local
+            {
+                m.local.push_back(location.to_string());
+                while m.local.len() > OPEN_FILES {
+                    if let Some(oldest) = m.local.pop_front() {
+                        m.by_location.remove(&oldest);
+                    }
+                }
+            }
         }
         Ok(s)
     }
